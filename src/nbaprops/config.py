@@ -1,0 +1,65 @@
+"""Typed settings (env prefix ``NBAPROPS_``, optional ``.env``), validated once at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from nbaprops.errors import SettingsError
+
+__all__ = ["Settings", "load_settings"]
+
+DEFAULT_BOOK_PRIORITY = ("draftkings", "fanduel", "betmgm", "caesars", "williamhill_us", "espnbet",
+                         "betrivers", "unibet_us", "pointsbetus", "bovada", "betonlineag", "mybookieag")
+
+
+def _default_home() -> Path:
+    return Path(user_data_dir("nbaprops", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Every knob of nbaprops; each field is settable as ``NBAPROPS_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="NBAPROPS_", env_file=".env", extra="ignore")
+
+    db: Path = Field(default_factory=lambda: _default_home() / "nbaprops.duckdb",
+                     description="DuckDB warehouse file")
+    model_dir: Path = Field(default_factory=lambda: _default_home() / "models",
+                            description="model registry directory")
+    odds_api_key: SecretStr | None = Field(default=None, description="The Odds API key (live lines only)")
+    odds_api_budget: int = Field(default=500, ge=0, description="max Odds API requests per process")
+    odds_api_base_url: str = "https://api.the-odds-api.com"
+    nba_stats_min_interval_s: float = Field(default=0.6, ge=0.6,
+                                            description="pause between stats.nba.com calls")
+    http_timeout_s: float = Field(default=30.0, gt=0)
+    book_priority: list[str] = Field(default_factory=lambda: list(DEFAULT_BOOK_PRIORITY),
+                                     description="sportsbook preference for the chosen line")
+    rotation_min_minutes: float = Field(default=15.0, ge=0,
+                                        description="recent average minutes for a rotation player")
+    threads: int = Field(default=2, ge=1, description="DuckDB threads")
+    api_key: SecretStr | None = Field(default=None, description="X-API-Key for state-changing API calls")
+    slack_webhook_url: SecretStr | None = None
+
+    @field_validator("book_priority", mode="before")
+    @classmethod
+    def _split_books(cls, v: object) -> object:
+        if isinstance(v, str):
+            return [b.strip().lower() for b in v.split(",") if b.strip()]
+        return v
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment plus explicit overrides, or raise one SettingsError
+    that lists every invalid value and the environment variable that sets it."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**clean)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "?"
+            lines.append(f"  - {field}: {err['msg']} (set NBAPROPS_{field.upper()})")
+        raise SettingsError("invalid settings:\n" + "\n".join(lines)) from None

@@ -1,0 +1,234 @@
+"""The ``nbaprops`` command line (typer + rich). Thin over the same functions the API uses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from nbaprops import __version__
+from nbaprops.config import Settings, load_settings
+from nbaprops.errors import NbapropsError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="NBA player points predictions against real sportsbook lines, graded honestly.")
+console = Console(stderr=True)
+out = Console()
+
+
+class State:
+    settings: Settings | None = None
+    db: Path | None = None
+    threads: int | None = None
+
+
+state = State()
+
+
+@app.callback()
+def _root(
+    db: Annotated[Path | None, typer.Option("--db", envvar="NBAPROPS_DB", help="DuckDB warehouse file")] = None,
+    threads: Annotated[int | None, typer.Option("--threads", envvar="NBAPROPS_THREADS",
+                                                help="DuckDB threads")] = None,
+) -> None:
+    state.db = db
+    state.threads = threads
+
+
+def settings() -> Settings:
+    if state.settings is None:
+        state.settings = load_settings(db=state.db, threads=state.threads)
+    return state.settings
+
+
+def _connect(read_only: bool = False) -> Any:
+    from nbaprops.warehouse import connect
+
+    s = settings()
+    return connect(s.db, read_only=read_only, threads=s.threads)
+
+
+def _date(value: str) -> dt.date:
+    v = value.strip().lower()
+    today = dt.date.today()
+    if v == "today":
+        return today
+    if v == "yesterday":
+        return today - dt.timedelta(days=1)
+    if v == "tomorrow":
+        return today + dt.timedelta(days=1)
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date: use YYYY-MM-DD, today, yesterday or tomorrow") from None
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("[bold]{task.description:<48}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                    TimeElapsedColumn(), console=console, transient=False, disable=not console.is_terminal)
+
+
+def _emit(obj: Any) -> None:
+    out.print_json(json.dumps(obj, default=str))
+
+
+@app.command()
+def backfill(
+    data: Annotated[Path, typer.Option("--data", envvar="NBAPROPS_DATA", help="directory of bulk files")],
+    date_from: Annotated[str | None, typer.Option("--from", help="first date to build (default: first game)")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="last date to build (default: last game)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Load every file in DATA and build analytics, precompute and the feature store for every date."""
+    from nbaprops.pipeline import BackfillReport, buildable_range, load_files, run_phases
+
+    t0 = time.perf_counter()
+    con = _connect()
+    report = BackfillReport()
+    with _progress() as prog:
+        task = prog.add_task("load files", total=1)
+
+        def cb(desc: str, done: int, total: int) -> None:
+            prog.update(task, description=desc, completed=done, total=max(total, 1))
+
+        load_files(con, data, report, cb)
+        lo_hi = buildable_range(con)
+        if not lo_hi:
+            raise NbapropsError(f"no games found in {data}: is it the right directory?")
+        lo = _date(date_from) if date_from else lo_hi[0]
+        hi = _date(date_to) if date_to else lo_hi[1]
+        report.date_from, report.date_to = lo, hi
+        report.phases = run_phases(con, settings(), lo, hi, progress=cb)
+    report.void_lines = int(con.execute("SELECT count(*) FROM prop_line_snapshots WHERE is_void").fetchone()[0])
+    report.seconds = time.perf_counter() - t0
+    if as_json:
+        _emit(report.as_dict())
+        return
+    t = Table(title=f"backfill {lo}..{hi} in {report.seconds:.1f}s")
+    t.add_column("what")
+    t.add_column("rows", justify="right")
+    for k, v in report.loaded.items():
+        t.add_row(f"loaded {k}", f"{v:,}")
+    for k, st in report.lines.items():
+        t.add_row(f"lines {Path(k).name}", ", ".join(f"{a}={b:,}" for a, b in st.items()))
+    t.add_row("player names resolved", f"{report.names.get('matched', 0):,} of {report.names.get('names', 0):,}")
+    t.add_row("void lines (player did not play)", f"{report.void_lines:,}")
+    for k, v in report.phases.items():
+        t.add_row(k, f"{v:,}")
+    out.print(t)
+    for f, reason in report.skipped:
+        console.print(f"[yellow]skipped[/] {f}: {reason}")
+
+
+@app.command()
+def status(
+    date: Annotated[str | None, typer.Option("--date", help="one date (default: every date with games)")] = None,
+    date_from: Annotated[str | None, typer.Option("--from")] = None,
+    date_to: Annotated[str | None, typer.Option("--to")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Per date and phase: row counts and whether the date is complete."""
+    from nbaprops.pipeline import buildable_range, date_status
+
+    con = _connect()
+    if date:
+        lo = hi = _date(date)
+    else:
+        span = buildable_range(con) or (dt.date(1900, 1, 1), dt.date(1900, 1, 1))
+        lo = _date(date_from) if date_from else span[0]
+        hi = _date(date_to) if date_to else span[1]
+    rows = date_status(con, lo, hi)
+    if date and not rows:
+        raise NbapropsError(f"no games on {date} in the warehouse")
+    if as_json:
+        _emit(rows if not date else rows[0])
+        return
+    complete = sum(r["complete"] for r in rows)
+    t = Table(title=f"{complete} of {len(rows)} dates complete")
+    cols = ["game_date", "games", "boxscores", "points_lines", "player_game_summary", "upcoming_context",
+            "player_daily_cache", "feature_store", "complete"]
+    for c in cols:
+        t.add_column(c)
+    shown = rows if date or len(rows) <= 40 else [r for r in rows if not r["complete"]][:40] or rows[-10:]
+    for r in shown:
+        t.add_row(*[str(r[c]) for c in cols])
+    out.print(t)
+
+
+@app.command()
+def features(
+    date: Annotated[str, typer.Option("--date", help="game date")],
+    version: Annotated[str, typer.Option("--version", help="feature version")] = "v2_33features",
+    player: Annotated[int | None, typer.Option("--player", help="one player_id")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Print the feature rows of a date."""
+    from nbaprops.precompute.feature_defs import FEATURE_VERSIONS
+
+    if version not in FEATURE_VERSIONS:
+        raise typer.BadParameter(f"unknown feature version {version!r}; known: {sorted(FEATURE_VERSIONS)}")
+    con = _connect()
+    d = _date(date)
+    q = """SELECT game_date, game_id, player_id, team_abbr, opponent_abbr, is_expected, has_line, played,
+                  quality_score, quality_tier, feature_names, features, feature_sources
+           FROM feature_store WHERE game_date = ? AND feature_version = ?"""
+    args: list[Any] = [d, version]
+    if player is not None:
+        q += " AND player_id = ?"
+        args.append(player)
+    df = con.execute(q + " ORDER BY game_id, player_id", args).df()
+    if as_json:
+        recs = []
+        for r in df.to_dict("records"):
+            feats = {n: {"value": v, "source": s} for n, v, s in
+                     zip(r.pop("feature_names"), r.pop("features"), r.pop("feature_sources"), strict=True)}
+            r["game_date"] = str(r["game_date"])[:10]
+            r["features"] = feats
+            recs.append(r)
+        _emit(recs)
+        return
+    t = Table(title=f"{len(df)} feature rows on {d} ({version})")
+    for c in ("player_id", "team", "opp", "line", "L5", "L10", "season", "quality", "tier"):
+        t.add_column(c)
+    for r in df.to_dict("records"):
+        f = dict(zip(r["feature_names"], r["features"], strict=True))
+
+        def fmt(x: Any) -> str:
+            return "-" if x is None else f"{x:.1f}"
+
+        t.add_row(str(r["player_id"]), r["team_abbr"], r["opponent_abbr"], fmt(f.get("vegas_points_line")),
+                  fmt(f["points_avg_last_5"]), fmt(f["points_avg_last_10"]), fmt(f["points_avg_season"]),
+                  f"{r['quality_score']:.0f}", r["quality_tier"])
+    out.print(t)
+
+
+@app.command()
+def version(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Print package, schema and feature versions."""
+    from nbaprops.precompute.feature_defs import FEATURE_VERSIONS
+    from nbaprops.warehouse import SCHEMA_VERSION
+
+    info = {"package": __version__, "schema": SCHEMA_VERSION, "feature_versions": sorted(FEATURE_VERSIONS)}
+    if as_json:
+        _emit(info)
+    else:
+        out.print(f"nbaprops {info['package']}  schema {info['schema']}  features {', '.join(info['feature_versions'])}")
+
+
+def main() -> None:
+    """Console entry point: typed errors become one clear line and exit code 1."""
+    try:
+        app()
+    except NbapropsError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        sys.exit(1)

@@ -1,0 +1,232 @@
+"""Per-prediction grading against actual points (pure functions, no database access).
+
+Rules (see DESIGN.md "Grading" and REFERENCE_SYSTEM.md §6, §11 item 13):
+
+* A prediction is **void** when the player did not play: no actuals row, points missing, minutes == 0,
+  or (like the reference system) points == 0 with minutes unknown. Void rows have no error and are never
+  wins or losses (the reference system's JAN bug graded a DNP UNDER as a win).
+* A row is only a **bet** when the recommendation is OVER or UNDER *and* the line is a real, validated
+  book line (``line_valid`` true, line present, ``line_source == 'ACTUAL_PROP'``). Anything else is
+  ``NO_BET`` and ``correct`` is NULL: placeholder or estimated lines are never graded.
+* A **push** (actual == line, only possible on integer lines) is NULL in ``correct``, 0 profit, and is
+  excluded from the hit-rate denominator.
+* Profit is 1 unit staked at the posted American price of the side taken. When that price is missing
+  the row is priced at -110 and flagged ``price_assumed`` so reports can say how many were assumed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from nbaprops.errors import InputError, MissingColumnsError
+
+__all__ = [
+    "ASSUMED_PRICE",
+    "BREAK_EVEN_MINUS_110",
+    "PREDICTION_COLUMNS",
+    "RECOMMENDATIONS",
+    "RESULTS",
+    "american_to_decimal",
+    "american_to_profit",
+    "devig_two_way",
+    "grade_predictions",
+    "implied_probability",
+]
+
+#: Price used when the side taken has no posted price (flagged per row as ``price_assumed``).
+ASSUMED_PRICE = -110.0
+#: Hit rate needed to break even at -110: 110 / 210.
+BREAK_EVEN_MINUS_110 = 110.0 / 210.0
+
+RECOMMENDATIONS = ("OVER", "UNDER", "PASS", "NO_LINE")
+RESULTS = ("WIN", "LOSS", "PUSH", "VOID", "NO_BET")
+
+#: Input columns of a prediction frame; the first block is required, the rest default to NaN/None.
+REQUIRED_PREDICTION_COLUMNS = ("game_id", "game_date", "player_id", "system_id", "predicted_points",
+                               "recommendation", "line", "line_valid")
+OPTIONAL_PREDICTION_COLUMNS = ("p_over", "confidence", "edge", "line_source", "over_price", "under_price",
+                               "market_p_over")
+PREDICTION_COLUMNS = REQUIRED_PREDICTION_COLUMNS + OPTIONAL_PREDICTION_COLUMNS
+REQUIRED_ACTUAL_COLUMNS = ("game_id", "player_id", "points", "minutes")
+
+
+def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise MissingColumnsError(f"{what} lacks required columns {missing}", field=missing[0])
+
+
+def _as_float_array(values: object) -> np.ndarray:
+    """Float array with every missing marker (None, pd.NA, unparsable text) as NaN."""
+    s = pd.Series(values)
+    if s.dtype == "boolean" or s.dtype == bool:
+        s = s.astype("Float64")
+    return pd.to_numeric(s, errors="coerce").astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+
+
+def american_to_profit(price: object) -> np.ndarray:
+    """Profit per 1 unit staked on a win at an American price.
+
+    Args:
+        price: scalar or array-like of American odds (e.g. -110, +150). NaN stays NaN.
+
+    Returns:
+        Float array: -110 -> 0.9091, +150 -> 1.5, -200 -> 0.5.
+
+    Raises:
+        InputError: a price strictly between -100 and +100 (not a valid American price).
+    """
+    p = _as_float_array(np.atleast_1d(np.asarray(price, dtype=object)))
+    bad = ~np.isnan(p) & (np.abs(p) < 100.0)
+    if bad.any():
+        raise InputError(f"invalid American price(s) {sorted(set(p[bad].tolist()))[:5]}: |price| must be >= 100",
+                         field="over_price/under_price")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(p > 0, p / 100.0, 100.0 / np.abs(p))
+
+
+def american_to_decimal(price: object) -> np.ndarray:
+    """Decimal odds (stake included) for American prices: -110 -> 1.9091, +150 -> 2.5."""
+    return 1.0 + american_to_profit(price)
+
+
+def implied_probability(price: object) -> np.ndarray:
+    """Implied (vigged) probability of an American price, i.e. its break-even rate: -110 -> 0.5238."""
+    return 1.0 / american_to_decimal(price)
+
+
+def devig_two_way(over_price: object, under_price: object) -> np.ndarray:
+    """Multiplicative de-vig of a two-way market: fair P(over) = q_over / (q_over + q_under).
+
+    Args:
+        over_price: American price(s) of the over.
+        under_price: American price(s) of the under.
+
+    Returns:
+        Float array of fair over probabilities; NaN where either price is missing.
+    """
+    q_over = implied_probability(over_price)
+    q_under = implied_probability(under_price)
+    return q_over / (q_over + q_under)
+
+
+def _bool_column(s: pd.Series) -> np.ndarray:
+    """True only where the value is truthy and not missing (missing -> False)."""
+    return np.asarray(s.astype("boolean").fillna(False), dtype=bool)
+
+
+def _nullable_bool(values: np.ndarray, missing: np.ndarray) -> pd.arrays.BooleanArray:
+    return pd.arrays.BooleanArray(np.asarray(values, dtype=bool), np.asarray(missing, dtype=bool))
+
+
+def grade_predictions(preds: pd.DataFrame, actuals: pd.DataFrame) -> pd.DataFrame:
+    """Grade every prediction against the player's actual points.
+
+    Args:
+        preds: one row per prediction with columns game_id, game_date, player_id, system_id,
+            predicted_points, p_over, confidence, edge, recommendation ('OVER'|'UNDER'|'PASS'|'NO_LINE'),
+            line (NaN if none), line_source ('ACTUAL_PROP'|'NO_PROP_LINE'), line_valid (passed the
+            validation gate), over_price, under_price (American; NaN if none), market_p_over (de-vigged
+            market P(over); NaN if none). Optional columns that are absent are filled with NaN.
+        actuals: one row per (game_id, player_id) that has a box score: points, minutes.
+
+    Returns:
+        The prediction columns (same row order) plus: actual_points, actual_minutes, is_void,
+        has_valid_line, is_bet, abs_error, signed_error (pred - actual), line_abs_error (|actual - line|,
+        valid lines only), result ('WIN'|'LOSS'|'PUSH'|'VOID'|'NO_BET'), correct (nullable boolean),
+        price_taken, price_assumed, profit_units, graded_over (nullable boolean: actual > line on
+        valid-line, non-void, non-push rows).
+
+    Raises:
+        MissingColumnsError: a required column is absent.
+        InputError: duplicate actuals for a (game_id, player_id), an unknown recommendation, or an
+            invalid price on a bet.
+    """
+    _require(preds, REQUIRED_PREDICTION_COLUMNS, "predictions")
+    _require(actuals, REQUIRED_ACTUAL_COLUMNS, "actuals")
+
+    out = preds.copy().reset_index(drop=True)
+    for col in OPTIONAL_PREDICTION_COLUMNS:
+        if col not in out.columns:
+            out[col] = None if col == "line_source" else np.nan
+
+    rec = out["recommendation"].astype("string").str.strip().str.upper()
+    unknown = sorted(set(rec.dropna().unique()) - set(RECOMMENDATIONS))
+    if unknown or rec.isna().any():
+        raise InputError(f"unknown recommendation values {unknown or ['<NA>']}; expected one of {RECOMMENDATIONS}",
+                         field="recommendation")
+    out["recommendation"] = rec.astype(object)
+
+    act = actuals.loc[:, list(REQUIRED_ACTUAL_COLUMNS)]
+    dup = act.duplicated(["game_id", "player_id"], keep=False)
+    if dup.any():
+        first = act.loc[dup].iloc[0]
+        raise InputError(f"{int(dup.sum())} duplicate actuals rows, e.g. game {first['game_id']!r} "
+                         f"player {first['player_id']!r}", field="game_id/player_id")
+    act = act.rename(columns={"points": "actual_points", "minutes": "actual_minutes"})
+    act["_has_actual"] = True
+    for col in ("actual_points", "actual_minutes", "_has_actual"):
+        if col in out.columns:
+            out = out.drop(columns=col)
+    n_before = len(out)
+    out = out.merge(act, on=["game_id", "player_id"], how="left", validate="many_to_one")
+    assert len(out) == n_before  # validate= guarantees this; keeps the row contract explicit
+
+    pred = _as_float_array(out["predicted_points"])
+    line = _as_float_array(out["line"])
+    actual = _as_float_array(out["actual_points"])
+    minutes = _as_float_array(out["actual_minutes"])
+    has_actual = _bool_column(out["_has_actual"])
+    out = out.drop(columns="_has_actual")
+
+    # Minutes unknown with 0 points is treated as a DNP, as the reference system did.
+    is_void = ~has_actual | np.isnan(actual) | (minutes == 0) | (np.isnan(minutes) & (actual == 0))
+    source_ok = (out["line_source"].isna() | (out["line_source"].astype("string") == "ACTUAL_PROP")).to_numpy(bool)
+    has_valid_line = _bool_column(out["line_valid"]) & ~np.isnan(line) & source_ok
+    side = out["recommendation"].to_numpy(dtype=object)
+    is_over, is_under = side == "OVER", side == "UNDER"
+    is_bet = (is_over | is_under) & has_valid_line
+
+    played = ~is_void
+    actual_played = np.where(played, actual, np.nan)
+    is_push = has_valid_line & played & (actual_played == line)
+    went_over = actual_played > line
+    decided = is_bet & played & ~is_push
+    won = decided & ((is_over & went_over) | (is_under & ~went_over))
+    lost = decided & ~won
+
+    result = np.full(len(out), "NO_BET", dtype=object)
+    result[is_bet & is_void] = "VOID"
+    result[is_bet & is_push] = "PUSH"
+    result[won] = "WIN"
+    result[lost] = "LOSS"
+
+    over_price = _as_float_array(out["over_price"])
+    under_price = _as_float_array(out["under_price"])
+    price_posted = np.where(is_over, over_price, np.where(is_under, under_price, np.nan))
+    price_assumed = is_bet & np.isnan(price_posted)
+    price_taken = np.where(price_assumed, ASSUMED_PRICE, np.where(is_bet, price_posted, np.nan))
+    win_profit = np.zeros(len(out))
+    if is_bet.any():
+        win_profit[is_bet] = american_to_profit(price_taken[is_bet])
+    profit = np.where(won, win_profit, np.where(lost, -1.0, 0.0))
+
+    out["actual_points"] = actual
+    out["actual_minutes"] = minutes
+    out["is_void"] = is_void
+    out["has_valid_line"] = has_valid_line
+    out["is_bet"] = is_bet
+    out["abs_error"] = np.abs(pred - actual_played)
+    out["signed_error"] = pred - actual_played
+    out["line_abs_error"] = np.where(has_valid_line, np.abs(actual_played - line), np.nan)
+    out["result"] = result
+    out["correct"] = _nullable_bool(won, ~(won | lost))
+    out["price_taken"] = price_taken
+    out["price_assumed"] = price_assumed
+    out["profit_units"] = profit
+    scorable = has_valid_line & played & ~is_push
+    out["graded_over"] = _nullable_bool(went_over, ~scorable)
+    return out

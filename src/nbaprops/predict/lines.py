@@ -1,0 +1,303 @@
+"""Pure line and odds math, and the line validation gate.
+
+Odds helpers accept scalars or arrays (vectorised with numpy); invalid American odds (|price| < 100,
+NaN, Inf) give NaN instead of raising.
+
+The gate (:func:`validate_lines`) never raises on bad data: each row gets ``is_valid`` and a
+``reject_reason`` (first failing check). It fixes REFERENCE_SYSTEM.md §11.12: a real 20.0 quote
+from a book is valid; only a *pattern* of one constant value across a slate is rejected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import overload
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from nbaprops.errors import MissingColumnsError
+
+__all__ = [
+    "ACTUAL_PROP",
+    "MAX_LINE",
+    "PLACEHOLDER_MIN_LINES",
+    "PLACEHOLDER_SHARE",
+    "REJECT_REASONS",
+    "SLATE_COLUMNS",
+    "american_to_decimal",
+    "american_to_implied",
+    "devig_pair",
+    "profit_units",
+    "profit_units_array",
+    "validate_lines",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+ACTUAL_PROP = "ACTUAL_PROP"
+MAX_LINE = 80.0
+#: A slate (or one book's part of it) with at least this many lines ...
+PLACEHOLDER_MIN_LINES = 10
+#: ... of which at least this share are one identical value is a placeholder pattern: real books
+#: post many distinct lines across a slate (players score from 3 to 35).
+PLACEHOLDER_SHARE = 0.8
+#: Books' strings that mean "no book".
+_UNKNOWN_BOOKS = frozenset({"", "unknown", "none", "null", "nan", "n/a", "na", "estimated", "default"})
+
+SLATE_COLUMNS: tuple[str, ...] = (
+    "player_id", "game_id", "line", "sportsbook", "quoted_at", "tipoff_at", "quote_basis",
+    "over_price", "under_price", "line_source", "points_avg_season", "points_avg_last_10",
+)
+
+REJECT_REASONS: tuple[str, ...] = (
+    "not_actual_prop", "no_sportsbook", "bad_quote_basis", "missing_quote_time", "naive_timestamp",
+    "quoted_after_tipoff", "bad_line_value", "implausible_for_player", "bad_price", "placeholder_pattern",
+)
+
+
+# ------------------------------------------------------------------------------- odds math
+def _valid_american(price: FloatArray) -> npt.NDArray[np.bool_]:
+    return np.isfinite(price) & (np.abs(price) >= 100.0)
+
+
+@overload
+def american_to_implied(price: float) -> float: ...
+@overload
+def american_to_implied(price: npt.ArrayLike) -> FloatArray | float: ...
+def american_to_implied(price: npt.ArrayLike) -> FloatArray | float:
+    """Implied probability of American odds (including the vig).
+
+    -150 -> 150 / 250 = 0.6; +130 -> 100 / 230 ≈ 0.4348.
+
+    Args:
+        price: American odds (scalar or array).
+
+    Returns:
+        Probability (same shape as the input); NaN for invalid odds.
+    """
+    p = np.asarray(price, dtype=np.float64)
+    ok = _valid_american(p)
+    safe = np.where(ok, p, 100.0)
+    with np.errstate(divide="ignore", invalid="ignore"):  # the branch not taken may divide by 0
+        out = np.where(safe < 0, -safe / (-safe + 100.0), 100.0 / (safe + 100.0))
+    out = np.where(ok, out, np.nan)
+    return float(out) if out.ndim == 0 else out
+
+
+@overload
+def american_to_decimal(price: float) -> float: ...
+@overload
+def american_to_decimal(price: npt.ArrayLike) -> FloatArray | float: ...
+def american_to_decimal(price: npt.ArrayLike) -> FloatArray | float:
+    """Decimal odds (total return per unit staked) of American odds.
+
+    -110 -> 1.9091; +150 -> 2.5.
+
+    Args:
+        price: American odds (scalar or array).
+
+    Returns:
+        Decimal odds; NaN for invalid odds.
+    """
+    p = np.asarray(price, dtype=np.float64)
+    ok = _valid_american(p)
+    safe = np.where(ok, p, 100.0)
+    with np.errstate(divide="ignore", invalid="ignore"):  # the branch not taken may divide by 0
+        out = np.where(safe < 0, 1.0 + 100.0 / -safe, 1.0 + safe / 100.0)
+    out = np.where(ok, out, np.nan)
+    return float(out) if out.ndim == 0 else out
+
+
+@overload
+def devig_pair(over_price: float, under_price: float) -> tuple[float, float]: ...
+@overload
+def devig_pair(over_price: npt.ArrayLike, under_price: npt.ArrayLike) -> tuple[FloatArray | float, FloatArray | float]: ...
+def devig_pair(over_price: npt.ArrayLike, under_price: npt.ArrayLike) -> tuple[FloatArray | float, FloatArray | float]:
+    """Market probabilities of over and under with the vig removed proportionally.
+
+    ``p_over = i_over / (i_over + i_under)`` where ``i`` are implied probabilities (the
+    multiplicative / normalisation method).
+
+    Args:
+        over_price: American odds of the over.
+        under_price: American odds of the under.
+
+    Returns:
+        ``(p_over, p_under)`` summing to one; NaN where either price is invalid.
+    """
+    io = np.asarray(american_to_implied(over_price), dtype=np.float64)
+    iu = np.asarray(american_to_implied(under_price), dtype=np.float64)
+    total = io + iu
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p_over = io / total
+    p_under = 1.0 - p_over
+    if p_over.ndim == 0:
+        return float(p_over), float(p_under)
+    return p_over, p_under
+
+
+def profit_units(price: float, won: bool | None) -> float:
+    """Profit of a one-unit stake at American odds.
+
+    Args:
+        price: American odds of the side taken.
+        won: True (win), False (loss) or None (push / void: stake returned).
+
+    Returns:
+        ``decimal - 1`` for a win, ``-1`` for a loss, ``0`` for a push or void; NaN for invalid odds.
+    """
+    if won is None:
+        return 0.0
+    if won:
+        return float(american_to_decimal(price)) - 1.0
+    return -1.0 if np.isfinite(american_to_implied(price)) else float("nan")
+
+
+def profit_units_array(price: npt.ArrayLike, outcome: npt.ArrayLike) -> FloatArray:
+    """Vectorised :func:`profit_units`.
+
+    Args:
+        price: American odds of the side taken.
+        outcome: 1.0 win, 0.0 loss, NaN push/void.
+
+    Returns:
+        Profit per one-unit stake (0 for push/void; NaN for invalid odds on a settled bet).
+    """
+    dec = np.asarray(american_to_decimal(price), dtype=np.float64)
+    out = np.asarray(outcome, dtype=np.float64)
+    res = np.where(out == 1.0, dec - 1.0, np.where(np.isfinite(dec), -1.0, np.nan))
+    return np.where(np.isnan(out), 0.0, res)
+
+
+# ------------------------------------------------------------------------------- the gate
+def _to_utc(values: pd.Series) -> tuple[pd.Series, npt.NDArray[np.bool_]]:
+    """UTC timestamps and a mask of tz-naive (ambiguous) values, which become NaT."""
+    naive = np.zeros(len(values), dtype=bool)
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert("UTC"), naive
+    if pd.api.types.is_datetime64_dtype(values.dtype):
+        return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]"), values.notna().to_numpy()
+    out: list[pd.Timestamp | None] = []
+    for i, value in enumerate(values.tolist()):
+        ts = None
+        if value is not None and not (isinstance(value, float) and np.isnan(value)):
+            try:
+                parsed = pd.Timestamp(value) if isinstance(value, str | dt.datetime | pd.Timestamp) else None
+            except (ValueError, TypeError):
+                parsed = None
+            if parsed is not None and parsed is not pd.NaT:
+                if parsed.tzinfo is None:
+                    naive[i] = True
+                else:
+                    ts = parsed.tz_convert("UTC")
+        out.append(ts)
+    return pd.Series(pd.to_datetime(pd.Series(out, index=values.index, dtype=object), utc=True)), naive
+
+
+def _placeholder_rows(frame: pd.DataFrame, line: FloatArray, candidate: npt.NDArray[np.bool_],
+                      keys: list[str]) -> npt.NDArray[np.bool_]:
+    """Rows carrying a value that >= PLACEHOLDER_SHARE of a group's (>= PLACEHOLDER_MIN_LINES) lines share."""
+    flagged = np.zeros(len(frame), dtype=bool)
+    positions = np.flatnonzero(candidate)
+    if positions.size == 0:
+        return flagged
+    sub = frame.iloc[positions][keys].astype(str).copy()
+    sub["_line"] = line[positions]
+    sub["_pos"] = positions
+    groups = [group for _, group in sub.groupby(keys, sort=False)] if keys else [sub]
+    for group in groups:
+        if len(group) < PLACEHOLDER_MIN_LINES:
+            continue
+        counts = group["_line"].value_counts()
+        if counts.iloc[0] / len(group) >= PLACEHOLDER_SHARE:
+            value = counts.index[0]
+            flagged[group.loc[group["_line"] == value, "_pos"].to_numpy()] = True
+    return flagged
+
+
+def validate_lines(slate: pd.DataFrame) -> pd.DataFrame:
+    """Mark each quoted line valid or not, with the first reason it fails.
+
+    Checks, in order:
+
+    1. ``not_actual_prop``: ``line_source`` present and not ``ACTUAL_PROP`` (nothing estimated is a line).
+    2. ``no_sportsbook``: sportsbook missing, empty or a placeholder string such as "unknown".
+    3. ``bad_quote_basis``: ``quote_basis`` not ``'quoted_at'`` or ``'closing'``.
+    4. ``missing_quote_time``: basis ``'quoted_at'`` without ``quoted_at``. A ``'closing'`` row
+       (a source publishing the final pre-tip line without a time) needs no ``quoted_at``.
+    5. ``naive_timestamp``: ``quoted_at`` or ``tipoff_at`` without a time zone (ambiguous).
+    6. ``quoted_after_tipoff``: ``quoted_at >= tipoff_at`` (an in-game quote).
+    7. ``bad_line_value``: line NaN, Inf, <= 0 or > :data:`MAX_LINE`.
+    8. ``implausible_for_player``: ``|line - avg| > max(15, 1.5 * avg)`` with ``avg`` the L10 average
+       (season average when L10 is missing; skipped when neither exists).
+    9. ``bad_price``: an over/under price missing or not valid American odds (|price| < 100).
+    10. ``placeholder_pattern``: among the rows passing 1-9 within one slate (``game_date`` when the
+        column exists, else the whole frame) — and separately within each sportsbook of it — at
+        least :data:`PLACEHOLDER_MIN_LINES` lines of which at least :data:`PLACEHOLDER_SHARE` share one
+        identical value: the rows with that value are rejected. Real slates have many distinct
+        lines, so a real 20.0 (even several) passes.
+
+    Args:
+        slate: Quotes with the :data:`SLATE_COLUMNS` (``line_source``, ``points_avg_*`` and
+            ``game_date`` optional).
+
+    Returns:
+        A copy with ``is_valid`` (bool) and ``reject_reason`` (str or None) added.
+
+    Raises:
+        MissingColumnsError: If a column the gate cannot work without is absent.
+    """
+    required = ("line", "sportsbook", "quoted_at", "tipoff_at", "quote_basis", "over_price", "under_price")
+    missing = [c for c in required if c not in slate.columns]
+    if missing:
+        raise MissingColumnsError(f"slate lacks columns {missing}", field=missing[0])
+    out = slate.copy()
+    n = len(out)
+    reason = np.full(n, None, dtype=object)
+
+    def reject(mask: npt.NDArray[np.bool_], why: str) -> None:
+        hit = mask & pd.isna(reason)
+        reason[hit] = why
+
+    def text(col: str) -> pd.Series:
+        return out[col].astype(object).where(out[col].notna(), "").astype(str).str.strip().str.lower()
+
+    if "line_source" in out.columns:
+        reject((text("line_source") != ACTUAL_PROP.lower()).to_numpy(), "not_actual_prop")
+    reject(text("sportsbook").isin(_UNKNOWN_BOOKS).to_numpy(), "no_sportsbook")
+    basis = text("quote_basis")
+    reject((~basis.isin(["quoted_at", "closing"])).to_numpy(), "bad_quote_basis")
+    quoted, quoted_naive = _to_utc(out["quoted_at"])
+    tipoff, tipoff_naive = _to_utc(out["tipoff_at"])
+    reject(((basis == "quoted_at").to_numpy() & quoted.isna().to_numpy() & ~quoted_naive), "missing_quote_time")
+    reject(quoted_naive | tipoff_naive, "naive_timestamp")
+    both = (quoted.notna() & tipoff.notna()).to_numpy()
+    after = np.zeros(n, dtype=bool)
+    after[both] = (quoted[both] >= tipoff[both]).to_numpy()
+    reject(after, "quoted_after_tipoff")
+
+    line = pd.to_numeric(out["line"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        reject(~(np.isfinite(line) & (line > 0) & (line <= MAX_LINE)), "bad_line_value")
+        avg = np.full(n, np.nan)
+        for col in ("points_avg_season", "points_avg_last_10"):  # L10 wins when present
+            if col in out.columns:
+                values = pd.to_numeric(out[col], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+                avg = np.where(np.isfinite(values), values, avg)
+        tolerance = np.maximum(15.0, 1.5 * avg)
+        reject(np.isfinite(avg) & (np.abs(line - avg) > tolerance), "implausible_for_player")
+        over = pd.to_numeric(out["over_price"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        under = pd.to_numeric(out["under_price"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        reject(~(_valid_american(over) & _valid_american(under)), "bad_price")
+
+    candidate = np.asarray(pd.isna(reason), dtype=bool)
+    slate_keys = ["game_date"] if "game_date" in out.columns else []
+    flagged = _placeholder_rows(out, line, candidate, slate_keys)
+    flagged |= _placeholder_rows(out, line, candidate, [*slate_keys, "sportsbook"])
+    reject(flagged, "placeholder_pattern")
+
+    out["is_valid"] = pd.isna(reason)
+    out["reject_reason"] = pd.Series(reason, index=out.index, dtype=object)
+    return out

@@ -35,6 +35,7 @@ from nbaprops.sources.nba_stats import (
     SCOREBOARD_COLUMNS,
     NbaStatsLive,
     NbaStatsSnapshot,
+    nba_api_requester,
     parse_player_game_log_csv,
     parse_player_game_logs,
     parse_scoreboard_v3,
@@ -255,6 +256,32 @@ def test_non_retryable_failure_raises_source_error_at_once(settings: Settings, n
     with pytest.raises(SourceError, match="stats.nba.com scoreboardv3"):
         live(settings, requester).fetch_scoreboard(date(2024, 4, 10))
     assert len(requester.calls) == 1
+
+
+def test_nba_api_requester_uses_nba_api_http_and_returns_status_and_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default requester goes through nba_api's own HTTP client (session swapped for a fake)."""
+    from nba_api.stats.library.http import NBAStatsHTTP
+
+    class FakeResponse:
+        def __init__(self, url: str, status_code: int, text: str) -> None:
+            self.url, self.status_code, self.text = url, status_code, text
+
+    class FakeSession:
+        def __init__(self) -> None:
+            self.calls: list[dict[str, object]] = []
+
+        def get(self, url: str, **kw: object) -> FakeResponse:
+            self.calls.append({"url": url, **kw})
+            return FakeResponse(url, 503 if len(self.calls) > 1 else 200, SCOREBOARD)
+
+    session = FakeSession()
+    monkeypatch.setattr(NBAStatsHTTP, "_session", session)
+    assert nba_api_requester("scoreboardv3", {"GameDate": "2024-04-10", "LeagueID": "00"}, 7.0) == (200, SCOREBOARD)
+    call = session.calls[0]
+    assert call["url"] == "https://stats.nba.com/stats/scoreboardv3"
+    assert dict(call["params"]) == {"GameDate": "2024-04-10", "LeagueID": "00"}  # type: ignore[call-overload]
+    assert call["timeout"] == 7.0 and "User-Agent" in call["headers"]  # type: ignore[operator]
+    assert nba_api_requester("scoreboardv3", {"GameDate": "2024-04-10"}, 7.0)[0] == 503
 
 
 # --------------------------------------------------------------------------- snapshot source

@@ -149,20 +149,24 @@ def test_key_never_reaches_payload_logs_or_errors(api: respx.MockRouter, no_back
     # 2. an error body that echoes the key, 3. a transport error whose text holds the URL, 4. 401
     api.get("/v4/sports/basketball_nba/events").mock(side_effect=[
         httpx.Response(422, json={"message": f"Invalid date for key {KEY}", "error_code": "INVALID_DATE"}),
-        httpx.ConnectError(f"cannot reach {BASE}/v4/sports/basketball_nba/events?apiKey={KEY}"),
         httpx.Response(401, json={"message": "API key is not valid", "error_code": "INVALID_KEY"}),
     ])
+    api.get("/v4/historical/sports/basketball_nba/events").mock(
+        side_effect=httpx.ConnectError(f"cannot reach {BASE}/v4/historical/sports/basketball_nba/events?apiKey={KEY}"))
     window = (datetime(2024, 4, 10, tzinfo=UTC), datetime(2024, 4, 11, tzinfo=UTC))
     errors = []
-    for _ in range(2):
+    for call in (lambda: src.fetch_events(*window), lambda: src.fetch_events(*window),
+                 lambda: src.fetch_historical_events(AT)):
         with pytest.raises(SourceError) as info:
-            src.fetch_events(*window)
+            call()
         errors.append(info.value)
     assert "INVALID_DATE" in str(errors[0]) and "HTTP 422" in str(errors[0])
     assert "INVALID_KEY" in str(errors[1]) and "401" in str(errors[1])
+    assert "ConnectError: cannot reach" in str(errors[2]) and "apiKey=***" in str(errors[2])
     assert any("HTTP Request" in r.getMessage() for r in caplog.records)  # httpx did log the URLs
+    chained = [repr(x) for e in errors for x in (e.__cause__, e.__context__)]
     for text in (repr(p), p.body, json.dumps(p.params), json.dumps(p.headers), stored, caplog.text,
-                 *(str(e) for e in errors), *(repr(e.__cause__) for e in errors),
+                 *(str(e) for e in errors), *chained,
                  *(r.getMessage() for r in caplog.records), *(str(r.__dict__) for r in caplog.records)):
         assert KEY not in text
 

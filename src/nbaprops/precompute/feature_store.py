@@ -8,47 +8,38 @@ import duckdb
 import pandas as pd
 
 from nbaprops.precompute.feature_defs import CONTEXT_COLUMNS, FEATURE_VERSIONS
-from nbaprops.precompute.quality import quality_scores
+from nbaprops.precompute.quality import quality_sql
 
 __all__ = ["build_feature_store", "load_features"]
-
-
-_META = ["game_date", "game_id", "player_id", "team_abbr", "opponent_abbr", "is_home", "is_expected",
-         "has_line", "played"]
 
 
 def build_feature_store(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date,
                         versions: tuple[str, ...] = tuple(FEATURE_VERSIONS)) -> int:
     """Replace the feature store rows of [date_from, date_to] for every version, atomically."""
-    fv = con.execute("SELECT * FROM feature_values WHERE game_date BETWEEN ? AND ?", [date_from, date_to]).df()
-    frames = []
-    for version in versions:
-        names = list(FEATURE_VERSIONS[version])
-        values = fv[names].astype("float64")
-        sources = fv[[f"{n}__src" for n in names]].set_axis(names, axis=1)
-        q = quality_scores(sources, names)
-        out = fv[_META].copy()
-        out["feature_version"] = version
-        out["feature_count"] = len(names)
-        out["feature_names"] = [names] * len(fv)
-        # NULL stays NULL: never a made-up default
-        out["features"] = [[None if pd.isna(v) else float(v) for v in row] for row in values.to_numpy()]
-        out["feature_sources"] = sources.to_numpy().tolist()
-        out = pd.concat([out, q[["quality_score", "quality_tier", "required_missing"]]], axis=1)
-        frames.append(out)
-    allv = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    args = [date_from, date_to]
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("DELETE FROM feature_store WHERE game_date BETWEEN ? AND ?", [date_from, date_to])
-        if len(allv):
-            con.register("_fs_in", allv)
-            con.execute("INSERT INTO feature_store BY NAME SELECT *, now() AS built_at FROM _fs_in")
-            con.unregister("_fs_in")
+        con.execute("DELETE FROM feature_store WHERE game_date BETWEEN ? AND ?", args)
+        for version in versions:
+            names = list(FEATURE_VERSIONS[version])
+            q = quality_sql(names, "v")
+            # NULL stays NULL in the arrays: never a made-up default
+            con.execute(f"""INSERT INTO feature_store BY NAME
+                SELECT v.game_date, v.game_id, v.player_id, ? AS feature_version,
+                       v.team_abbr, v.opponent_abbr, v.is_home, v.is_expected, v.has_line, v.played,
+                       {len(names)} AS feature_count, ? AS feature_names,
+                       [{", ".join(f"CAST(v.{n} AS DOUBLE)" for n in names)}] AS features,
+                       [{", ".join(f"v.{n}__src" for n in names)}] AS feature_sources,
+                       {q["quality_score"]} AS quality_score, {q["quality_tier"]} AS quality_tier,
+                       {q["required_missing"]} AS required_missing, now() AS built_at
+                FROM feature_values v
+                WHERE v.game_date BETWEEN ? AND ?""", [version, names, date_from, date_to])
+        row = con.execute("SELECT count(*) FROM feature_store WHERE game_date BETWEEN ? AND ?", args).fetchone()
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
-    return len(allv)
+    return int(row[0]) if row else 0
 
 
 def load_features(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date,

@@ -9,7 +9,7 @@ import pandas as pd
 
 from nbaprops.precompute.feature_defs import OPTIONAL_FEATURES, SOURCE_WEIGHTS
 
-__all__ = ["TIERS", "quality_scores", "tier_of"]
+__all__ = ["TIERS", "quality_scores", "quality_sql", "tier_of"]
 
 TIERS: tuple[tuple[str, float], ...] = (("gold", 95.0), ("silver", 85.0), ("bronze", 70.0), ("poor", 50.0),
                                         ("critical", 0.0))
@@ -49,3 +49,27 @@ def quality_scores(sources: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
         "required_missing": required_missing.astype(int),
         "missing_features": missing.sum(axis=1).astype(int),
     }, index=sources.index)
+
+
+def quality_sql(names: Sequence[str], src: str = "v") -> dict[str, str]:
+    """The same score as :func:`quality_scores`, as SQL expressions over ``<src>.<name>__src``
+    columns (set-based, for the warehouse build). Keys: quality_score, quality_tier, required_missing."""
+    def weight(n: str) -> str:
+        cases = " ".join(f"WHEN '{k}' THEN {w}" for k, w in SOURCE_WEIGHTS.items())
+        return f"(CASE {src}.{n}__src {cases} ELSE 0.0 END)"
+
+    def miss(n: str) -> str:
+        return f"(CASE WHEN {src}.{n}__src = 'missing' THEN 1 ELSE 0 END)"
+
+    counted = [f"(CASE WHEN {src}.{n}__src = 'missing' THEN 0 ELSE 1 END)" if n in OPTIONAL_FEATURES else "1"
+               for n in names]
+    num = " + ".join(
+        f"{weight(n)} * (CASE WHEN {src}.{n}__src = 'missing' THEN 0 ELSE 1 END)" if n in OPTIONAL_FEATURES
+        else weight(n) for n in names)
+    den = " + ".join(counted)
+    req = " + ".join(miss(n) for n in names if n not in OPTIONAL_FEATURES) or "0"
+    raw = f"(({num}) / greatest({den}, 1))"
+    score = (f"round(CASE WHEN ({req}) >= 5 THEN least({raw}, 49.0) WHEN ({req}) >= 1 THEN least({raw}, 69.0) "
+             f"ELSE {raw} END, 2)")
+    tier = "CASE " + " ".join(f"WHEN {score} >= {floor} THEN '{name}'" for name, floor in TIERS) + " ELSE 'critical' END"
+    return {"quality_score": score, "quality_tier": tier, "required_missing": f"CAST({req} AS INTEGER)"}

@@ -6,6 +6,7 @@ works, e.g. a new season's Odds API export.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import re
 from dataclasses import dataclass
@@ -68,11 +69,17 @@ def reader_sql(path: Path) -> str:
 
 
 def file_columns(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
-    """Column names of a CSV/parquet file, or UnreadableFileError."""
+    """Column names of a CSV (its header line) or parquet file, or UnreadableFileError."""
     try:
-        return [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader_sql(path)}").fetchall()]
-    except duckdb.Error as exc:
+        if path.suffix.lower() == ".parquet":
+            return [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader_sql(path)}").fetchall()]
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            header = next(csv.reader(fh), None)
+    except (duckdb.Error, OSError, UnicodeDecodeError, csv.Error) as exc:
         raise UnreadableFileError(f"cannot read: {exc}".splitlines()[0], file=str(path)) from exc
+    if not header:
+        raise UnreadableFileError("empty file (no header line)", file=str(path))
+    return [h.strip() for h in header]
 
 
 def file_sha256(path: Path) -> str:

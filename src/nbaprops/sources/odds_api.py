@@ -275,13 +275,17 @@ class OddsApiLive:
     def _get(self, endpoint: str, path: str, query: dict[str, str], extra: dict[str, str]) -> RawPayload:
         key = self._api_key()
         payload: RawPayload | None = None
+        failure: str | None = None
         try:
             for attempt in stamina.retry_context(on=_TransientError, attempts=self._attempts, timeout=None,
                                                  wait_initial=self._wait_initial_s, wait_max=self._wait_max_s):
                 with attempt:
                     payload = self._attempt(endpoint, path, query, extra, key)
         except _TransientError as exc:
-            raise SourceError(f"The Odds API {path} failed after {self._attempts} attempt(s): {exc}") from None
+            failure = str(exc)
+        # raised outside the except block so no exception context (which may hold the URL) is chained
+        if failure is not None:
+            raise SourceError(f"The Odds API {path} failed after {self._attempts} attempt(s): {failure}")
         assert payload is not None  # the loop either set it or raised
         if self._store is not None:
             self._store.save(payload)
@@ -302,13 +306,15 @@ class OddsApiLive:
         self._check_budget()
         self.requests_made += 1
         url = self._base_url + path
+        transport_error: str | None = None
         try:
             response = self._client.get(url, params={**query, "apiKey": key})
         except httpx.TransportError as exc:
-            # never chain: the original exception holds the request URL with the key
-            message = redact(f"{type(exc).__name__}: {exc}", key)
-            log.warning("The Odds API %s: %s, will retry", path, message)
-            raise _TransientError(message) from None
+            transport_error = redact(f"{type(exc).__name__}: {exc}", key)
+        if transport_error is not None:
+            # raised outside the except block: the httpx exception (request URL with the key) is not chained
+            log.warning("The Odds API %s: %s, will retry", path, transport_error)
+            raise _TransientError(transport_error)
         fetched_at = self._now()
         self._note_quota(response.headers)
         status = response.status_code

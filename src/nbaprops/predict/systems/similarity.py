@@ -48,6 +48,14 @@ __all__ = ["SimilaritySystem"]
 _MAX_CELLS = 2_000_000  # rows x history cells per vectorised block (memory bound)
 
 
+def _player_key(ids: pd.Series) -> npt.NDArray[np.object_]:
+    """Comparable player keys whether ids arrive as int, float, nullable int or string."""
+    numeric = pd.to_numeric(ids, errors="coerce")
+    if numeric.notna().all() and bool((numeric == np.round(numeric)).all()):
+        return np.asarray(numeric.astype("int64").astype(str).to_numpy(), dtype=object)
+    return np.asarray(ids.astype(str).to_numpy(), dtype=object)
+
+
 class SimilaritySystem(PointsSystem):
     """K nearest past games of the same player, blended with the L10 average.
 
@@ -69,6 +77,10 @@ class SimilaritySystem(PointsSystem):
     required_columns: ClassVar[tuple[str, ...]] = (
         "player_id", "game_date", "is_home", "days_rest", "opponent_def_rating", "points_avg_last_10",
     )
+
+    #: Past games (even of an earlier season) suffice: a player's first game of a season, with no
+    #: season averages yet, is predicted from his >= min_games earlier games.
+    requires_scoring_history: ClassVar[bool] = False
 
     shrink_: float
     history_: pd.DataFrame
@@ -142,8 +154,8 @@ class SimilaritySystem(PointsSystem):
                   if "days_rest" in hist.columns else nan_h)
         h_home = numeric_column(hist, "is_home") if "is_home" in hist.columns else nan_h
 
-        hist_groups = hist.groupby(hist["player_id"].astype(str), sort=False).indices
-        row_groups = X.groupby(X["player_id"].astype(str).to_numpy(), sort=False).indices
+        hist_groups = hist.groupby(_player_key(hist["player_id"]), sort=False).indices
+        row_groups = X.groupby(_player_key(X["player_id"]), sort=False).indices
         k_max = int(self.n_neighbors)
         for pid, ridx in row_groups.items():
             hidx = hist_groups.get(pid)

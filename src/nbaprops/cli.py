@@ -212,6 +212,134 @@ def features(
     out.print(t)
 
 
+models_app = typer.Typer(help="The model registry: list, promote, roll back.", invoke_without_command=True)
+app.add_typer(models_app, name="models")
+
+
+@app.command()
+def train(
+    until: Annotated[str, typer.Option("--until", help="train on games strictly before this date")],
+    since: Annotated[str | None, typer.Option("--since", help="first date of the training window")] = None,
+    promote_model: Annotated[bool, typer.Option("--promote", help="serve the new model set now")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Train every system on data strictly before --until and save a model set to the registry."""
+    from nbaprops.train.registry import promote
+    from nbaprops.train.trainer import train_models
+
+    s = settings()
+    con = _connect()
+    with _progress() as prog:
+        task = prog.add_task("train", total=1)
+        manifest = train_models(con, s.model_path, _date(until), since=_date(since) if since else None,
+                                thread_count=s.threads,
+                                progress=lambda d, a, b: prog.update(task, description=d, completed=a, total=b))
+    if promote_model and manifest["served"] != manifest["model_set"]:
+        promote(s.model_path, manifest["model_set"])
+        manifest["served"] = manifest["model_set"]
+    if as_json:
+        _emit(manifest)
+        return
+    t = Table(title=f"model set {manifest['model_set']} (trained until {manifest['trained_until']}, "
+                    f"{manifest['train_rows']:,} rows)")
+    for c in ("system", "val rows", "val MAE", "MAE on line rows", "line MAE same rows"):
+        t.add_column(c)
+    for sid, v in manifest["validation"].items():
+        t.add_row(sid, f"{v['rows']:,}", f"{v['mae']:.3f}", f"{v['mae_line_rows']:.3f}",
+                  f"{v['line_mae_same_rows']:.3f}")
+    out.print(t)
+    served = manifest["served"]
+    out.print(f"served: {served}" + ("" if served == manifest["model_set"] else
+                                     f"  (run `nbaprops models promote {manifest['model_set']}` to serve the new one)"))
+
+
+@models_app.callback()
+def models_list(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List the model sets in the registry (the served one is marked)."""
+    if ctx.invoked_subcommand:
+        return
+    from nbaprops.train.registry import list_model_sets
+
+    sets = list_model_sets(settings().model_path)
+    if as_json:
+        _emit(sets)
+        return
+    t = Table(title=f"model registry {settings().model_path}")
+    for c in ("model set", "served", "trained until", "features", "train rows", "catboost val MAE"):
+        t.add_column(c)
+    for m in sets:
+        t.add_row(m["model_set"], "*" if m["served"] else "", str(m["trained_until"]), str(m["feature_version"]),
+                  f"{m['train_rows']:,}", f"{m['validation'].get('catboost', {}).get('mae', float('nan')):.3f}")
+    out.print(t)
+
+
+@models_app.command("promote")
+def models_promote(model_set: Annotated[str, typer.Argument(help="model set to serve")]) -> None:
+    """Pin a model set as the one that serves predictions."""
+    from nbaprops.train.registry import promote
+
+    data = promote(settings().model_path, model_set)
+    out.print(f"serving {data['current']}")
+
+
+@models_app.command("rollback")
+def models_rollback() -> None:
+    """Serve the previously served model set again."""
+    from nbaprops.train.registry import rollback
+
+    data = rollback(settings().model_path)
+    out.print(f"serving {data['current']}")
+
+
+@app.command()
+def predict(
+    date: Annotated[str | None, typer.Option("--date", help="game date (YYYY-MM-DD, today, tomorrow)")] = None,
+    date_from: Annotated[str | None, typer.Option("--from", help="first date of a range")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="last date of a range")] = None,
+    min_minutes: Annotated[float, typer.Option("--min-minutes", help="recent minutes for a player without a line")] = 15.0,
+    force: Annotated[bool, typer.Option("--force", help="supersede a running batch for the date")] = False,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="worker processes")] = 1,
+    allow_fallback: Annotated[bool, typer.Option("--allow-fallback",
+                                                 help="without a usable model, store flagged fallback rows")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Predict every expected player of a date (or a range) with every system; replaces, never appends."""
+    from nbaprops.predict.coordinator import start_batch
+
+    if date and (date_from or date_to):
+        raise typer.BadParameter("give --date or --from/--to, not both")
+    if not date and not (date_from and date_to):
+        raise typer.BadParameter("give --date D or --from D1 --to D2")
+    con = _connect()
+    if date:
+        dates = [_date(date)]
+    else:
+        lo, hi = _date(date_from or ""), _date(date_to or "")
+        dates = [r[0] for r in con.execute(
+            "SELECT DISTINCT game_date FROM games WHERE game_date BETWEEN ? AND ? ORDER BY 1", [lo, hi]).fetchall()]
+    results = []
+    with _progress() as prog:
+        task = prog.add_task("predict", total=len(dates))
+        for i, d in enumerate(dates):
+            prog.update(task, description=f"predict {d}", completed=i)
+            results.append(start_batch(con, settings(), d, min_minutes=min_minutes, force=force, workers=workers,
+                                       allow_fallback=allow_fallback).as_dict())
+        prog.update(task, completed=len(dates))
+    if as_json:
+        _emit(results if len(results) != 1 else results[0])
+        return
+    t = Table(title="prediction batches")
+    for c in ("date", "batch", "status", "players", "rows", "skipped", "quarantined lines", "seconds"):
+        t.add_column(c)
+    for r in results:
+        t.add_row(r["game_date"], r["batch_id"], r["status"], str(r["expected_players"]), str(r["rows"]),
+                  str(r["skipped_players"]), str(r["quarantined_lines"]), f"{r['seconds']:.2f}")
+    out.print(t)
+    for r in results:
+        for sid, err in r["system_failures"].items():
+            console.print(f"[yellow]{r['game_date']} system {sid} stopped by its circuit breaker:[/] {err}")
+
+
 @app.command()
 def version(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Print package, schema and feature versions."""

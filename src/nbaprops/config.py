@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from platformdirs import user_data_dir
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from nbaprops.errors import SettingsError
@@ -27,8 +27,7 @@ class Settings(BaseSettings):
 
     db: Path = Field(default_factory=lambda: _default_home() / "nbaprops.duckdb",
                      description="DuckDB warehouse file")
-    model_dir: Path = Field(default_factory=lambda: _default_home() / "models",
-                            description="model registry directory")
+    model_dir: Path | None = Field(default=None, description="model registry (default: 'models' beside the db)")
     odds_api_key: SecretStr | None = Field(default=None, description="The Odds API key (live lines only)")
     odds_api_budget: int = Field(default=500, ge=0, description="max Odds API requests per process")
     odds_api_base_url: str = "https://api.the-odds-api.com"
@@ -40,8 +39,21 @@ class Settings(BaseSettings):
     rotation_min_minutes: float = Field(default=15.0, ge=0,
                                         description="recent average minutes for a rotation player")
     threads: int = Field(default=2, ge=1, description="DuckDB threads")
+    min_edge: float = Field(default=1.0, ge=0, description="points of edge needed to recommend a side")
+    min_ev: float = Field(default=0.02, description="expected value per unit needed to recommend a side")
     api_key: SecretStr | None = Field(default=None, description="X-API-Key for state-changing API calls")
     slack_webhook_url: SecretStr | None = None
+
+    @property
+    def model_path(self) -> Path:
+        """The model registry directory (``model_dir`` or ``models`` beside the warehouse)."""
+        return Path(self.model_dir) if self.model_dir is not None else Path(self.db).parent / "models"
+
+    @model_validator(mode="after")
+    def _derive_model_dir(self) -> Settings:
+        if self.model_dir is None:
+            self.model_dir = Path(self.db).parent / "models"
+        return self
 
     @field_validator("book_priority", mode="before")
     @classmethod

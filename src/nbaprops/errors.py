@@ -4,6 +4,7 @@
     ├── SettingsError            settings missing or invalid (lists every problem at once)
     ├── WarehouseError           the DuckDB file cannot be opened / migrated
     │   └── LockError            another run holds the lock for this phase and date
+    │       └── BatchConflictError  a prediction batch for the date is already running (HTTP 409)
     ├── InputError               a bad input file, row or field (names file/row/field)
     │   ├── MissingColumnsError
     │   └── UnreadableFileError
@@ -17,6 +18,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "BatchConflictError",
     "BudgetExceededError",
     "InputError",
     "LineValidationError",
@@ -46,6 +48,10 @@ class WarehouseError(NbapropsError):
 
 class LockError(WarehouseError):
     """Another run holds the lock for this phase and date."""
+
+
+class BatchConflictError(LockError):
+    """A prediction batch for this date is already running (use force to supersede it)."""
 
 
 class InputError(NbapropsError):

@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS prediction_batches (
     started_at         TIMESTAMP NOT NULL,
     heartbeat_at       TIMESTAMP,
     finished_at        TIMESTAMP,
+    owner              VARCHAR,                    -- host:pid of the coordinator (stale-batch detection)
     error              VARCHAR
 );
 

@@ -1,0 +1,250 @@
+"""The prediction coordinator: one batch per date, one query for the slate, work units on a queue,
+one atomic consolidation.
+
+    start -> refuse a concurrent batch (unless force) -> load served models (or fail loudly)
+          -> load slate + history in one query -> line validation gate (quarantine)
+          -> units on the TaskQueue -> workers write staging files
+          -> consolidate: replace the date's predictions in one transaction, verify unique keys
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from nbaprops.config import Settings
+from nbaprops.errors import BatchConflictError, ModelError, NbapropsError
+from nbaprops.predict.lines import validate_lines
+from nbaprops.predict.queue import TaskQueue, make_queue
+from nbaprops.predict.slate import load_slate
+from nbaprops.predict.worker import UnitResult, WorkUnit, run_unit
+from nbaprops.train.data import FEATURE_VERSION
+from nbaprops.train.registry import load_model_set, served_model_set
+
+__all__ = ["BatchResult", "consolidate", "start_batch"]
+
+UNIT_SIZE = 60
+STALE_AFTER_S = 300
+_start_lock = threading.Lock()
+Progress = Callable[[str, int, int], None]
+
+
+def _noop(_: str, __: int, ___: int) -> None:
+    return None
+
+
+@dataclass
+class BatchResult:
+    batch_id: str
+    game_date: dt.date
+    status: str
+    expected_players: int = 0
+    completed_players: int = 0
+    failed_players: int = 0
+    skipped_players: int = 0
+    rows: int = 0
+    quarantined_lines: int = 0
+    model_set: str | None = None
+    system_failures: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        d = self.__dict__.copy()
+        d["game_date"] = str(self.game_date)
+        return d
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _is_stale(owner: str | None, heartbeat: dt.datetime | None) -> bool:
+    if owner and owner.split(":")[0] == socket.gethostname():
+        try:
+            os.kill(int(owner.split(":")[1]), 0)
+        except (ProcessLookupError, ValueError):
+            return True      # the coordinator process is gone (e.g. kill -9)
+        except PermissionError:
+            return False
+        if int(owner.split(":")[1]) == os.getpid():
+            return False
+    if heartbeat is None:
+        return True
+    return (dt.datetime.now(dt.UTC).replace(tzinfo=None) - heartbeat).total_seconds() > STALE_AFTER_S
+
+
+def _claim(con: duckdb.DuckDBPyConnection, game_date: dt.date, force: bool, min_minutes: float) -> str:
+    """Register a new running batch for the date, refusing if a live one exists (unless force)."""
+    with _start_lock:
+        live = con.execute("""SELECT batch_id, owner, heartbeat_at FROM prediction_batches
+                              WHERE game_date = ? AND status IN ('running', 'consolidating')""", [game_date]).fetchall()
+        for batch_id, owner, hb in live:
+            if _is_stale(owner, hb):
+                con.execute("UPDATE prediction_batches SET status = 'abandoned', finished_at = now(), "
+                            "error = 'coordinator died (stale heartbeat or dead process)' WHERE batch_id = ?", [batch_id])
+            elif not force:
+                raise BatchConflictError(f"prediction batch {batch_id} for {game_date} is already running "
+                                         f"(owner {owner}); wait for it or use --force")
+            else:
+                con.execute("UPDATE prediction_batches SET status = 'superseded', finished_at = now() "
+                            "WHERE batch_id = ?", [batch_id])
+        batch_id = f"b-{game_date:%Y%m%d}-{uuid.uuid4().hex[:10]}"
+        con.execute("""INSERT INTO prediction_batches (batch_id, game_date, status, min_minutes, forced, started_at,
+                                                       heartbeat_at, owner)
+                       VALUES (?, ?, 'running', ?, ?, now(), now(), ?)""",
+                    [batch_id, game_date, min_minutes, force, _owner()])
+        return batch_id
+
+
+def _gate(con: duckdb.DuckDBPyConnection, batch_id: str, slate: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Run the validation gate; quarantine rejected lines and predict those players as NO_LINE."""
+    quoted = slate["line"].notna()
+    if not quoted.any():
+        return slate, 0
+    cand = slate.loc[quoted].copy()
+    cand["line_source"] = "ACTUAL_PROP"
+    checked = validate_lines(cand)
+    bad = checked[~checked["is_valid"]]
+    if len(bad):
+        q = pd.DataFrame({"batch_id": batch_id, "game_date": bad["game_date"].dt.date, "game_id": bad["game_id"],
+                          "player_id": bad["player_id"], "line_snapshot_id": bad["line_snapshot_id"],
+                          "sportsbook": bad["sportsbook"], "line": bad["line"], "reason": bad["reject_reason"]})
+        con.register("_lq", q)
+        con.execute("INSERT INTO line_quarantine SELECT *, now() FROM _lq")
+        con.unregister("_lq")
+        out = slate.copy()
+        for c in ("line", "over_price", "under_price"):
+            out.loc[bad.index, c] = np.nan
+        for c in ("sportsbook", "quoted_at", "quote_basis", "line_snapshot_id"):
+            out.loc[bad.index, c] = None
+        return out, len(bad)
+    return slate, 0
+
+
+def start_batch(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: dt.date, *,
+                min_minutes: float = 15.0, force: bool = False, workers: int = 1, allow_fallback: bool = False,
+                queue: TaskQueue | None = None, progress: Progress = _noop,
+                fail_systems: tuple[str, ...] = (), crash_before_commit: bool = False) -> BatchResult:
+    """Predict every expected player of ``game_date`` with every system and consolidate."""
+    t0 = time.perf_counter()
+    model_dir = settings.model_path
+    model_set: str | None
+    fallback: str | None = None
+    try:
+        model_set = served_model_set(model_dir)
+        load_model_set(model_dir, model_set, feature_version=FEATURE_VERSION)  # verify files + version now
+    except ModelError as exc:
+        if not allow_fallback:
+            raise
+        model_set, fallback = None, f"model unavailable: {exc}"
+    batch_id = _claim(con, game_date, force, min_minutes)
+    result = BatchResult(batch_id, game_date, "running", model_set=model_set)
+    try:
+        slate, history = load_slate(con, game_date)
+        if slate.empty:
+            raise NbapropsError(f"no expected players on {game_date}: is it a game date, and has "
+                                f"`nbaprops backfill`/`run` built its features?")
+        keep = slate["line"].notna() | (slate["minutes_avg_last_10"].fillna(0) >= min_minutes)
+        slate = slate[keep].reset_index(drop=True)
+        slate, result.quarantined_lines = _gate(con, batch_id, slate)
+        result.expected_players = int(slate["player_id"].nunique())
+        units = [slate.iloc[i:i + UNIT_SIZE] for i in range(0, len(slate), UNIT_SIZE)]
+        staging = Path(settings.db).parent / "staging"
+        con.execute("UPDATE prediction_batches SET expected_players = ?, units_total = ?, model_set = ?, "
+                    "heartbeat_at = now() WHERE batch_id = ?", [result.expected_players, len(units), model_set, batch_id])
+        q = queue or make_queue(workers)
+        try:
+            for i, rows in enumerate(units):
+                ids = set(rows["player_id"])
+                q.submit(run_unit, WorkUnit(batch_id, i, rows.reset_index(drop=True),
+                                            history[history["player_id"].isin(ids)].reset_index(drop=True),
+                                            str(model_dir), model_set, fallback, str(staging),
+                                            settings.min_edge, settings.min_ev, fail_systems))
+            results: list[UnitResult] = []
+            for done, r in enumerate(q.results(), start=1):
+                results.append(r)
+                progress(f"predict {game_date}", done, len(units))
+                con.execute("UPDATE prediction_batches SET units_done = ?, heartbeat_at = now() WHERE batch_id = ?",
+                            [done, batch_id])
+        finally:
+            q.close()
+        failed = [r for r in results if r.error]
+        for r in results:
+            result.system_failures.update(r.system_failures)
+        _record_skips(con, batch_id, game_date, results)
+        _record_breaker(con, batch_id, result.system_failures)
+        result.failed_players = sum(len(r.players) for r in failed)
+        result.completed_players = result.expected_players - result.failed_players
+        result.skipped_players = len({p for r in results for p, _, _ in r.skips})
+        paths = [r.path for r in results if r.path and not r.error]
+        con.execute("UPDATE prediction_batches SET status = 'consolidating', heartbeat_at = now() WHERE batch_id = ?",
+                    [batch_id])
+        result.rows = consolidate(con, game_date, batch_id, paths, crash_before_commit=crash_before_commit)
+        result.status = "complete" if not failed else "complete_with_failures"
+        shutil.rmtree(staging / batch_id, ignore_errors=True)
+    except Exception as exc:
+        con.execute("UPDATE prediction_batches SET status = 'failed', finished_at = now(), error = ? WHERE batch_id = ?",
+                    [str(exc)[:2000], batch_id])
+        raise
+    result.seconds = round(time.perf_counter() - t0, 3)
+    con.execute("""UPDATE prediction_batches SET status = ?, completed_players = ?, failed_players = ?,
+                   skipped_players = ?, finished_at = now(), heartbeat_at = now() WHERE batch_id = ?""",
+                [result.status, result.completed_players, result.failed_players, result.skipped_players, batch_id])
+    return result
+
+
+def _record_skips(con: duckdb.DuckDBPyConnection, batch_id: str, game_date: dt.date,
+                  results: list[UnitResult]) -> None:
+    rows = [(batch_id, game_date, p, s, why) for r in results for p, s, why in r.skips]
+    rows += [(batch_id, game_date, p, None, f"unit failed: {r.error}") for r in results if r.error for p in r.players]
+    if rows:
+        con.executemany("INSERT INTO prediction_skips VALUES (?, ?, ?, ?, ?)", rows)
+
+
+def _record_breaker(con: duckdb.DuckDBPyConnection, batch_id: str, failures: dict[str, str]) -> None:
+    for sid, err in failures.items():
+        con.execute("INSERT INTO system_circuit_events VALUES (?, ?, 'open', 1, ?, now())", [batch_id, sid, err])
+
+
+def consolidate(con: duckdb.DuckDBPyConnection, game_date: dt.date, batch_id: str, paths: list[str], *,
+                crash_before_commit: bool = False) -> int:
+    """Replace the date's predictions with the staged rows in ONE transaction; verify unique keys.
+
+    A crash at any point before COMMIT leaves the previous predictions of the date untouched.
+    """
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM player_prop_predictions WHERE game_date = ?", [game_date])
+        if paths:
+            lst = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+            con.execute(f"""INSERT INTO player_prop_predictions BY NAME
+                SELECT * REPLACE (CAST(line AS DECIMAL(6, 1)) AS line, CAST(over_price AS INTEGER) AS over_price,
+                                  CAST(under_price AS INTEGER) AS under_price,
+                                  CAST(game_date AS DATE) AS game_date)
+                FROM read_parquet([{lst}], union_by_name = true)""")
+        dup = con.execute("""SELECT count(*) FROM (SELECT game_id, player_id, system_id, line_key
+                             FROM player_prop_predictions WHERE game_date = ? GROUP BY ALL HAVING count(*) > 1)""",
+                          [game_date]).fetchone()
+        if dup and dup[0]:
+            raise NbapropsError(f"consolidation of {batch_id} would create {dup[0]} duplicate keys; rolled back")
+        n = con.execute("SELECT count(*) FROM player_prop_predictions WHERE game_date = ?", [game_date]).fetchone()
+        if crash_before_commit:
+            os._exit(137)   # test hook: die like kill -9 inside the transaction
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return int(n[0]) if n else 0

@@ -1,0 +1,74 @@
+"""Load a date's slate (features, chosen line, context) and every slate player's recent history in
+ONE query, so the coordinator never loops over players against the warehouse."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+
+from nbaprops.precompute.feature_defs import CONTEXT_COLUMNS, FEATURE_VERSIONS
+from nbaprops.train.data import FEATURE_VERSION
+
+__all__ = ["HISTORY_DAYS", "HISTORY_GAMES", "load_slate"]
+
+HISTORY_DAYS = 90
+HISTORY_GAMES = 30
+
+
+def load_slate(con: duckdb.DuckDBPyConnection, game_date: dt.date, *, version: str = FEATURE_VERSION,
+               history_days: int = HISTORY_DAYS, history_games: int = HISTORY_GAMES
+               ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return ``(slate, history)`` for the expected players of ``game_date``.
+
+    ``slate``: one row per player with the feature columns, context columns, the chosen pre-tip line
+    with its book, prices, quote time and tip-off. ``history``: each player's last ``history_games``
+    games within ``history_days`` days before the date (for the similarity system).
+    """
+    names = list(FEATURE_VERSIONS[version])
+    feats = ", ".join(f"f.features[{i + 1}] AS {n}" for i, n in enumerate(names))
+    ctx = ", ".join(f"v.{c}" for c in CONTEXT_COLUMNS)
+    df = con.execute(f"""
+        WITH slate AS (
+            SELECT f.game_date, f.game_id, f.player_id, f.team_abbr, f.opponent_abbr, f.is_home, f.has_line,
+                   f.quality_score AS feature_quality_score, {feats}, {ctx},
+                   c.current_points_line AS line, c.sportsbook, c.over_price, c.under_price,
+                   c.line_quoted_at AS quoted_at, c.tipoff_at, c.line_quote_basis AS quote_basis,
+                   c.line_snapshot_id, c.line_source_feed
+            FROM feature_store f
+            JOIN feature_values v ON v.game_date = f.game_date AND v.player_id = f.player_id
+            JOIN upcoming_player_game_context c ON c.game_date = f.game_date AND c.player_id = f.player_id
+            WHERE f.feature_version = $version AND f.game_date = $d AND f.is_expected
+        ),
+        hist AS (
+            SELECT p.player_id, p.game_date, CAST(p.points AS DOUBLE) AS pts, p.minutes, p.opponent_abbr, p.is_home,
+                   CAST(p.days_rest AS DOUBLE) AS days_rest, td.def_rating_l15 AS opp_def_rating,
+                   ROW_NUMBER() OVER (PARTITION BY p.player_id ORDER BY p.game_date DESC) AS rn
+            FROM player_game_summary p
+            LEFT JOIN team_defense td ON td.team_abbr = p.opponent_abbr AND td.analysis_date = p.game_date
+            WHERE p.game_date < $d AND p.game_date >= $d - to_days(CAST($days AS INTEGER))
+              AND p.player_id IN (SELECT player_id FROM slate)
+        )
+        -- long format: one row per (slate player, history game); split apart below
+        SELECT s.*, h.game_date AS h_game_date, h.pts AS h_pts, h.minutes AS h_minutes, h.opponent_abbr AS h_opp,
+               h.is_home AS h_home, h.days_rest AS h_rest, h.opp_def_rating AS h_def
+        FROM slate s
+        LEFT JOIN hist h ON h.player_id = s.player_id AND h.rn <= $games
+        ORDER BY s.game_id, s.player_id, h.game_date""",
+        {"version": version, "d": game_date, "days": history_days, "games": history_games}).df()
+    hcols = {"h_game_date": "game_date", "h_pts": "pts", "h_minutes": "minutes", "h_opp": "opponent_abbr",
+             "h_home": "is_home", "h_rest": "days_rest", "h_def": "opp_def_rating"}
+    hist_rows = df[df["h_game_date"].notna()]
+    history = pd.DataFrame({dst: hist_rows[src].to_numpy() for src, dst in hcols.items()})
+    history.insert(0, "player_id", hist_rows["player_id"].to_numpy())
+    history["game_date"] = pd.to_datetime(history["game_date"])
+    for c in ("pts", "minutes", "days_rest", "opp_def_rating"):
+        history[c] = pd.to_numeric(history[c], errors="coerce").astype("float64")
+    history["is_home"] = history["is_home"].astype(bool)
+    df = df.drop_duplicates(subset=["game_id", "player_id"])
+    slate = df.drop(columns=list(hcols)).astype({n: "float64" for n in names})
+    for c in ("days_rest", "opponent_days_rest", "games_played_season", "line", "over_price", "under_price"):
+        slate[c] = pd.to_numeric(slate[c], errors="coerce").astype("float64")
+    slate["game_date"] = pd.to_datetime(slate["game_date"])
+    return slate.reset_index(drop=True), history

@@ -1,0 +1,160 @@
+"""A worker: run every system on one unit of players and write the rows to staging.
+
+Each system runs behind a circuit breaker: a system that fails is recorded and skipped for the
+unit, the others carry on. Rows a system cannot predict (too little history, NaN features) are
+reported as skips with a reason, never filled with a default.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from nbaprops import __version__
+from nbaprops.predict.lines import devig_pair
+from nbaprops.predict.recommend import recommend
+from nbaprops.predict.systems.ensemble import EnsembleSystem
+from nbaprops.train.registry import LoadedModels, load_model_set
+
+__all__ = ["UnitResult", "WorkUnit", "run_unit"]
+
+MEMBER_ORDER = ("moving_average", "zone_matchup", "similarity", "xgboost", "catboost")
+
+
+@dataclass
+class WorkUnit:
+    """Everything a worker needs; picklable, so it can cross a process or a broker."""
+
+    batch_id: str
+    unit_id: int
+    rows: pd.DataFrame
+    history: pd.DataFrame
+    model_dir: str
+    model_set: str | None          # None = fallback (no model)
+    fallback_reason: str | None
+    staging_dir: str
+    min_edge: float
+    min_ev: float
+    fail_systems: tuple[str, ...] = ()   # test hook: systems forced to fail (circuit breaker tests)
+
+
+@dataclass
+class UnitResult:
+    unit_id: int
+    path: str | None
+    players: list[int]
+    rows: int
+    skips: list[tuple[int, str | None, str]] = field(default_factory=list)
+    system_failures: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+
+
+@lru_cache(maxsize=4)
+def _models(model_dir: str, model_set: str) -> LoadedModels:
+    return load_model_set(Path(model_dir), model_set)
+
+
+def _frame(unit: WorkUnit, sid: str, mean: np.ndarray, scale: np.ndarray, p_over: np.ndarray,
+           model_version: str, fallback: str | None) -> pd.DataFrame:
+    r = unit.rows
+    line = r["line"].to_numpy(dtype="float64")
+    over = r["over_price"].to_numpy(dtype="float64")
+    under = r["under_price"].to_numpy(dtype="float64")
+    rec, conf, ev = recommend(mean, p_over, line, over, under, min_edge=unit.min_edge, min_ev=unit.min_ev)
+    if fallback:
+        rec = np.where(np.isfinite(line), "PASS", "NO_LINE").astype(object)
+        conf = np.full(len(r), np.nan)
+        ev = np.full(len(r), np.nan)
+    mkt_over, _ = devig_pair(over, under)
+    has_line = np.isfinite(line)
+    return pd.DataFrame({
+        "game_id": r["game_id"].to_numpy(), "game_date": r["game_date"].dt.date.to_numpy(),
+        "player_id": r["player_id"].to_numpy(dtype="int64"), "system_id": sid,
+        "line": np.where(has_line, line, np.nan),
+        "line_key": [f"{x:.1f}" if np.isfinite(x) else "none" for x in line],
+        "predicted_points": mean, "predicted_scale": scale, "p_over": np.where(has_line, p_over, np.nan),
+        "confidence": conf, "edge": np.where(has_line, mean - line, np.nan), "expected_value": ev,
+        "recommendation": rec, "line_source": np.where(has_line, "ACTUAL_PROP", "NO_PROP_LINE"),
+        "sportsbook": np.where(has_line, r["sportsbook"].to_numpy(dtype=object), None),
+        "line_quoted_at": r["quoted_at"].where(has_line), "line_quote_basis": r["quote_basis"].where(has_line),
+        "line_snapshot_id": r["line_snapshot_id"].where(has_line),
+        "over_price": np.where(has_line, over, np.nan), "under_price": np.where(has_line, under, np.nan),
+        "market_p_over": np.where(has_line, mkt_over, np.nan),
+        "model_version": model_version, "feature_version": "v2_33features", "package_version": __version__,
+        "feature_quality_score": r["feature_quality_score"].to_numpy(dtype="float64"),
+        "is_fallback": fallback is not None, "fallback_reason": fallback,
+        "batch_id": unit.batch_id, "created_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+    })
+
+
+def run_unit(unit: WorkUnit) -> UnitResult:
+    """Predict one unit with every system; write ``<staging>/<batch>/unit-<id>.parquet``."""
+    players = [int(p) for p in unit.rows["player_id"]]
+    res = UnitResult(unit.unit_id, None, players, 0)
+    frames: list[pd.DataFrame] = []
+    try:
+        if unit.model_set is None:
+            naive = unit.rows["points_avg_last_10"].to_numpy(dtype="float64")
+            for sid in (*MEMBER_ORDER, "ensemble"):
+                frames.append(_frame(unit, sid, naive, np.full(len(naive), np.nan), np.full(len(naive), np.nan),
+                                     "fallback:points_avg_last_10", unit.fallback_reason or "no model"))
+        else:
+            models = _models(unit.model_dir, unit.model_set)
+            means: dict[str, np.ndarray] = {}
+            for sid in MEMBER_ORDER:
+                if sid not in models.systems:
+                    continue
+                try:
+                    if sid in unit.fail_systems:
+                        raise RuntimeError(f"forced failure of {sid}")
+                    system = models.systems[sid]
+                    if sid == "similarity":
+                        system.set_history(unit.history)  # type: ignore[attr-defined]
+                    dist = system.predict_distribution(unit.rows)
+                except Exception as exc:
+                    res.system_failures[sid] = f"{type(exc).__name__}: {exc}"[:500]
+                    continue
+                means[sid] = dist.mean
+                frames.append(_system_rows(unit, models, sid, dist.mean, dist.scale, dist.p_over))
+            if "ensemble" in models.systems and means:
+                ens = models.systems["ensemble"]
+                try:
+                    dist = ens.predict_distribution(EnsembleSystem.build_inputs(unit.rows, means))
+                    frames.append(_system_rows(unit, models, "ensemble", dist.mean, dist.scale, dist.p_over))
+                except Exception as exc:
+                    res.system_failures["ensemble"] = f"{type(exc).__name__}: {exc}"[:500]
+        out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        if len(out):
+            bad = ~np.isfinite(out["predicted_points"].to_numpy(dtype="float64"))
+            for pid, sid in out.loc[bad, ["player_id", "system_id"]].itertuples(index=False):
+                res.skips.append((int(pid), str(sid), "not enough history or features to predict"))
+            out = out[~bad]
+        d = Path(unit.staging_dir) / unit.batch_id
+        d.mkdir(parents=True, exist_ok=True)
+        final = d / f"unit-{unit.unit_id:05d}.parquet"
+        tmp = d / f".unit-{unit.unit_id:05d}.{os.getpid()}.tmp"
+        out.to_parquet(tmp, index=False)
+        os.replace(tmp, final)   # a unit's staging file appears whole or not at all
+        res.path = str(final)
+        res.rows = len(out)
+    except Exception as exc:
+        res.error = f"{type(exc).__name__}: {exc}"[:1000]
+    return res
+
+
+def _system_rows(unit: WorkUnit, models: LoadedModels, sid: str, mean: np.ndarray, scale: np.ndarray,
+                 p_over_fn: Any) -> pd.DataFrame:
+    line = unit.rows["line"].to_numpy(dtype="float64")
+    safe_line = np.where(np.isfinite(line), line, 0.5)
+    raw = p_over_fn(safe_line)
+    cal = models.calibrators.get(sid)
+    p = cal.transform(raw) if cal is not None else raw
+    p = np.where(np.isfinite(line), p, np.nan)
+    return _frame(unit, sid, mean, scale, p, models.model_version(sid), None)

@@ -86,3 +86,25 @@ def test_calibrator_needs_rows() -> None:
         Calibrator(min_rows=50).fit(np.full(10, 0.6), np.ones(10))
     with pytest.raises(ModelError):
         Calibrator().transform(np.array([0.5]))
+
+
+def test_isotonic_method_round_trip(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    raw = rng.uniform(0.2, 0.8, 2000)
+    went_over = (rng.random(2000) < raw).astype(float)
+    cal = Calibrator(method="isotonic").fit(raw, went_over)
+    grid = np.linspace(0.0, 1.0, 51)
+    loaded = Calibrator.load(cal.save(tmp_path / "iso.json"))
+    np.testing.assert_array_equal(loaded.transform(grid), cal.transform(grid))
+
+
+def test_platt_does_not_push_sparse_extremes_to_zero() -> None:
+    # 2,000 rows in the middle, only 5 at raw p = 0.05, all of which happened to go under:
+    # isotonic maps that bin to ~0 (absurd certainty); Platt stays a sane probability.
+    rng = np.random.default_rng(6)
+    raw = np.concatenate([rng.uniform(0.35, 0.65, 2000), np.full(5, 0.05)])
+    went_over = np.concatenate([(rng.random(2000) < raw[:2000]).astype(float), np.zeros(5)])
+    iso = Calibrator(method="isotonic").fit(raw, went_over).transform(np.array([0.05]))[0]
+    platt = Calibrator().fit(raw, went_over).transform(np.array([0.05]))[0]
+    assert iso < 0.01
+    assert 0.02 < platt < 0.3

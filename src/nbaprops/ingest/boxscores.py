@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from nbaprops.errors import InputError
+from nbaprops.errors import InputError, MissingColumnsError
 from nbaprops.sources.files import reader_sql
 
 __all__ = ["load_official_game_log", "load_player_boxscores", "load_team_advanced", "load_team_game_logs",
@@ -50,10 +50,40 @@ def _check_unknown_teams(con: duckdb.DuckDBPyConnection, path: Path, table_expr:
                              file=str(path), row=int(row[0]), field=col)
 
 
+def _check_fields(con: duckdb.DuckDBPyConnection, path: Path, table: str, text: tuple[str, ...],
+                  numbers: tuple[str, ...], other: tuple[str, ...] = ()) -> None:
+    """Every column the loader reads exists, required text is present and numbers parse (blank = NULL).
+
+    Raises MissingColumnsError / InputError naming the file, row and field, before anything is written.
+    """
+    cols = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
+    missing = sorted((set(text) | set(numbers) | set(other)) - cols)
+    if missing:
+        raise MissingColumnsError(f"missing columns {missing}", file=str(path), field=missing[0])
+
+    def blank(c: str) -> str:
+        return f"nullif(trim(CAST(\"{c}\" AS VARCHAR)), '') IS NULL"
+
+    cases = [f"WHEN {blank(c)} THEN '{c}|missing value'" for c in text]
+    cases += [f"WHEN NOT {blank(c)} AND try_cast(\"{c}\" AS DOUBLE) IS NULL THEN '{c}|not a number'" for c in numbers]
+    row = con.execute(f"""SELECT file_row, problem FROM (SELECT file_row, CASE {' '.join(cases)} END AS problem
+                          FROM {table}) WHERE problem IS NOT NULL ORDER BY file_row LIMIT 1""").fetchone()
+    if row:
+        field, what = str(row[1]).split("|", 1)
+        raise InputError(what, file=str(path), row=int(row[0]), field=field)
+
+
+_TGL_SIDE_STATS = ("pts", "fgm", "fga", "fg3m", "fg3a", "ftm", "fta", "oreb", "dreb", "reb", "ast", "stl", "blk",
+                   "tov", "pf")
+_TGL_TEXT = ("game_id", "season", "game_type", "team_abbreviation_home", "team_abbreviation_road")
+_TGL_NUMBERS = ("team_id_home", "team_id_road", *(f"{c}_{s}" for s in ("home", "road") for c in _TGL_SIDE_STATS))
+
+
 def load_team_game_logs(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     """Games and both teams' box totals from a team_game_logs_YYYY-YY.csv."""
     src = f"(SELECT row_number() OVER () + 1 AS file_row, * FROM {reader_sql(path)})"
     con.execute(f"CREATE OR REPLACE TEMP TABLE _tgl AS SELECT * FROM {src}")
+    _check_fields(con, path, "_tgl", _TGL_TEXT, _TGL_NUMBERS, ("game_date", "pts_home", "neutral_site", "wl_home"))
     bad = con.execute("""SELECT file_row FROM _tgl WHERE try_cast(game_date AS DATE) IS NULL
                          OR try_cast(pts_home AS INTEGER) IS NULL LIMIT 1""").fetchone()
     if bad:
@@ -123,15 +153,24 @@ def load_linescores(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     return int(n[0]) if n else 0
 
 
+_BOX_TEXT = ("game_id", "season", "season_type", "team", "opp_team", "home_away")
+_BOX_NUMBERS = ("team_id", "MIN", "FGM", "FGA", "FG3M", "FG3A", "FTM", "FTA", "OREB", "DREB", "REB", "AST", "STL",
+                "BLK", "TOV", "PF", "FGA_RIM", "FGM_RIM", "FGA_PAINT", "FGM_PAINT", "FGA_MID", "FGM_MID", "FGA_C3",
+                "FGM_C3", "FB_FGA", "AVG_SHOT_DIST")
+_BOX_OTHER = ("game_date", "player_id", "player_name", "starter", "PTS")
+
+
 def load_player_boxscores(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     """Player box scores (one row per player per game played); adds games missing from team logs."""
     f = str(path)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _pb AS SELECT row_number() OVER () AS file_row, * FROM {reader_sql(path)}")
+    _check_fields(con, path, "_pb", _BOX_TEXT, _BOX_NUMBERS, _BOX_OTHER)
     bad = con.execute("""SELECT file_row, CASE WHEN try_cast(game_date AS DATE) IS NULL THEN 'game_date'
                                               WHEN try_cast(player_id AS BIGINT) IS NULL THEN 'player_id'
                                               ELSE 'PTS' END
                          FROM _pb WHERE try_cast(game_date AS DATE) IS NULL OR try_cast(player_id AS BIGINT) IS NULL
-                            OR try_cast("PTS" AS DOUBLE) IS NULL OR try_cast("PTS" AS DOUBLE) < 0 LIMIT 1""").fetchone()
+                            OR try_cast("PTS" AS DOUBLE) IS NULL OR try_cast("PTS" AS DOUBLE) < 0
+                         ORDER BY file_row LIMIT 1""").fetchone()
     if bad:
         raise InputError("missing or invalid value", file=f, row=int(bad[0]), field=str(bad[1]))
     _check_unknown_teams(con, path, "_pb", ["team", "opp_team"])

@@ -76,10 +76,16 @@ def load_odds_api_lines(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str,
         FROM _oa o JOIN team_aliases ht ON ht.alias = upper(o.home_name)
                    JOIN team_aliases aw ON aw.alias = upper(o.away_name)
         WHERE o.file_row NOT IN (SELECT file_row FROM _oa_bad)""")
+    # A row repeated in the file (same quote, side and point) is one outcome: keep the first, count the rest.
+    con.execute("""CREATE OR REPLACE TEMP TABLE _oa_dedup AS
+        SELECT * EXCLUDE (rn) FROM (
+            SELECT *, ROW_NUMBER() OVER (PARTITION BY event_id, sportsbook, market, player_name, quoted_at, side, point
+                                         ORDER BY file_row) AS rn
+            FROM _oa_ok) WHERE rn = 1""")
     # Pair Over/Under at the same point; a quote (event, book, market, player, time) with several
     # points is a main line plus alternates: the main line is the most balanced pair.
     con.execute("""CREATE OR REPLACE TEMP TABLE _oa_pairs AS
-        WITH o AS (SELECT * FROM _oa_ok WHERE side = 'Over'), u AS (SELECT * FROM _oa_ok WHERE side = 'Under')
+        WITH o AS (SELECT * FROM _oa_dedup WHERE side = 'Over'), u AS (SELECT * FROM _oa_dedup WHERE side = 'Under')
         SELECT coalesce(o.event_id, u.event_id) AS event_id, coalesce(o.sportsbook, u.sportsbook) AS sportsbook,
                coalesce(o.market, u.market) AS market, coalesce(o.player_name, u.player_name) AS player_name,
                coalesce(o.quoted_at, u.quoted_at) AS quoted_at, coalesce(o.point, u.point) AS line,
@@ -132,9 +138,11 @@ def load_odds_api_lines(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str,
         raise
     total = con.execute("SELECT count(*) FROM _oa").fetchone()
     ranked = con.execute("SELECT count(*) FILTER (WHERE rn = 1), count(*) FILTER (WHERE rn > 1) FROM _oa_ranked").fetchone()
+    dup_rows = con.execute("SELECT (SELECT count(*) FROM _oa_ok) - (SELECT count(*) FROM _oa_dedup)").fetchone()
     inserted = int(after[0]) - int(before[0]) if after and before else 0
     return {"rows": int(total[0]) if total else 0, "quarantined": quarantined, "snapshots": inserted,
             "duplicate_snapshots": (int(ranked[0]) if ranked else 0) - inserted,
+            "duplicate_rows": int(dup_rows[0]) if dup_rows else 0,
             "alternates": int(ranked[1]) if ranked else 0}
 
 

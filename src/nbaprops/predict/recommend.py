@@ -126,8 +126,17 @@ def recommend(mean: npt.ArrayLike, p_over_model: npt.ArrayLike, line: npt.ArrayL
     return rec, confidence, ev
 
 
+def _logit(p: FloatArray) -> FloatArray:
+    q = np.clip(np.asarray(p, dtype=np.float64), 1e-6, 1 - 1e-6)
+    return np.asarray(np.log(q / (1.0 - q)), dtype=np.float64)
+
+
 class Calibrator:
-    """Isotonic map from a system's raw P(over) to a calibrated P(over).
+    """Monotone map from a system's raw P(over) to a calibrated P(over).
+
+    ``method='platt'`` (default) fits a logistic regression on logit(raw p): two parameters, smooth,
+    and never pushes a sparse extreme bin to 0 or 1 (isotonic does, which made P(over) = 0.001 for a
+    7-point edge). ``method='isotonic'`` keeps the step-function fit.
 
     Fit it on a chronological holdout the system did not train on (the caller chooses the rows);
     pushes and voids must be excluded (outcome NaN rows are dropped). Outputs are clipped to
@@ -140,9 +149,13 @@ class Calibrator:
         min_rows: Fewest rows accepted by :meth:`fit`.
     """
 
-    def __init__(self, clip: float = 1e-3, min_rows: int = 50) -> None:
+    def __init__(self, clip: float = 1e-3, min_rows: int = 50, method: str = "platt") -> None:
+        if method not in ("platt", "isotonic"):
+            raise ModelError(f"unknown calibration method {method!r}")
         self.clip = clip
         self.min_rows = min_rows
+        self.method = method
+        self.coef_: tuple[float, float] | None = None
         self.x_thresholds_: FloatArray | None = None
         self.y_thresholds_: FloatArray | None = None
         self.n_rows_: int = 0
@@ -165,12 +178,28 @@ class Calibrator:
         ok = np.isfinite(x) & np.isfinite(y)
         if int(ok.sum()) < self.min_rows:
             raise ModelError(f"calibrator: {int(ok.sum())} usable rows (need {self.min_rows})")
+        self.n_rows_ = int(ok.sum())
+        if self.method == "platt":
+            from sklearn.linear_model import LogisticRegression
+
+            z = _logit(x[ok]).reshape(-1, 1)
+            lr = LogisticRegression(C=1e6).fit(z, y[ok].astype(int))
+            self.coef_ = (float(lr.coef_[0, 0]), float(lr.intercept_[0]))
+            grid = np.linspace(0.0, 1.0, 201)
+            self.x_thresholds_ = grid
+            self.y_thresholds_ = self._platt(grid)
+            return self
         iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
         iso.fit(x[ok], y[ok])
         self.x_thresholds_ = np.asarray(iso.X_thresholds_, dtype=np.float64)
         self.y_thresholds_ = np.asarray(iso.y_thresholds_, dtype=np.float64)
         self.n_rows_ = int(ok.sum())
         return self
+
+    def _platt(self, p: FloatArray) -> FloatArray:
+        assert self.coef_ is not None
+        a, b = self.coef_
+        return np.asarray(1.0 / (1.0 + np.exp(-(a * _logit(p) + b))), dtype=np.float64)
 
     def transform(self, p_raw: npt.ArrayLike) -> FloatArray:
         """Calibrated P(over); NaN stays NaN.
@@ -185,7 +214,10 @@ class Calibrator:
             raise ModelError("calibrator is not fitted")
         x = np.asarray(p_raw, dtype=np.float64)
         finite = np.isfinite(x)
-        out = np.interp(np.where(finite, x, 0.5), self.x_thresholds_, self.y_thresholds_)
+        if self.coef_ is not None:
+            out = self._platt(np.where(finite, x, 0.5))
+        else:
+            out = np.interp(np.where(finite, x, 0.5), self.x_thresholds_, self.y_thresholds_)
         out = np.clip(out, self.clip, 1.0 - self.clip)
         return np.where(finite, out, np.nan)
 
@@ -193,15 +225,22 @@ class Calibrator:
         """JSON-ready representation."""
         if self.x_thresholds_ is None or self.y_thresholds_ is None:
             raise ModelError("calibrator is not fitted")
-        return {"kind": "isotonic", "clip": self.clip, "min_rows": self.min_rows, "n_rows": self.n_rows_,
-                "x": self.x_thresholds_.tolist(), "y": self.y_thresholds_.tolist()}
+        out: dict[str, Any] = {"kind": self.method if self.coef_ is not None else "isotonic", "clip": self.clip,
+                               "min_rows": self.min_rows, "n_rows": self.n_rows_,
+                               "x": self.x_thresholds_.tolist(), "y": self.y_thresholds_.tolist()}
+        if self.coef_ is not None:
+            out["coef"] = list(self.coef_)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Calibrator:
         """Inverse of :meth:`to_dict`."""
-        if data.get("kind") != "isotonic":
-            raise ModelError(f"not an isotonic calibrator: kind={data.get('kind')!r}")
-        cal = cls(clip=float(data["clip"]), min_rows=int(data.get("min_rows", 50)))
+        kind = data.get("kind")
+        if kind not in ("isotonic", "platt"):
+            raise ModelError(f"not a calibrator: kind={kind!r}")
+        cal = cls(clip=float(data["clip"]), min_rows=int(data.get("min_rows", 50)), method=str(kind))
+        if kind == "platt":
+            cal.coef_ = (float(data["coef"][0]), float(data["coef"][1]))
         cal.x_thresholds_ = np.asarray(data["x"], dtype=np.float64)
         cal.y_thresholds_ = np.asarray(data["y"], dtype=np.float64)
         cal.n_rows_ = int(data.get("n_rows", 0))

@@ -36,12 +36,23 @@ rotation AS (
      AND p.game_date >= s.game_date - INTERVAL 30 DAY
     WHERE p.minutes_l10_incl >= $rotation_min_minutes
 ),
+quotes AS (
+    SELECT q.*,
+           coalesce(bp.priority, 999) AS book_rank
+    FROM prop_line_snapshots AS q
+    LEFT JOIN book_priority AS bp ON bp.sportsbook = q.sportsbook
+    WHERE q.market = 'player_points' AND q.player_id IS NOT NULL
+      AND q.game_date BETWEEN $date_from AND $date_to
+      AND q.line > 0
+      -- pre-tip only: a timed quote before tip-off, or a source's final pre-tip (closing) line
+      AND ((q.quote_basis = 'quoted_at' AND q.minutes_before_tipoff >= 0 AND q.quoted_at <= $as_of)
+           OR q.quote_basis = 'closing')
+),
 line_players AS (
+    -- players with a usable (pre-tip, known by $as_of) points quote: the same quotes a line is chosen from
     SELECT game_date, player_id,
            max(player_team) AS player_team, max(home_team) AS home_team, max(away_team) AS away_team
-    FROM prop_line_snapshots
-    WHERE market = 'player_points' AND player_id IS NOT NULL
-      AND game_date BETWEEN $date_from AND $date_to
+    FROM quotes
     GROUP BY game_date, player_id
 ),
 last_game AS (
@@ -106,18 +117,6 @@ opp_rest AS (
       ON t.team_abbr = s.team_abbr
      AND t.game_date < s.game_date
      AND (t.next_game_date IS NULL OR t.next_game_date >= s.game_date)
-),
-quotes AS (
-    SELECT q.*,
-           coalesce(bp.priority, 999) AS book_rank
-    FROM prop_line_snapshots AS q
-    LEFT JOIN book_priority AS bp ON bp.sportsbook = q.sportsbook
-    WHERE q.market = 'player_points' AND q.player_id IS NOT NULL
-      AND q.game_date BETWEEN $date_from AND $date_to
-      AND q.line > 0
-      -- pre-tip only: a timed quote before tip-off, or a source's final pre-tip (closing) line
-      AND ((q.quote_basis = 'quoted_at' AND q.minutes_before_tipoff >= 0 AND q.quoted_at <= $as_of)
-           OR q.quote_basis = 'closing')
 ),
 chosen AS (
     SELECT *

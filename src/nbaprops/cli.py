@@ -346,7 +346,8 @@ def version(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     from nbaprops.precompute.feature_defs import FEATURE_VERSIONS
     from nbaprops.warehouse import SCHEMA_VERSION
 
-    info = {"package": __version__, "schema": SCHEMA_VERSION, "feature_versions": sorted(FEATURE_VERSIONS)}
+    info: dict[str, Any] = {"package": __version__, "schema": SCHEMA_VERSION,
+                            "feature_versions": sorted(FEATURE_VERSIONS)}
     if as_json:
         _emit(info)
     else:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Annotated
 
 from platformdirs import user_data_dir
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import SettingsError as _SourceError
 
 from nbaprops.errors import SettingsError
 
@@ -34,8 +37,9 @@ class Settings(BaseSettings):
     nba_stats_min_interval_s: float = Field(default=0.6, ge=0.6,
                                             description="pause between stats.nba.com calls")
     http_timeout_s: float = Field(default=30.0, gt=0)
-    book_priority: list[str] = Field(default_factory=lambda: list(DEFAULT_BOOK_PRIORITY),
-                                     description="sportsbook preference for the chosen line")
+    # NoDecode: the env value is "draftkings,fanduel" (or a JSON list), split by the validator below
+    book_priority: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_BOOK_PRIORITY),
+                                                          description="sportsbook preference for the chosen line")
     rotation_min_minutes: float = Field(default=15.0, ge=0,
                                         description="recent average minutes for a rotation player")
     threads: int = Field(default=2, ge=1, description="DuckDB threads")
@@ -59,6 +63,12 @@ class Settings(BaseSettings):
     @classmethod
     def _split_books(cls, v: object) -> object:
         if isinstance(v, str):
+            if v.strip().startswith("["):
+                try:
+                    v = json.loads(v)
+                except ValueError:
+                    return v  # reported as an invalid list by validation
+                return [str(b).strip().lower() for b in v] if isinstance(v, list) else v
             return [b.strip().lower() for b in v.split(",") if b.strip()]
         return v
 
@@ -69,6 +79,8 @@ def load_settings(**overrides: object) -> Settings:
     clean = {k: v for k, v in overrides.items() if v is not None}
     try:
         return Settings(**clean)  # type: ignore[arg-type]
+    except _SourceError as exc:  # a value the settings source could not even parse
+        raise SettingsError(f"invalid settings:\n  - {exc} (check the NBAPROPS_ environment variables and .env)") from None
     except ValidationError as exc:
         lines = []
         for err in exc.errors():

@@ -226,5 +226,5 @@ def date_status(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date) -> lis
         }
         r.update({f"{k}_complete": bool(v) for k, v in checks.items()})
         r["complete"] = all(checks.values())
-        out.append({k: (int(v) if hasattr(v, "item") and not isinstance(v, bool) else v) for k, v in r.items()})
+        out.append({str(k): (int(v) if hasattr(v, "item") and not isinstance(v, bool) else v) for k, v in r.items()})
     return out

@@ -67,7 +67,7 @@ def load_slate(con: duckdb.DuckDBPyConnection, game_date: dt.date, *, version: s
         history[c] = pd.to_numeric(history[c], errors="coerce").astype("float64")
     history["is_home"] = history["is_home"].astype(bool)
     df = df.drop_duplicates(subset=["game_id", "player_id"])
-    slate = df.drop(columns=list(hcols)).astype({n: "float64" for n in names})
+    slate = df.drop(columns=list(hcols)).astype(dict.fromkeys(names, "float64"))
     for c in ("days_rest", "opponent_days_rest", "games_played_season", "line", "over_price", "under_price"):
         slate[c] = pd.to_numeric(slate[c], errors="coerce").astype("float64")
     slate["game_date"] = pd.to_datetime(slate["game_date"])

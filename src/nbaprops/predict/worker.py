@@ -82,7 +82,7 @@ def _frame(unit: WorkUnit, sid: str, mean: np.ndarray, scale: np.ndarray, p_over
         "predicted_points": mean, "predicted_scale": scale, "p_over": np.where(has_line, p_over, np.nan),
         "confidence": conf, "edge": np.where(has_line, mean - line, np.nan), "expected_value": ev,
         "recommendation": rec, "line_source": np.where(has_line, "ACTUAL_PROP", "NO_PROP_LINE"),
-        "sportsbook": np.where(has_line, r["sportsbook"].to_numpy(dtype=object), None),
+        "sportsbook": r["sportsbook"].where(has_line).to_numpy(dtype=object),
         "line_quoted_at": r["quoted_at"].where(has_line), "line_quote_basis": r["quote_basis"].where(has_line),
         "line_snapshot_id": r["line_snapshot_id"].where(has_line),
         "over_price": np.where(has_line, over, np.nan), "under_price": np.where(has_line, under, np.nan),
@@ -116,7 +116,7 @@ def run_unit(unit: WorkUnit) -> UnitResult:
                         raise RuntimeError(f"forced failure of {sid}")
                     system = models.systems[sid]
                     if sid == "similarity":
-                        system.set_history(unit.history)  # type: ignore[attr-defined]
+                        system.set_history(unit.history)
                     dist = system.predict_distribution(unit.rows)
                 except Exception as exc:
                     res.system_failures[sid] = f"{type(exc).__name__}: {exc}"[:500]

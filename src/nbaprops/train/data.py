@@ -40,7 +40,7 @@ def load_rows(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.da
         LEFT JOIN player_game_summary p ON p.game_id = f.game_id AND p.player_id = f.player_id
         WHERE f.feature_version = ? AND f.game_date BETWEEN ? AND ? {cond}
         ORDER BY f.game_date, f.game_id, f.player_id""", [version, date_from, date_to]).df()
-    out = df.astype({n: "float64" for n in names})
+    out = df.astype(dict.fromkeys(names, "float64"))
     out["game_date"] = pd.to_datetime(out["game_date"])
     return out
 

@@ -341,6 +341,107 @@ def predict(
 
 
 @app.command()
+def grade(
+    date: Annotated[str | None, typer.Option("--date", help="game date to grade")] = None,
+    date_from: Annotated[str | None, typer.Option("--from")] = None,
+    date_to: Annotated[str | None, typer.Option("--to")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Grade stored predictions against box scores (only real, validated lines are bets)."""
+    from nbaprops.grade.metrics import betting_metrics, points_metrics
+    from nbaprops.grade.run import grade_dates, load_graded
+
+    if date:
+        lo = hi = _date(date)
+    elif date_from and date_to:
+        lo, hi = _date(date_from), _date(date_to)
+    else:
+        raise typer.BadParameter("give --date D or --from D1 --to D2")
+    con = _connect()
+    n = grade_dates(con, lo, hi, require=True)
+    g = load_graded(con, lo, hi)
+    pm = points_metrics(g)
+    bm = betting_metrics(g, n_boot=500)
+    if as_json:
+        _emit({"graded_rows": n, "points": pm.to_dict("records"), "betting": bm.to_dict("records")})
+        return
+    t = Table(title=f"graded {n:,} predictions {lo}..{hi}")
+    for c in ("system", "MAE (line rows)", "line MAE same rows", "bets", "hit rate", "ROI"):
+        t.add_column(c)
+    for p_row, b_row in zip(pm.to_dict("records"), bm.to_dict("records"), strict=True):
+        t.add_row(p_row["system_id"], f"{p_row['mae_line']:.3f} (n={p_row['n_line']})", f"{p_row['line_mae']:.3f}",
+                  str(b_row["bets"]), f"{b_row['hit_rate']:.1%}" if b_row["bets"] else "-",
+                  f"{b_row['roi']:+.1%}" if b_row["bets"] else "-")
+    out.print(t)
+
+
+@app.command()
+def backtest(
+    date_from: Annotated[str, typer.Option("--from", help="first date")],
+    date_to: Annotated[str, typer.Option("--to", help="last date")],
+    retrain_every: Annotated[str, typer.Option("--retrain-every", help="block length, e.g. 7d")] = "7d",
+    lines: Annotated[list[Path] | None, typer.Option("--lines", help="Odds API flattened file(s) to import first")] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="write report.md, metrics.json, plots here")] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1)] = 1,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Walk-forward: for each block train only on earlier games, predict the block, grade, roll forward."""
+    from nbaprops.grade.metrics import summarize
+    from nbaprops.grade.report import write_report
+    from nbaprops.train.backtest import import_lines, run_backtest
+
+    text = retrain_every.strip().lower().rstrip("d")
+    if not text.isdigit() or int(text) < 1:
+        raise typer.BadParameter(f"--retrain-every {retrain_every!r}: use a number of days such as 7d")
+    lo, hi = _date(date_from), _date(date_to)
+    if hi < lo:
+        raise typer.BadParameter("--to is before --from")
+    con = _connect()
+    imported = {str(p): import_lines(con, settings(), p) for p in (lines or [])}
+    with _progress() as prog:
+        task = prog.add_task("backtest", total=1)
+        res = run_backtest(con, settings(), lo, hi, retrain_every_days=int(text), workers=workers,
+                           progress=lambda d, a, b: prog.update(task, description=d, completed=a, total=max(b, 1)))
+    graded = res.pop("graded")
+    cmd = " ".join(["nbaprops", *sys.argv[1:]]) if sys.argv[0].endswith("nbaprops") else \
+        f"nbaprops backtest --from {lo} --to {hi} --retrain-every {retrain_every}"
+    if report is not None:
+        info = write_report(graded, report, title=f"nbaprops walk-forward backtest {lo} to {hi}",
+                            period=f"{lo} to {hi}, retrained every {int(text)} days", command=cmd)
+        headline = info["headline"]
+        res["report"] = {"report_md": info["report_md"], "metrics_json": info["metrics_json"],
+                         "alarms": info["alarms"], "edge_demonstrated": info["edge_demonstrated"]}
+    else:
+        summary = summarize(graded, n_boot=500)
+        headline = summary
+    res["imported_lines"] = imported
+    if as_json:
+        _emit({**res, "headline": headline})
+        return
+    from nbaprops.grade.metrics import betting_metrics, points_metrics, probability_metrics
+
+    pm, bm = points_metrics(graded), betting_metrics(graded, n_boot=500)
+    prm = probability_metrics(graded)
+    t = Table(title=f"walk-forward {lo}..{hi}: {res['dates']} slates, {len(res['blocks'])} retrains, {res['seconds']}s")
+    for c in ("system", "MAE line rows", "line MAE", "diff", "Brier", "market Brier", "bets", "hit rate", "ROI [95% CI]"):
+        t.add_column(c)
+    prm_by = {r["system_id"]: r for r in prm.to_dict("records")}
+    for p_row, b_row in zip(pm.to_dict("records"), bm.to_dict("records"), strict=True):
+        pr = prm_by.get(p_row["system_id"], {})
+        t.add_row(p_row["system_id"], f"{p_row['mae_line']:.3f}", f"{p_row['line_mae']:.3f}",
+                  f"{p_row['mae_minus_line']:+.3f}", f"{pr.get('brier_model', float('nan')):.4f}",
+                  f"{pr.get('brier_market', float('nan')):.4f}", str(b_row["bets"]),
+                  f"{b_row['hit_rate']:.1%}" if b_row["bets"] else "-",
+                  f"{b_row['roi']:+.1%} [{b_row['roi_ci_low']:+.1%}, {b_row['roi_ci_high']:+.1%}]" if b_row["bets"] else "-")
+    out.print(t)
+    out.print("break-even at -110: 52.38%")
+    if report is not None:
+        out.print(f"report: {res['report']['report_md']}")
+        for a in res["report"]["alarms"]:
+            console.print(f"[red]alarm:[/] {a}")
+
+
+@app.command()
 def version(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Print package, schema and feature versions."""
     from nbaprops.precompute.feature_defs import FEATURE_VERSIONS
@@ -352,6 +453,15 @@ def version(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         _emit(info)
     else:
         out.print(f"nbaprops {info['package']}  schema {info['schema']}  features {', '.join(info['feature_versions'])}")
+
+
+def _register_plugins() -> None:
+    from nbaprops.commands import register_all
+
+    register_all(app)
+
+
+_register_plugins()
 
 
 def main() -> None:

@@ -1,0 +1,11 @@
+"""REST API (FastAPI): health, readiness, starting prediction batches, batches and predictions.
+
+Example::
+
+    from nbaprops.api import create_app, serve
+    serve(load_settings(), host="127.0.0.1", port=8000)
+"""
+
+from nbaprops.api.app import create_app, serve
+
+__all__ = ["create_app", "serve"]

@@ -157,15 +157,20 @@ def load_bettingpros(con: duckdb.DuckDBPyConnection, paths: list[Path]) -> dict[
     lst = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
     markets = ", ".join(f"({k}, '{v}')" for k, v in BETTINGPROS_MARKETS.items())
     books = ", ".join(f"('{k}', '{v}')" for k, v in BETTINGPROS_BOOKS.items())
+    # One read per file so that row_number() OVER () follows the file's own order and file_row is the
+    # CSV line number (a window partitioned by filename over a multi-file read numbers rows in no fixed order).
+    reads = " UNION ALL BY NAME ".join(
+        "SELECT row_number() OVER () + 1 AS file_row, * FROM read_csv('" + str(p).replace("'", "''")
+        + "', header = true, all_varchar = true, filename = true)" for p in paths)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _bp AS
-        SELECT row_number() OVER (PARTITION BY filename) + 1 AS file_row, filename AS file,
+        SELECT file_row, filename AS file,
                CAST(regexp_extract(filename, '(\\d{{4}}-\\d{{2}}-\\d{{2}})', 1) AS DATE) AS game_date,
                player AS player_name, upper(team) AS team_raw, try_cast(line AS DOUBLE) AS line,
                try_cast(over_odds AS DOUBLE) AS over_price, try_cast(under_odds AS DOUBLE) AS under_price,
                lower(sportsbook) AS book_raw, try_cast(market_id AS INTEGER) AS market_id,
                try_cast(opening_line AS DOUBLE) AS opening_line, try_cast(opening_odds AS DOUBLE) AS opening_price,
                try_cast(opening_time AS TIMESTAMP) AS opening_time
-        FROM read_csv([{lst}], header = true, all_varchar = true, filename = true, union_by_name = true)""")
+        FROM ({reads}) AS r""")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _bp_j AS
         SELECT b.*, m.market, bk.book AS sportsbook, t.abbreviation AS player_team
         FROM _bp b

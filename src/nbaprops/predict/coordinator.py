@@ -137,14 +137,17 @@ def _gate(con: duckdb.DuckDBPyConnection, batch_id: str, slate: pd.DataFrame) ->
 def start_batch(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: dt.date, *,
                 min_minutes: float = 15.0, force: bool = False, workers: int = 1, allow_fallback: bool = False,
                 queue: TaskQueue | None = None, progress: Progress = _noop,
-                fail_systems: tuple[str, ...] = (), crash_before_commit: bool = False) -> BatchResult:
-    """Predict every expected player of ``game_date`` with every system and consolidate."""
+                fail_systems: tuple[str, ...] = (), crash_before_commit: bool = False,
+                model_dir: Path | None = None, model_set: str | None = None) -> BatchResult:
+    """Predict every expected player of ``game_date`` with every system and consolidate.
+
+    ``model_dir``/``model_set`` override the served model set (the walk-forward backtest uses them).
+    """
     t0 = time.perf_counter()
-    model_dir = settings.model_path
-    model_set: str | None
+    model_dir = model_dir or settings.model_path
     fallback: str | None = None
     try:
-        model_set = served_model_set(model_dir)
+        model_set = model_set or served_model_set(model_dir)
         load_model_set(model_dir, model_set, feature_version=FEATURE_VERSION)  # verify files + version now
     except ModelError as exc:
         if not allow_fallback:

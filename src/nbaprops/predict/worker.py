@@ -125,8 +125,11 @@ def run_unit(unit: WorkUnit) -> UnitResult:
                 frames.append(_system_rows(unit, models, sid, dist.mean, dist.scale, dist.p_over))
             if "ensemble" in models.systems and means:
                 ens = models.systems["ensemble"]
+                # a member stopped by its breaker enters as NaN: the ensemble rescales the others
+                nan = np.full(len(unit.rows), np.nan)
+                members = {m: means.get(m, nan) for m in getattr(ens, "members", tuple(means))}
                 try:
-                    dist = ens.predict_distribution(EnsembleSystem.build_inputs(unit.rows, means))
+                    dist = ens.predict_distribution(EnsembleSystem.build_inputs(unit.rows, members))
                     frames.append(_system_rows(unit, models, "ensemble", dist.mean, dist.scale, dist.p_over))
                 except Exception as exc:
                     res.system_failures["ensemble"] = f"{type(exc).__name__}: {exc}"[:500]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 import duckdb
 
-from nbaprops.errors import WarehouseError
+from nbaprops.errors import LockError, WarehouseError
 
 __all__ = ["SCHEMA_VERSION", "connect", "migrate", "read_sql", "replace_partition", "schema_version",
            "sql_files"]
@@ -78,6 +79,14 @@ def connect(path: Path | str, *, read_only: bool = False, threads: int = 2,
         if str(path) != ":memory:" and not read_only:
             p.parent.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            # DuckDB allows one writing process per file: say so instead of a raw IO error
+            holder = re.search(r"\(PID (\d+)\)", str(exc))
+            who = f" (PID {holder.group(1)})" if holder else ""
+            raise LockError(f"warehouse {path} is in use by another process{who}: wait for it to finish "
+                            "or stop it, then retry") from exc
+        raise WarehouseError(f"cannot open warehouse {path}: {exc}") from exc
     except (duckdb.Error, OSError) as exc:
         raise WarehouseError(f"cannot open warehouse {path}: {exc}") from exc
     con.execute(f"SET threads = {int(threads)}")

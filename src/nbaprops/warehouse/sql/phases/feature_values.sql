@@ -57,7 +57,9 @@ SELECT
     j.usage_spike_score,
     CASE WHEN j.usage_spike_score IS NULL THEN 'missing' ELSE 'phase4' END AS usage_spike_score__src,
     -- 9-12
-    CAST(greatest(-2, least(2, j.days_rest - j.opponent_days_rest)) AS DOUBLE) AS rest_advantage,
+    -- greatest/least skip NULLs in DuckDB and Spark (not in BigQuery): guard so a missing rest stays NULL
+    CASE WHEN j.days_rest IS NULL OR j.opponent_days_rest IS NULL THEN NULL
+         ELSE CAST(greatest(-2, least(2, j.days_rest - j.opponent_days_rest)) AS DOUBLE) END AS rest_advantage,
     CASE WHEN j.days_rest IS NULL OR j.opponent_days_rest IS NULL THEN 'missing' ELSE 'calculated' END AS rest_advantage__src,
     CAST(NULL AS DOUBLE) AS injury_risk,   -- no injury report ingested for this date
     'missing' AS injury_risk__src,

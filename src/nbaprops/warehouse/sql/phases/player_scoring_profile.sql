@@ -27,7 +27,7 @@ prof AS (
         p.fga_paint_l10 / nullif(p.fga_l10, 0) AS pct_paint,
         p.fga_mid_l10 / nullif(p.fga_l10, 0) AS pct_mid_range,
         p.fg3a_l10 / nullif(p.fga_l10, 0) AS pct_three,
-        CASE WHEN p.n_l10 >= 5 AND p.pts_l10 > 0
+        CASE WHEN p.n_l10 >= 5 AND p.pts_l10 > 0 AND p.ftm_l10 IS NOT NULL  -- least() would skip a NULL
              THEN least(0.5, p.ftm_l10 / p.pts_l10) END AS pct_free_throw,
         p.fgm_paint_l10 / nullif(p.fga_paint_l10, 0) AS paint_fg_pct,
         p.fgm_mid_l10 / nullif(p.fga_mid_l10, 0) AS mid_fg_pct,

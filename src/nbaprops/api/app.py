@@ -1,0 +1,418 @@
+"""The FastAPI app: liveness, readiness, starting a prediction batch, batches and predictions.
+
+    GET  /health            liveness (no warehouse, no models)
+    GET  /ready             warehouse answers + served model set verified and loaded (503 with reasons)
+    POST /start             X-API-Key; 202 {batch_id} with the batch running in the background; 409 on a
+                            live batch of the date (force=true supersedes)
+    GET  /batches/{id}      one prediction_batches row
+    GET  /predictions       ?date=YYYY-MM-DD[&system=][&recommendation=][&limit=][&offset=]
+    GET  /openapi.json, /docs
+
+One DuckDB connection per app (DuckDB admits one writing process), and a fresh cursor per request
+and per background batch: each cursor has its own transaction, so readers see the last committed
+predictions while a batch writes and consolidates, and neither waits for the other.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, cast
+
+import duckdb
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response, Security
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from nbaprops import __version__
+from nbaprops.api.launcher import BatchLauncher
+from nbaprops.api.models import (
+    BatchResponse,
+    ErrorResponse,
+    FieldError,
+    GameDate,
+    HealthResponse,
+    ModelInfo,
+    PredictionRow,
+    PredictionsPage,
+    ReadyResponse,
+    Recommendation,
+    StartRequest,
+    StartResponse,
+    SystemId,
+    ValidationErrorResponse,
+    row_dict,
+)
+from nbaprops.api.readiness import ModelProbe
+from nbaprops.config import Settings, load_settings
+from nbaprops.errors import (
+    BatchConflictError,
+    InputError,
+    LineValidationError,
+    LockError,
+    ModelError,
+    NbapropsError,
+    PhaseGateError,
+    SettingsError,
+    SourceError,
+    WarehouseError,
+)
+from nbaprops.train.data import FEATURE_VERSION
+from nbaprops.warehouse import SCHEMA_VERSION, connect, schema_version
+
+__all__ = ["ApiState", "create_app", "serve", "status_for"]
+
+log = logging.getLogger("nbaprops.api")
+
+MAX_LIMIT = 5000
+DEFAULT_LIMIT = 500
+
+
+class ApiState:
+    """What one app holds: settings, the single warehouse connection, the launcher and the model probe.
+
+    The connection is opened lazily (and re-tried on the next request after a failure) so that
+    ``/health`` answers and ``/ready`` can say why even when the warehouse cannot be opened, e.g.
+    while another process holds its write lock.
+
+    Args:
+        settings: Application settings.
+        con: An already open warehouse connection to use instead of opening ``settings.db``
+            (it is then not closed on shutdown).
+        claim_timeout_s: See :class:`BatchLauncher`.
+        workers: ``start_batch`` workers per batch.
+    """
+
+    def __init__(self, settings: Settings, *, con: duckdb.DuckDBPyConnection | None = None,
+                 claim_timeout_s: float = 30.0, workers: int = 1) -> None:
+        self.settings = settings
+        self._con = con
+        self._owns_con = con is None
+        self._con_lock = threading.Lock()
+        self.launcher = BatchLauncher(self.connection, settings, claim_timeout_s=claim_timeout_s, workers=workers)
+        self.models = ModelProbe(settings.model_path)
+
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The app's warehouse connection, opened (and migrated) on first use.
+
+        Raises:
+            WarehouseError: The warehouse cannot be opened.
+        """
+        with self._con_lock:
+            if self._con is None:
+                self._con = connect(self.settings.db, threads=self.settings.threads)
+            return self._con
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new cursor (own transaction context) on the app's connection."""
+        return self.connection().cursor()
+
+    def shutdown(self, timeout_s: float = 30.0) -> None:
+        """Wait for background batches, then close the connection if this app opened it.
+
+        Args:
+            timeout_s: How long to wait for running batches.
+        """
+        if not self.launcher.join(timeout_s):
+            log.warning("shutting down with prediction batches still running for %s; they are left to "
+                        "the coordinator's stale-batch detection", self.launcher.running())
+            return
+        with self._con_lock:
+            if self._con is not None and self._owns_con:
+                self._con.close()
+                self._con = None
+
+    def scrub(self, text: str) -> str:
+        """Remove the API key from a message (defence in depth: no error body carries a secret)."""
+        key = self.settings.api_key.get_secret_value() if self.settings.api_key is not None else ""
+        return text.replace(key, "***") if key else text
+
+
+# ------------------------------------------------------------------------------------------ dependencies
+def _state(request: Request) -> ApiState:
+    return cast(ApiState, request.app.state.nbaprops)
+
+
+StateDep = Annotated[ApiState, Depends(_state)]
+
+
+def _cursor(state: StateDep) -> Iterator[duckdb.DuckDBPyConnection]:
+    cur = state.cursor()
+    try:
+        yield cur
+    finally:
+        cur.close()
+
+
+CursorDep = Annotated[duckdb.DuckDBPyConnection, Depends(_cursor)]
+
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="ApiKey",
+                               description="required by state-changing endpoints (settings: NBAPROPS_API_KEY)")
+ApiKeyHeader = Annotated[str | None, Security(_api_key_header)]
+
+
+def require_api_key(state: StateDep, key: ApiKeyHeader) -> None:
+    """Allow the request only with the configured X-API-Key.
+
+    Raises:
+        HTTPException: 503 when no key is configured (never open by default), 401 when the header
+            is missing or wrong.
+    """
+    expected = state.settings.api_key.get_secret_value() if state.settings.api_key is not None else ""
+    if not expected:
+        raise HTTPException(503, "state-changing endpoints are disabled: set NBAPROPS_API_KEY")
+    if key is None or not secrets.compare_digest(key.encode("utf-8"), expected.encode("utf-8")):
+        raise HTTPException(401, "missing or wrong X-API-Key header", headers={"WWW-Authenticate": "ApiKey"})
+
+
+# ------------------------------------------------------------------------------------------ routes
+router = APIRouter()
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    422: {"model": ValidationErrorResponse, "description": "invalid request"},
+    500: {"model": ErrorResponse, "description": "internal error"},
+    503: {"model": ErrorResponse, "description": "warehouse unavailable"},
+}
+
+
+@router.get("/health", response_model=HealthResponse, tags=["status"])
+def health() -> HealthResponse:
+    """Liveness: the process answers. Touches neither the warehouse nor the models."""
+    return HealthResponse(version=__version__)
+
+
+@router.get("/ready", response_model=ReadyResponse, tags=["status"],
+            responses={503: {"model": ReadyResponse, "description": "not ready; `reasons` says why"}})
+def ready(state: StateDep) -> JSONResponse:
+    """Readiness: 200 when the warehouse answers and the served model set loads with files matching
+    their manifest SHA-256s; 503 with the reasons otherwise."""
+    reasons: list[str] = []
+    body = ReadyResponse(status="ready", package_version=__version__, feature_version=FEATURE_VERSION)
+    try:
+        cur = state.cursor()
+        try:
+            cur.execute("SELECT 1").fetchone()
+            version = schema_version(cur)
+        finally:
+            cur.close()
+        body.schema_version = version
+        if version < SCHEMA_VERSION:
+            reasons.append(f"warehouse: schema version {version} < {SCHEMA_VERSION}; restart to migrate")
+    except (NbapropsError, duckdb.Error) as exc:
+        reasons.append(f"warehouse: {state.scrub(str(exc))}")
+    try:
+        served = state.models.check()
+        body.model_set = served.model_set
+        body.feature_version = served.feature_version
+        body.trained_until = served.trained_until
+        body.models = [ModelInfo(system_id=s, model_version=v) for s, v in served.model_versions.items()]
+    except NbapropsError as exc:
+        reasons.append(f"models: {state.scrub(str(exc))}")
+    except Exception:
+        log.exception("readiness: loading the served model set failed")
+        reasons.append("models: the served model set cannot be loaded (see the server log)")
+    if reasons:
+        body.status = "not_ready"
+        body.reasons = reasons
+    return JSONResponse(body.model_dump(mode="json"), status_code=503 if reasons else 200)
+
+
+@router.post("/start", status_code=202, response_model=StartResponse, tags=["batches"],
+             dependencies=[Depends(require_api_key)],
+             responses={**_ERRORS,
+                        401: {"model": ErrorResponse, "description": "missing or wrong X-API-Key"},
+                        409: {"model": ErrorResponse, "description": "a batch of the date is running"},
+                        503: {"model": ErrorResponse,
+                              "description": "no API key configured, no usable model or no warehouse"}})
+def start(body: StartRequest, state: StateDep, response: Response) -> StartResponse:
+    """Start a prediction batch for ``game_date`` in the background.
+
+    Answers 202 once the batch is registered (poll ``batch_url``); 409 when a batch of the date is
+    still running unless ``force`` (which supersedes it).
+    """
+    launched = state.launcher.launch(body.game_date, min_minutes=body.min_minutes, force=body.force)
+    url = f"/batches/{launched.batch_id}" if launched.batch_id else None
+    if url:
+        response.headers["Location"] = url
+    return StartResponse(batch_id=launched.batch_id, game_date=launched.game_date, status=launched.status,
+                         forced=launched.forced, min_minutes=launched.min_minutes, batch_url=url)
+
+
+_BATCH_COLUMNS = ", ".join(BatchResponse.model_fields)
+_PREDICTION_COLUMNS = ", ".join(PredictionRow.model_fields)
+
+
+@router.get("/batches/{batch_id}", response_model=BatchResponse, tags=["batches"],
+            responses={**_ERRORS, 404: {"model": ErrorResponse, "description": "unknown batch"}})
+def get_batch(batch_id: Annotated[str, PathParam(min_length=1, max_length=200)], cur: CursorDep) -> BatchResponse:
+    """One prediction batch: status, progress counters, heartbeat, owner and error."""
+    res = cur.execute(f"SELECT {_BATCH_COLUMNS} FROM prediction_batches WHERE batch_id = ?", [batch_id])
+    row = res.fetchone()
+    if row is None:
+        raise HTTPException(404, f"no prediction batch {batch_id[:80]!r}")
+    return BatchResponse(**row_dict([d[0] for d in res.description], row))
+
+
+@router.get("/predictions", response_model=PredictionsPage, tags=["predictions"], responses=_ERRORS)
+def predictions(
+    date: Annotated[GameDate, Query(description="game date, YYYY-MM-DD")],
+    cur: CursorDep,
+    system: Annotated[SystemId | None, Query(description="only this system")] = None,
+    recommendation: Annotated[Recommendation | None, Query(description="only this recommendation")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")] = DEFAULT_LIMIT,
+    offset: Annotated[int, Query(ge=0, description="rows to skip")] = 0,
+) -> PredictionsPage:
+    """Predictions of one date (the last consolidated batch), optionally filtered, one page at a time."""
+    where = ["game_date = ?"]
+    params: list[Any] = [date]
+    if system is not None:
+        where.append("system_id = ?")
+        params.append(system.value)
+    if recommendation is not None:
+        where.append("recommendation = ?")
+        params.append(recommendation.value)
+    cond = " AND ".join(where)
+    # one cursor, one statement per read; the page and the count come from the same committed state
+    # unless a consolidation commits in between, which only shifts `total`
+    count_row = cur.execute(f"SELECT count(*) FROM player_prop_predictions WHERE {cond}", params).fetchone()
+    total = int(count_row[0]) if count_row else 0
+    res = cur.execute(f"""SELECT {_PREDICTION_COLUMNS} FROM player_prop_predictions WHERE {cond}
+                          ORDER BY game_id, player_id, system_id, line_key LIMIT ? OFFSET ?""",
+                      [*params, limit, offset])
+    cols = [d[0] for d in res.description]
+    items = [PredictionRow(**row_dict(cols, r)) for r in res.fetchall()]
+    nxt = offset + len(items)
+    return PredictionsPage(game_date=date, system=system, recommendation=recommendation, total=total, limit=limit,
+                           offset=offset, next_offset=nxt if nxt < total else None, items=items)
+
+
+# ------------------------------------------------------------------------------------------ errors
+def status_for(exc: NbapropsError) -> int:
+    """The HTTP status of an nbaprops error.
+
+    Args:
+        exc: The error.
+
+    Returns:
+        409 for conflicts and incomplete inputs, 4xx for bad input, 502 for upstream failures,
+        503 for a missing model or warehouse, else 500.
+    """
+    table: tuple[tuple[type[NbapropsError], int], ...] = (
+        (BatchConflictError, 409), (LockError, 409), (PhaseGateError, 409),
+        (InputError, 400), (LineValidationError, 422),
+        (ModelError, 503), (WarehouseError, 503),
+        (SourceError, 502), (SettingsError, 500),
+    )
+    for cls, code in table:
+        if isinstance(exc, cls):
+            return code
+    return 500
+
+
+def _install_error_handlers(app: FastAPI, state: ApiState) -> None:
+    async def nbaprops_error(request: Request, exc: Exception) -> JSONResponse:
+        err = cast(NbapropsError, exc)
+        code = status_for(err)
+        log.log(logging.ERROR if code >= 500 else logging.INFO, "%s %s -> %d %s: %s", request.method,
+                request.url.path, code, type(err).__name__, err)
+        return JSONResponse(ErrorResponse(detail=state.scrub(str(err))).model_dump(), status_code=code)
+
+    async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+        errors = [FieldError(loc=".".join(str(p) for p in e.get("loc", ())),
+                             msg=str(e.get("msg", "invalid")).removeprefix("Value error, "),
+                             type=str(e.get("type", "value_error")))
+                  for e in cast(RequestValidationError, exc).errors()]
+        summary = "; ".join(f"{e.loc}: {e.msg}" for e in errors) or "invalid request"
+        body = ValidationErrorResponse(detail=state.scrub(f"invalid request: {summary}"), errors=errors)
+        return JSONResponse(body.model_dump(), status_code=422)
+
+    app.add_exception_handler(NbapropsError, nbaprops_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+
+
+class _InternalErrorMiddleware:
+    """Turn any unhandled exception into ``500 {"detail": "internal error"}`` and log it.
+
+    The traceback goes to the log only; the body never carries it (nor any message that could hold
+    a secret or a path).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception("unhandled error in %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise
+            response = JSONResponse(ErrorResponse(detail="internal error").model_dump(), status_code=500)
+            await response(scope, receive, send)
+
+
+# ------------------------------------------------------------------------------------------ app
+def create_app(settings: Settings | None = None, *, con: duckdb.DuckDBPyConnection | None = None,
+               claim_timeout_s: float = 30.0, workers: int = 1) -> FastAPI:
+    """Build the API app.
+
+    Args:
+        settings: Application settings (default: :func:`nbaprops.config.load_settings`).
+        con: An open warehouse connection to share (default: open ``settings.db`` on first use).
+        claim_timeout_s: How long POST /start waits for the batch to be registered.
+        workers: ``start_batch`` workers per batch.
+
+    Returns:
+        The FastAPI application (OpenAPI at ``/openapi.json``, docs at ``/docs``).
+    """
+    settings = settings or load_settings()
+    state = ApiState(settings, con=con, claim_timeout_s=claim_timeout_s, workers=workers)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await run_in_threadpool(state.shutdown)
+
+    app = FastAPI(
+        title="nbaprops",
+        version=__version__,
+        summary="Point-in-time NBA player points predictions against real sportsbook lines.",
+        lifespan=lifespan,
+    )
+    app.state.nbaprops = state
+    app.include_router(router)
+    _install_error_handlers(app, state)
+    app.add_middleware(_InternalErrorMiddleware)
+    return app
+
+
+def serve(settings: Settings | None = None, host: str = "127.0.0.1", port: int = 8000, *,
+          log_level: str = "info") -> None:
+    """Run the API with uvicorn in this process (one process: DuckDB admits a single writer).
+
+    Args:
+        settings: Application settings (default: :func:`nbaprops.config.load_settings`).
+        host: Interface to bind (loopback by default; put a TLS proxy in front to expose it).
+        port: TCP port.
+        log_level: uvicorn log level.
+    """
+    import uvicorn
+
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)

@@ -1,0 +1,246 @@
+"""Request and response models of the REST API (one per endpoint, all in the OpenAPI schema)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+__all__ = [
+    "BatchResponse",
+    "ErrorResponse",
+    "FieldError",
+    "GameDate",
+    "HealthResponse",
+    "ModelInfo",
+    "PredictionRow",
+    "PredictionsPage",
+    "ReadyResponse",
+    "Recommendation",
+    "StartRequest",
+    "StartResponse",
+    "SystemId",
+    "ValidationErrorResponse",
+    "parse_game_date",
+    "row_dict",
+]
+
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_game_date(value: object) -> object:
+    """Accept only ``YYYY-MM-DD`` strings (or date objects) as a game date.
+
+    Pydantic's lax date parsing would also take Unix timestamps and datetimes; a game date is a
+    calendar day, so anything else is refused with a message that says what is expected.
+
+    Args:
+        value: The raw query or body value.
+
+    Returns:
+        A :class:`datetime.date`.
+
+    Raises:
+        ValueError: If ``value`` is not a valid ``YYYY-MM-DD`` date.
+    """
+    if isinstance(value, dt.datetime):
+        raise ValueError("expected a date as YYYY-MM-DD, not a date-time")
+    if isinstance(value, dt.date):
+        return value
+    shown = repr(value)[:40]
+    if isinstance(value, str) and _DATE_RE.fullmatch(value.strip()):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"{shown} is not a calendar date (expected YYYY-MM-DD)") from None
+    raise ValueError(f"expected a date as YYYY-MM-DD, got {shown}")
+
+
+#: A game date (US/Eastern calendar day of tip-off) written ``YYYY-MM-DD``.
+GameDate = Annotated[dt.date, BeforeValidator(parse_game_date)]
+
+
+class SystemId(StrEnum):
+    """Prediction systems (must match :data:`nbaprops.predict.systems.SYSTEMS`; a test checks it)."""
+
+    moving_average = "moving_average"
+    zone_matchup = "zone_matchup"
+    similarity = "similarity"
+    xgboost = "xgboost"
+    catboost = "catboost"
+    ensemble = "ensemble"
+
+
+class Recommendation(StrEnum):
+    """The recommendation of a prediction row."""
+
+    OVER = "OVER"
+    UNDER = "UNDER"
+    PASS = "PASS"
+    NO_LINE = "NO_LINE"
+
+
+class ErrorResponse(BaseModel):
+    """Body of every 4xx/5xx answer except request validation errors."""
+
+    detail: str = Field(description="what went wrong and, where possible, what to do")
+
+
+class FieldError(BaseModel):
+    """One invalid request field."""
+
+    loc: str = Field(description="where: e.g. 'query.date' or 'body.game_date'")
+    msg: str
+    type: str
+
+
+class ValidationErrorResponse(BaseModel):
+    """Body of a 422 answer."""
+
+    detail: str
+    errors: list[FieldError]
+
+
+class HealthResponse(BaseModel):
+    """Liveness: the process answers (no warehouse or model check)."""
+
+    status: Literal["ok"] = "ok"
+    version: str
+
+
+class ModelInfo(BaseModel):
+    """One system of the served model set."""
+
+    system_id: str
+    model_version: str = Field(description="'<model_set>:<system version>', as stored on prediction rows")
+
+
+class ReadyResponse(BaseModel):
+    """Readiness: the warehouse answers and the served model set loads with verified files."""
+
+    status: Literal["ready", "not_ready"]
+    reasons: list[str] = Field(default_factory=list, description="why not ready (empty when ready)")
+    package_version: str
+    schema_version: int | None = None
+    feature_version: str
+    model_set: str | None = None
+    models: list[ModelInfo] = Field(default_factory=list)
+    trained_until: str | None = None
+
+
+class StartRequest(BaseModel):
+    """Start a prediction batch for one date."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    game_date: GameDate
+    min_minutes: float = Field(default=15.0, ge=0, le=48,
+                               description="recent average minutes for a player without a line to be predicted")
+    force: bool = Field(default=False, description="supersede a batch of the date that is still running")
+
+
+class StartResponse(BaseModel):
+    """A batch accepted for background execution (poll ``batch_url``)."""
+
+    batch_id: str | None = Field(description="None only if the batch had not registered within the wait")
+    game_date: dt.date
+    status: str = Field(description="status of the batch row when the request returned (normally 'running')")
+    forced: bool
+    min_minutes: float
+    batch_url: str | None
+
+
+class BatchResponse(BaseModel):
+    """One row of ``prediction_batches``."""
+
+    batch_id: str
+    game_date: dt.date
+    status: str = Field(description="running | consolidating | complete | complete_with_failures | failed | "
+                                    "superseded | abandoned")
+    expected_players: int | None = None
+    completed_players: int | None = None
+    failed_players: int | None = None
+    skipped_players: int | None = None
+    units_total: int | None = None
+    units_done: int | None = None
+    min_minutes: float | None = None
+    forced: bool | None = None
+    model_set: str | None = None
+    started_at: dt.datetime
+    heartbeat_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    owner: str | None = None
+    error: str | None = None
+
+
+class PredictionRow(BaseModel):
+    """One row of ``player_prop_predictions``."""
+
+    game_id: str
+    game_date: dt.date
+    player_id: int
+    system_id: str
+    line: float | None = None
+    line_key: str
+    predicted_points: float | None = None
+    predicted_scale: float | None = None
+    p_over: float | None = None
+    confidence: float | None = None
+    edge: float | None = None
+    expected_value: float | None = None
+    recommendation: str
+    line_source: str
+    sportsbook: str | None = None
+    line_quoted_at: dt.datetime | None = None
+    line_quote_basis: str | None = None
+    line_snapshot_id: str | None = None
+    over_price: int | None = None
+    under_price: int | None = None
+    market_p_over: float | None = None
+    model_version: str
+    feature_version: str
+    package_version: str
+    feature_quality_score: float | None = None
+    is_fallback: bool
+    fallback_reason: str | None = None
+    batch_id: str
+    created_at: dt.datetime
+
+
+class PredictionsPage(BaseModel):
+    """A page of predictions of one date, ordered by (game_id, player_id, system_id, line_key)."""
+
+    game_date: dt.date
+    system: SystemId | None = None
+    recommendation: Recommendation | None = None
+    total: int = Field(description="rows matching the filters (all pages)")
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="offset of the next page, None on the last page")
+    items: list[PredictionRow]
+
+
+def row_dict(columns: list[str], values: tuple[Any, ...]) -> dict[str, Any]:
+    """Zip a DuckDB row with its column names for a response model.
+
+    NaN becomes None (JSON has no NaN) and a naive timestamp is marked UTC: the warehouse session
+    runs in UTC, so its ``TIMESTAMP`` columns hold UTC wall-clock times.
+
+    Args:
+        columns: Column names from the cursor description.
+        values: One fetched row.
+
+    Returns:
+        ``{column: value}``.
+    """
+    out: dict[str, Any] = {}
+    for name, value in zip(columns, values, strict=True):
+        if isinstance(value, float) and value != value:
+            value = None
+        elif isinstance(value, dt.datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        out[name] = value
+    return out

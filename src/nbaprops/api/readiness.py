@@ -1,0 +1,84 @@
+"""The model part of GET /ready: the served model set loads and its files match their SHA-256s."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbaprops.train.data import FEATURE_VERSION
+from nbaprops.train.registry import SERVED, load_model_set, served_model_set
+
+__all__ = ["ModelProbe", "ServedModels"]
+
+_Signature = tuple[tuple[str, int, int], ...]
+
+
+@dataclass(frozen=True)
+class ServedModels:
+    """The served model set as verified and loaded."""
+
+    model_set: str
+    feature_version: str
+    trained_until: str | None
+    model_versions: dict[str, str]
+
+
+class ModelProbe:
+    """Loads the served model set with full verification, re-doing it only when files change.
+
+    Hashing and loading every model on each probe would make a readiness check cost a model load;
+    instead the result is reused while the size and mtime of ``served.json`` and of every file of
+    the set are unchanged. Any truncation, replacement, deletion or promotion changes that
+    signature and triggers a full re-verification.
+
+    Args:
+        model_dir: The model registry directory.
+        feature_version: Feature version the models must be trained on.
+    """
+
+    def __init__(self, model_dir: Path, feature_version: str = FEATURE_VERSION) -> None:
+        self._model_dir = Path(model_dir)
+        self._feature_version = feature_version
+        self._lock = threading.Lock()
+        self._cached: tuple[_Signature, ServedModels] | None = None
+
+    def check(self) -> ServedModels:
+        """Verify and load the served model set (or reuse an unchanged earlier verification).
+
+        Returns:
+            The served set and each system's model version.
+
+        Raises:
+            ModelError: No set is served, a file is missing or does not match its SHA-256, or the
+                set was trained on another feature version.
+        """
+        with self._lock:
+            name = served_model_set(self._model_dir)
+            assert name is not None  # required=True raises instead
+            signature = self._signature(name)
+            if signature and self._cached and self._cached[0] == signature:
+                return self._cached[1]
+            self._cached = None
+            loaded = load_model_set(self._model_dir, name, feature_version=self._feature_version)
+            served = ServedModels(
+                model_set=loaded.model_set,
+                feature_version=loaded.feature_version,
+                trained_until=(str(loaded.manifest["trained_until"]) if loaded.manifest.get("trained_until")
+                               else None),
+                model_versions={sid: loaded.model_version(sid) for sid in loaded.systems},
+            )
+            if signature:
+                self._cached = (signature, served)
+            return served
+
+    def _signature(self, name: str) -> _Signature:
+        try:
+            paths = [self._model_dir / SERVED, *sorted(p for p in (self._model_dir / name).rglob("*") if p.is_file())]
+            out = []
+            for p in paths:
+                st = p.stat()
+                out.append((str(p), st.st_size, st.st_mtime_ns))
+            return tuple(out)
+        except OSError:
+            return ()

@@ -1,0 +1,533 @@
+"""REST API on a small hand-made warehouse in tmp (no network, no shared data)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from nbaprops import __version__
+from nbaprops.api import create_app
+from nbaprops.api import launcher as launcher_mod
+from nbaprops.api.app import ApiState, status_for
+from nbaprops.api.launcher import is_stale
+from nbaprops.api.models import Recommendation, SystemId
+from nbaprops.config import Settings
+from nbaprops.errors import (
+    BatchConflictError,
+    InputError,
+    ModelError,
+    NbapropsError,
+    PhaseGateError,
+    SourceError,
+    WarehouseError,
+)
+from nbaprops.predict import coordinator
+from nbaprops.predict.coordinator import BatchResult
+from nbaprops.predict.systems import SYSTEMS, make_system
+from nbaprops.train.data import FEATURE_VERSION
+from nbaprops.train.registry import promote, write_manifest
+from nbaprops.warehouse import SCHEMA_VERSION, connect
+
+KEY = "test-key-5f3a9c"
+DAY = dt.date(2024, 4, 10)
+OWNER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+# ------------------------------------------------------------------------------------------ fixtures
+def _pred(game_id: str, player_id: int, system_id: str, recommendation: str, line: float | None,
+          **extra: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "game_id": game_id, "game_date": DAY, "player_id": player_id, "system_id": system_id, "line": line,
+        "line_key": "none" if line is None else f"{line:.1f}", "predicted_points": 20.0, "predicted_scale": 6.0,
+        "p_over": 0.55, "confidence": 0.55, "edge": None if line is None else 20.0 - line, "expected_value": 0.03,
+        "recommendation": recommendation, "line_source": "NO_PROP_LINE" if line is None else "ACTUAL_PROP",
+        "sportsbook": None if line is None else "draftkings",
+        "line_quoted_at": None if line is None else dt.datetime(2024, 4, 10, 22, 0, tzinfo=dt.UTC),
+        "over_price": None if line is None else -110, "under_price": None if line is None else -110,
+        "model_version": f"ms-test:{system_id}-abc", "feature_version": FEATURE_VERSION, "package_version": "0.1.0",
+        "feature_quality_score": 0.9, "is_fallback": False, "batch_id": "b-old", "created_at": dt.datetime(2024, 4, 10),
+    }
+    row.update(extra)
+    return row
+
+
+PREDICTIONS = [
+    _pred("0022301180", 1, "catboost", "OVER", 18.5),
+    _pred("0022301180", 1, "ensemble", "PASS", 18.5),
+    _pred("0022301180", 2, "catboost", "UNDER", 24.5, p_over=float("nan")),
+    _pred("0022301180", 2, "ensemble", "UNDER", 24.5),
+    _pred("0022301181", 3, "catboost", "NO_LINE", None),
+    _pred("0022301181", 3, "ensemble", "NO_LINE", None),
+    _pred("0022301190", 4, "catboost", "OVER", 10.5, game_date=DAY + dt.timedelta(days=1)),
+]
+
+
+def _insert(con: Any, table: str, rows: list[dict[str, Any]]) -> None:
+    cols = list(rows[0])
+    con.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                    [[r[c] for c in cols] for r in rows])
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Path:
+    path = tmp_path / "wh" / "nbaprops.duckdb"
+    con = connect(path)
+    _insert(con, "player_prop_predictions", PREDICTIONS)
+    _insert(con, "prediction_batches", [{
+        "batch_id": "b-old", "game_date": DAY, "status": "complete", "expected_players": 3,
+        "completed_players": 3, "failed_players": 0, "units_total": 1, "units_done": 1, "min_minutes": 15.0,
+        "forced": False, "model_set": "ms-test", "started_at": dt.datetime(2024, 4, 10, 12),
+        "finished_at": dt.datetime(2024, 4, 10, 12, 1), "owner": "otherhost:1"}])
+    con.close()
+    return path
+
+
+def _settings(db: Path, *, api_key: str | None = KEY) -> Settings:
+    return Settings(db=db, model_dir=db.parent / "models", api_key=SecretStr(api_key) if api_key else None)
+
+
+@pytest.fixture
+def make_client(warehouse: Path) -> Iterator[Callable[..., TestClient]]:
+    clients: list[TestClient] = []
+
+    def make(*, api_key: str | None = KEY, db: Path | None = None, **kw: Any) -> TestClient:
+        client = TestClient(create_app(_settings(db or warehouse, api_key=api_key), **kw),
+                            raise_server_exceptions=False)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for c in clients:
+        c.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client: Callable[..., TestClient]) -> TestClient:
+    return make_client()
+
+
+def _state(client: TestClient) -> ApiState:
+    state: ApiState = client.app.state.nbaprops  # type: ignore[attr-defined]
+    return state
+
+
+def _build_model_set(model_dir: Path, name: str = "ms-test") -> dict[str, str]:
+    """A real (tiny) served model set: one moving-average system fitted on synthetic rows."""
+    rng = np.random.default_rng(3)
+    n = 400
+    base = rng.uniform(5, 30, n)
+    X = pd.DataFrame({
+        "points_avg_last_5": base + rng.normal(0, 2, n),
+        "points_avg_last_10": base + rng.normal(0, 1.5, n),
+        "points_avg_season": base + rng.normal(0, 1, n),
+        "game_date": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 60, n), unit="D"),
+    })
+    y = base + rng.normal(0, 5, n)
+    system = make_system("moving_average").fit(X, y)
+    set_dir = model_dir / name
+    system.save(set_dir / "moving_average")
+    write_manifest(set_dir, {"model_set": name, "feature_version": FEATURE_VERSION, "systems": ["moving_average"],
+                             "trained_until": "2024-03-01", "created_at": "2024-03-01T00:00:00+00:00"})
+    promote(model_dir, name)
+    return {"moving_average": f"{name}:{system.model_version}"}
+
+
+def _stub_start_batch(sleep_s: float = 0.0, calls: list[dt.date] | None = None) -> Callable[..., BatchResult]:
+    """A stand-in for the coordinator: claims the batch for real (same rules, same row), then sleeps."""
+
+    def fake(con: Any, settings: Settings, game_date: dt.date, *, min_minutes: float = 15.0,
+             force: bool = False, **_: Any) -> BatchResult:
+        batch_id = coordinator._claim(con, game_date, force, min_minutes)
+        if calls is not None:
+            calls.append(game_date)
+        time.sleep(sleep_s)
+        con.execute("UPDATE prediction_batches SET status = 'complete', finished_at = now() WHERE batch_id = ?",
+                    [batch_id])
+        return BatchResult(batch_id, game_date, "complete")
+
+    return fake
+
+
+def _running_row(con: Any, batch_id: str, *, owner: str = OWNER, heartbeat_age_s: float = 0.0) -> None:
+    hb = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(seconds=heartbeat_age_s)
+    con.execute("""INSERT INTO prediction_batches (batch_id, game_date, status, min_minutes, forced, started_at,
+                   heartbeat_at, owner) VALUES (?, ?, 'running', 15, false, ?, ?, ?)""",
+                [batch_id, DAY, hb, hb, owner])
+
+
+def _assert_clean(body: str) -> None:
+    assert "Traceback" not in body
+    assert 'File "' not in body
+    assert KEY not in body
+
+
+# ------------------------------------------------------------------------------------------ health / ready
+def test_health_is_liveness_only(make_client: Callable[..., TestClient], tmp_path: Path) -> None:
+    """/health answers 200 even when the warehouse cannot be opened at all."""
+    (tmp_path / "a-file").write_text("not a directory")
+    client = make_client(db=tmp_path / "a-file" / "x.duckdb")
+    r = client.get("/health")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok", "version": __version__}
+    r = client.get("/ready")
+    assert r.status_code == 503
+    body = r.json()
+    assert body["status"] == "not_ready"
+    assert any(x.startswith("warehouse: cannot open warehouse") for x in body["reasons"])
+    r = client.get("/predictions", params={"date": "2024-04-10"})
+    assert r.status_code == 503 and r.json()["detail"].startswith("cannot open warehouse")
+    _assert_clean(r.text)
+
+
+def test_ready_not_ready_without_models(client: TestClient) -> None:
+    r = client.get("/ready")
+    assert r.status_code == 503
+    body = r.json()
+    assert body["status"] == "not_ready"
+    assert body["schema_version"] == SCHEMA_VERSION  # the warehouse part is fine
+    assert body["model_set"] is None and body["models"] == []
+    assert any("no model is served" in x for x in body["reasons"])
+    _assert_clean(r.text)
+
+
+def test_ready_with_real_model_set_then_truncated_file(client: TestClient, warehouse: Path) -> None:
+    model_dir = warehouse.parent / "models"
+    versions = _build_model_set(model_dir)
+    r = client.get("/ready")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["status"] == "ready" and body["reasons"] == []
+    assert body["model_set"] == "ms-test"
+    assert {m["system_id"]: m["model_version"] for m in body["models"]} == versions
+    assert body["feature_version"] == FEATURE_VERSION
+    assert body["package_version"] == __version__
+    assert body["schema_version"] == SCHEMA_VERSION
+    assert body["trained_until"] == "2024-03-01"
+    assert client.get("/ready").status_code == 200  # the cached verification is reused
+
+    params = model_dir / "ms-test" / "moving_average" / "params.json"
+    params.write_bytes(params.read_bytes()[:50])  # truncated
+    r = client.get("/ready")
+    assert r.status_code == 503
+    reasons = r.json()["reasons"]
+    assert len(reasons) == 1 and "SHA-256" in reasons[0] and "truncated" in reasons[0]
+
+    params.unlink()
+    r = client.get("/ready")
+    assert r.status_code == 503 and "missing" in r.json()["reasons"][0]
+
+
+def test_ready_refuses_other_feature_version(client: TestClient, warehouse: Path) -> None:
+    model_dir = warehouse.parent / "models"
+    _build_model_set(model_dir)
+    manifest_path = model_dir / "ms-test" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest.pop("files")
+    write_manifest(model_dir / "ms-test", {**manifest, "feature_version": "v1_baseline_25"})
+    r = client.get("/ready")
+    assert r.status_code == 503 and "v1_baseline_25" in r.json()["reasons"][0]
+
+
+# ------------------------------------------------------------------------------------------ POST /start
+def test_start_refused_when_no_key_configured(make_client: Callable[..., TestClient],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[dt.date] = []
+    monkeypatch.setattr(launcher_mod, "start_batch", _stub_start_batch(calls=calls))
+    client = make_client(api_key=None)
+    for headers in ({}, {"X-API-Key": ""}, {"X-API-Key": "anything"}):
+        r = client.post("/start", json={"game_date": "2024-04-10"}, headers=headers)
+        assert r.status_code == 503
+        assert "set NBAPROPS_API_KEY" in r.json()["detail"]
+    assert calls == []
+
+
+def test_start_401_without_or_with_wrong_key(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[dt.date] = []
+    monkeypatch.setattr(launcher_mod, "start_batch", _stub_start_batch(calls=calls))
+    for headers in ({}, {"X-API-Key": ""}, {"X-API-Key": KEY + "x"}, {"X-API-Key": KEY[:-1]},
+                    {"X-API-Key": "é" + KEY}):
+        r = client.post("/start", json={"game_date": "2024-04-10"}, headers=headers)
+        assert r.status_code == 401, headers
+        assert r.json() == {"detail": "missing or wrong X-API-Key header"}
+        _assert_clean(r.text)
+    assert calls == []
+
+
+def test_start_accepted_then_batch_readable(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(launcher_mod, "start_batch", _stub_start_batch(sleep_s=0.3))
+    r = client.post("/start", json={"game_date": "2024-04-10", "min_minutes": 20}, headers={"X-API-Key": KEY})
+    assert r.status_code == 202, r.text
+    body = r.json()
+    assert body["batch_id"].startswith("b-20240410-")
+    assert body["status"] == "running" and body["forced"] is False and body["min_minutes"] == 20
+    assert r.headers["location"] == body["batch_url"] == f"/batches/{body['batch_id']}"
+    batch = client.get(body["batch_url"]).json()
+    assert batch["status"] == "running" and batch["owner"] == OWNER and batch["min_minutes"] == 20
+    assert _state(client).launcher.join(10)
+    batch = client.get(body["batch_url"]).json()
+    assert batch["status"] == "complete" and batch["finished_at"] is not None
+    assert batch["started_at"].endswith("Z") or batch["started_at"].endswith("+00:00")
+
+
+def test_get_batch_404_and_row(client: TestClient) -> None:
+    r = client.get("/batches/b-old")
+    assert r.status_code == 200
+    assert r.json()["game_date"] == "2024-04-10" and r.json()["status"] == "complete"
+    r = client.get("/batches/nope")
+    assert r.status_code == 404 and r.json() == {"detail": "no prediction batch 'nope'"}
+
+
+def test_start_409_when_a_live_batch_exists(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[dt.date] = []
+    monkeypatch.setattr(launcher_mod, "start_batch", _stub_start_batch(calls=calls))
+    _running_row(_state(client).connection(), "b-live")
+    r = client.post("/start", json={"game_date": "2024-04-10"}, headers={"X-API-Key": KEY})
+    assert r.status_code == 409
+    assert "b-live" in r.json()["detail"] and "force" in r.json()["detail"]
+    assert calls == []  # decided before any batch thread started
+    # another date is not affected
+    r = client.post("/start", json={"game_date": "2024-04-11"}, headers={"X-API-Key": KEY})
+    assert r.status_code == 202
+
+
+def test_stale_running_rows_do_not_block(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(launcher_mod, "start_batch", _stub_start_batch())
+    con = _state(client).connection()
+    _running_row(con, "b-old-heartbeat", owner="elsewhere:123", heartbeat_age_s=3600)
+    _running_row(con, "b-dead-process", owner=f"{socket.gethostname()}:999999999")
+    r = client.post("/start", json={"game_date": "2024-04-10"}, headers={"X-API-Key": KEY})
+    assert r.status_code == 202, r.text
+    statuses = dict(con.execute("SELECT batch_id, status FROM prediction_batches").fetchall())
+    assert statuses["b-old-heartbeat"] == statuses["b-dead-process"] == "abandoned"
+
+
+def test_force_supersedes_a_live_batch(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(launcher_mod, "start_batch", _stub_start_batch())
+    con = _state(client).connection()
+    _running_row(con, "b-live")
+    r = client.post("/start", json={"game_date": "2024-04-10", "force": True}, headers={"X-API-Key": KEY})
+    assert r.status_code == 202 and r.json()["forced"] is True
+    assert r.json()["batch_id"] != "b-live"
+    row = con.execute("SELECT status FROM prediction_batches WHERE batch_id = 'b-live'").fetchone()
+    assert row == ("superseded",)
+
+
+def test_two_concurrent_posts_give_one_202_and_one_409(client: TestClient,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[dt.date] = []
+    monkeypatch.setattr(launcher_mod, "start_batch", _stub_start_batch(sleep_s=1.0, calls=calls))
+    barrier = threading.Barrier(2)
+    answers: list[Any] = []
+
+    def post() -> None:
+        barrier.wait()
+        answers.append(client.post("/start", json={"game_date": "2024-04-10"}, headers={"X-API-Key": KEY}))
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert sorted(a.status_code for a in answers) == [202, 409]
+    assert time.perf_counter() - t0 < 1.0  # neither request waited for the batch itself
+    accepted = next(a for a in answers if a.status_code == 202).json()
+    refused = next(a for a in answers if a.status_code == 409).json()
+    assert accepted["batch_id"] in refused["detail"] or "running" in refused["detail"]
+    assert calls == [DAY]  # exactly one batch was started
+    con = _state(client).connection()
+    assert con.execute("SELECT count(*) FROM prediction_batches WHERE owner = ?", [OWNER]).fetchone() == (1,)
+    # once the batch is done, the date can be started again
+    assert _state(client).launcher.join(10)
+    r = client.post("/start", json={"game_date": "2024-04-10"}, headers={"X-API-Key": KEY})
+    assert r.status_code == 202
+
+
+def test_start_without_models_fails_synchronously_with_503(client: TestClient) -> None:
+    """The real coordinator verifies the served models before claiming: no model -> 503, no batch row."""
+    r = client.post("/start", json={"game_date": "2024-04-10"}, headers={"X-API-Key": KEY})
+    assert r.status_code == 503
+    assert "no model is served" in r.json()["detail"]
+    _assert_clean(r.text)
+    con = _state(client).connection()
+    assert con.execute("SELECT count(*) FROM prediction_batches").fetchone() == (1,)  # only b-old
+
+
+def test_start_validation_errors(client: TestClient) -> None:
+    h = {"X-API-Key": KEY}
+    for body, where in (({"game_date": "2024/04/10"}, "body.game_date"), ({"game_date": "2024-02-30"}, "body.game_date"),
+                        ({"game_date": "2024-04-10T00:00:00"}, "body.game_date"), ({}, "body.game_date"),
+                        ({"game_date": "2024-04-10", "min_minutes": -1}, "body.min_minutes"),
+                        ({"game_date": "2024-04-10", "surprise": 1}, "body.surprise")):
+        r = client.post("/start", json=body, headers=h)
+        assert r.status_code == 422, body
+        assert where in [e["loc"] for e in r.json()["errors"]]
+        assert r.json()["detail"].startswith("invalid request: ")
+    r = client.post("/start", json={"game_date": "2024/04/10"}, headers=h)
+    assert "expected a date as YYYY-MM-DD, got '2024/04/10'" in r.json()["detail"]
+    r = client.post("/start", json={"game_date": "2024-02-30"}, headers=h)
+    assert "not a calendar date" in r.json()["detail"]
+
+
+# ------------------------------------------------------------------------------------------ /predictions
+def test_predictions_by_date_and_filters(client: TestClient) -> None:
+    r = client.get("/predictions", params={"date": "2024-04-10"})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["total"] == 6 and len(body["items"]) == 6 and body["next_offset"] is None
+    assert body["limit"] == 500 and body["offset"] == 0
+    keys = [(i["game_id"], i["player_id"], i["system_id"]) for i in body["items"]]
+    assert keys == sorted(keys)
+    row = next(i for i in body["items"] if i["player_id"] == 2 and i["system_id"] == "catboost")
+    assert row["line"] == 24.5 and row["p_over"] is None  # DECIMAL -> number, NaN -> null
+    assert row["line_quoted_at"].startswith("2024-04-10T22:00:00")
+    no_line = next(i for i in body["items"] if i["recommendation"] == "NO_LINE")
+    assert no_line["line"] is None and no_line["line_key"] == "none"
+
+    r = client.get("/predictions", params={"date": "2024-04-10", "system": "catboost"})
+    assert r.json()["total"] == 3 and {i["system_id"] for i in r.json()["items"]} == {"catboost"}
+    r = client.get("/predictions", params={"date": "2024-04-10", "recommendation": "UNDER"})
+    assert r.json()["total"] == 2 and {i["player_id"] for i in r.json()["items"]} == {2}
+    r = client.get("/predictions", params={"date": "2024-04-10", "system": "ensemble", "recommendation": "PASS"})
+    assert [(i["player_id"], i["system_id"]) for i in r.json()["items"]] == [(1, "ensemble")]
+    r = client.get("/predictions", params={"date": "2024-04-11"})
+    assert r.json()["total"] == 1
+    r = client.get("/predictions", params={"date": "2023-01-01"})
+    assert r.status_code == 200 and r.json()["total"] == 0 and r.json()["items"] == []
+
+
+def test_predictions_pagination(client: TestClient) -> None:
+    seen: list[tuple[str, int, str]] = []
+    offset: int | None = 0
+    pages = 0
+    while offset is not None:
+        r = client.get("/predictions", params={"date": "2024-04-10", "limit": 4, "offset": offset})
+        assert r.status_code == 200
+        body = r.json()
+        assert body["total"] == 6 and len(body["items"]) <= 4
+        seen += [(i["game_id"], i["player_id"], i["system_id"]) for i in body["items"]]
+        offset = body["next_offset"]
+        pages += 1
+    assert pages == 2 and len(seen) == len(set(seen)) == 6
+    r = client.get("/predictions", params={"date": "2024-04-10", "offset": 100})
+    assert r.status_code == 200 and r.json()["items"] == [] and r.json()["next_offset"] is None
+    assert client.get("/predictions", params={"date": "2024-04-10", "limit": 5000}).status_code == 200
+
+
+@pytest.mark.parametrize("params, loc", [
+    ({"date": "2024-4-10"}, "query.date"),
+    ({"date": "20240410"}, "query.date"),
+    ({"date": "1712707200"}, "query.date"),
+    ({"date": "2024-04-10T00:00"}, "query.date"),
+    ({"date": "2024-13-01"}, "query.date"),
+    ({}, "query.date"),
+    ({"date": "2024-04-10", "system": "CatBoost"}, "query.system"),
+    ({"date": "2024-04-10", "system": "x; DROP TABLE player_prop_predictions"}, "query.system"),
+    ({"date": "2024-04-10", "recommendation": "over"}, "query.recommendation"),
+    ({"date": "2024-04-10", "limit": 5001}, "query.limit"),
+    ({"date": "2024-04-10", "limit": 0}, "query.limit"),
+    ({"date": "2024-04-10", "offset": -1}, "query.offset"),
+])
+def test_predictions_422(client: TestClient, params: dict[str, Any], loc: str) -> None:
+    r = client.get("/predictions", params=params)
+    assert r.status_code == 422
+    body = r.json()
+    assert [e["loc"] for e in body["errors"]] == [loc]
+    assert body["detail"].startswith(f"invalid request: {loc}: ")
+    _assert_clean(r.text)
+
+
+def test_readers_are_not_blocked_by_a_writing_transaction(client: TestClient) -> None:
+    """A consolidation in progress (an open transaction on another cursor) neither blocks nor leaks into reads."""
+    writer = _state(client).cursor()
+    writer.execute("BEGIN TRANSACTION")
+    writer.execute("DELETE FROM player_prop_predictions WHERE game_date = ?", [DAY])
+    t0 = time.perf_counter()
+    r = client.get("/predictions", params={"date": "2024-04-10"})
+    assert time.perf_counter() - t0 < 2.0
+    assert r.json()["total"] == 6  # the last committed state
+    writer.execute("COMMIT")
+    writer.close()
+    assert client.get("/predictions", params={"date": "2024-04-10"}).json()["total"] == 0
+
+
+# ------------------------------------------------------------------------------------------ errors / schema
+def test_unexpected_error_is_500_internal_error_without_details(client: TestClient,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*_: Any, **__: Any) -> BatchResult:
+        raise RuntimeError(f"secret detail {KEY} at /home/x/file.py")
+
+    monkeypatch.setattr(launcher_mod, "start_batch", boom)
+    r = client.post("/start", json={"game_date": "2024-04-10"}, headers={"X-API-Key": KEY})
+    assert r.status_code == 500
+    assert r.json() == {"detail": "internal error"}
+    _assert_clean(r.text)
+    assert "/home/x" not in r.text
+
+
+def test_nbaprops_error_message_is_returned_with_the_key_scrubbed(client: TestClient,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    def conflict(*_: Any, **__: Any) -> BatchResult:
+        raise BatchConflictError(f"someone else (key {KEY}) holds it")
+
+    monkeypatch.setattr(launcher_mod, "start_batch", conflict)
+    r = client.post("/start", json={"game_date": "2024-04-10"}, headers={"X-API-Key": KEY})
+    assert r.status_code == 409
+    assert r.json() == {"detail": "someone else (key ***) holds it"}
+
+
+def test_status_for_error_classes() -> None:
+    assert status_for(BatchConflictError("x")) == 409
+    assert status_for(PhaseGateError("x")) == 409
+    assert status_for(InputError("x")) == 400
+    assert status_for(ModelError("x")) == 503
+    assert status_for(WarehouseError("x")) == 503
+    assert status_for(SourceError("x")) == 502
+    assert status_for(NbapropsError("x")) == 500
+
+
+def test_openapi_schema(client: TestClient) -> None:
+    r = client.get("/openapi.json")
+    assert r.status_code == 200
+    spec = r.json()
+    assert spec["info"]["version"] == __version__
+    assert {"/health", "/ready", "/start", "/batches/{batch_id}", "/predictions"} <= set(spec["paths"])
+    assert spec["components"]["securitySchemes"]["ApiKey"] == {
+        "type": "apiKey", "in": "header", "name": "X-API-Key",
+        "description": "required by state-changing endpoints (settings: NBAPROPS_API_KEY)"}
+    assert spec["paths"]["/start"]["post"]["security"] == [{"ApiKey": []}]
+    assert "security" not in spec["paths"]["/predictions"]["get"]
+    start_req = spec["components"]["schemas"]["StartRequest"]["properties"]
+    assert start_req["game_date"]["format"] == "date"
+    params = {p["name"]: p for p in spec["paths"]["/predictions"]["get"]["parameters"]}
+    assert params["limit"]["schema"]["maximum"] == 5000
+    assert {"202", "401", "409", "422", "503"} <= set(spec["paths"]["/start"]["post"]["responses"])
+
+
+def test_enums_match_the_code() -> None:
+    assert {s.value for s in SystemId} == set(SYSTEMS)
+    assert {r.value for r in Recommendation} == {"OVER", "UNDER", "PASS", "NO_LINE"}
+
+
+def test_is_stale_rules() -> None:
+    now = dt.datetime(2024, 4, 10, 12)
+    fresh, old = now - dt.timedelta(seconds=10), now - dt.timedelta(hours=1)
+    assert not is_stale(OWNER, old, now=now)                         # this very process: live
+    assert is_stale(f"{socket.gethostname()}:999999999", fresh, now=now)  # dead process on this host
+    assert not is_stale("elsewhere:1", fresh, now=now)
+    assert is_stale("elsewhere:1", old, now=now)
+    assert is_stale("elsewhere:1", None, now=now)

@@ -159,5 +159,10 @@ def _system_rows(unit: WorkUnit, models: LoadedModels, sid: str, mean: np.ndarra
     raw = p_over_fn(safe_line)
     cal = models.calibrators.get(sid)
     p = cal.transform(raw) if cal is not None else raw
+    blend = models.blends.get(sid)
+    if blend is not None:
+        mkt, _ = devig_pair(unit.rows["over_price"].to_numpy(dtype="float64"),
+                            unit.rows["under_price"].to_numpy(dtype="float64"))
+        mean, p = blend.apply(mean, p, line, mkt)
     p = np.where(np.isfinite(line), p, np.nan)
     return _frame(unit, sid, mean, scale, p, models.model_version(sid), None)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from nbaprops.errors import ModelError
+from nbaprops.predict.market import MarketBlend
 from nbaprops.predict.recommend import Calibrator
 from nbaprops.predict.systems import load_system
 from nbaprops.predict.systems.base import PointsSystem
@@ -156,6 +157,7 @@ class LoadedModels:
     manifest: dict[str, Any]
     systems: dict[str, PointsSystem]
     calibrators: dict[str, Calibrator]
+    blends: dict[str, MarketBlend]
 
     @property
     def feature_version(self) -> str:
@@ -176,6 +178,7 @@ def load_model_set(model_dir: Path, model_set: str | None = None, *, feature_ver
                          f"store serves {feature_version!r}; retrain with `nbaprops train`")
     systems: dict[str, PointsSystem] = {}
     calibrators: dict[str, Calibrator] = {}
+    blends: dict[str, MarketBlend] = {}
     for sid in manifest["systems"]:
         try:
             systems[sid] = load_system(model_dir / name / sid)
@@ -186,4 +189,7 @@ def load_model_set(model_dir: Path, model_set: str | None = None, *, feature_ver
         cal = model_dir / name / "calibrators" / f"{sid}.json"
         if cal.is_file():
             calibrators[sid] = Calibrator.load(cal)
-    return LoadedModels(name, manifest, systems, calibrators)
+        blend = model_dir / name / "calibrators" / f"{sid}.market.json"
+        if blend.is_file():
+            blends[sid] = MarketBlend.load(blend)
+    return LoadedModels(name, manifest, systems, calibrators, blends)

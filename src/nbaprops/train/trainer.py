@@ -24,6 +24,8 @@ import pandas as pd
 
 from nbaprops import __version__
 from nbaprops.errors import ModelError
+from nbaprops.predict.lines import devig_pair
+from nbaprops.predict.market import MarketBlend
 from nbaprops.predict.recommend import Calibrator
 from nbaprops.predict.systems import make_system
 from nbaprops.predict.systems.base import PointsSystem
@@ -127,6 +129,20 @@ def train_models(con: duckdb.DuckDBPyConnection, model_dir: Path, until: dt.date
             if lm.any() else float("nan"),
         }
 
+    # market blend per system, on out-of-sample rows with a real line and prices
+    val_ab = pd.concat([val_a, val_b], ignore_index=True)
+    blends: dict[str, MarketBlend] = {}
+    for sid, system in systems.items():
+        rows_ = val_b if sid == "ensemble" else val_ab
+        if sid == "ensemble":
+            dist_ = preds_b["ensemble"]
+        else:
+            dist_ = system.predict_distribution(rows_)
+        line_ = rows_["line"].to_numpy(dtype="float64")
+        p_cal = calibrators[sid].transform(dist_.p_over(np.where(np.isfinite(line_), line_, 0.5)))
+        mkt, _ = devig_pair(rows_["over_price"].to_numpy(dtype="float64"), rows_["under_price"].to_numpy(dtype="float64"))
+        blends[sid] = MarketBlend().fit(dist_.mean, p_cal, line_, mkt, rows_["actual_points"].to_numpy(dtype="float64"))
+
     progress("save", len(SYSTEM_IDS) + 2, steps)
     versions = {sid: s.model_version for sid, s in systems.items()}
     digest = hashlib.sha256(json.dumps(versions, sort_keys=True).encode()).hexdigest()[:10]
@@ -138,6 +154,7 @@ def train_models(con: duckdb.DuckDBPyConnection, model_dir: Path, until: dt.date
     for sid, s in systems.items():
         s.save(set_dir / sid)
         calibrators[sid].save(set_dir / "calibrators" / f"{sid}.json")
+        blends[sid].save(set_dir / "calibrators" / f"{sid}.market.json")
     manifest = {
         "model_set": model_set,
         "created_at": dt.datetime.now(dt.UTC).isoformat(),
@@ -153,6 +170,7 @@ def train_models(con: duckdb.DuckDBPyConnection, model_dir: Path, until: dt.date
         "model_versions": versions,
         "ensemble_weights": ens.member_weights if hasattr(ens, "member_weights") else {},
         "validation": validation,
+        "market_blend": {sid: b.to_dict() for sid, b in blends.items()},
         "train_seconds": round(time.perf_counter() - t0, 1),
     }
     registry.write_manifest(set_dir, manifest)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import socket
 import threading
 import time
@@ -81,9 +82,9 @@ def _insert(con: Any, table: str, rows: list[dict[str, Any]]) -> None:
                     [[r[c] for c in cols] for r in rows])
 
 
-@pytest.fixture
-def warehouse(tmp_path: Path) -> Path:
-    path = tmp_path / "wh" / "nbaprops.duckdb"
+@pytest.fixture(scope="module")
+def _warehouse_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "nbaprops.duckdb"
     con = connect(path)
     _insert(con, "player_prop_predictions", PREDICTIONS)
     _insert(con, "prediction_batches", [{
@@ -92,6 +93,15 @@ def warehouse(tmp_path: Path) -> Path:
         "forced": False, "model_set": "ms-test", "started_at": dt.datetime(2024, 4, 10, 12),
         "finished_at": dt.datetime(2024, 4, 10, 12, 1), "owner": "otherhost:1"}])
     con.close()
+    return path
+
+
+@pytest.fixture
+def warehouse(_warehouse_template: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the small warehouse (migrated once per module: migrations take ~0.2 s)."""
+    path = tmp_path / "wh" / "nbaprops.duckdb"
+    path.parent.mkdir()
+    shutil.copyfile(_warehouse_template, path)
     return path
 
 
@@ -258,8 +268,10 @@ def test_start_refused_when_no_key_configured(make_client: Callable[..., TestCli
 def test_start_401_without_or_with_wrong_key(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[dt.date] = []
     monkeypatch.setattr(launcher_mod, "start_batch", _stub_start_batch(calls=calls))
-    for headers in ({}, {"X-API-Key": ""}, {"X-API-Key": KEY + "x"}, {"X-API-Key": KEY[:-1]},
-                    {"X-API-Key": "é" + KEY}):
+    non_ascii = "é".encode("latin-1") + KEY.encode()
+    cases: list[dict[str, str | bytes]] = [{}, {"X-API-Key": ""}, {"X-API-Key": KEY + "x"},
+                                           {"X-API-Key": KEY[:-1]}, {"X-API-Key": non_ascii}]
+    for headers in cases:
         r = client.post("/start", json={"game_date": "2024-04-10"}, headers=headers)
         assert r.status_code == 401, headers
         assert r.json() == {"detail": "missing or wrong X-API-Key header"}
@@ -353,6 +365,7 @@ def test_two_concurrent_posts_give_one_202_and_one_409(client: TestClient,
     assert con.execute("SELECT count(*) FROM prediction_batches WHERE owner = ?", [OWNER]).fetchone() == (1,)
     # once the batch is done, the date can be started again
     assert _state(client).launcher.join(10)
+    monkeypatch.setattr(launcher_mod, "start_batch", _stub_start_batch())
     r = client.post("/start", json={"game_date": "2024-04-10"}, headers={"X-API-Key": KEY})
     assert r.status_code == 202
 
@@ -531,3 +544,19 @@ def test_is_stale_rules() -> None:
     assert not is_stale("elsewhere:1", fresh, now=now)
     assert is_stale("elsewhere:1", old, now=now)
     assert is_stale("elsewhere:1", None, now=now)
+
+
+def test_serve_runs_uvicorn_with_the_app(warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    seen: dict[str, Any] = {}
+
+    def fake_run(app: Any, **kw: Any) -> None:
+        seen.update(kw, app=app)
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    from nbaprops.api import serve
+
+    serve(_settings(warehouse), host="127.0.0.1", port=8123)
+    assert seen["host"] == "127.0.0.1" and seen["port"] == 8123
+    assert isinstance(seen["app"].state.nbaprops, ApiState)

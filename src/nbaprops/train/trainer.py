@@ -134,10 +134,7 @@ def train_models(con: duckdb.DuckDBPyConnection, model_dir: Path, until: dt.date
     blends: dict[str, MarketBlend] = {}
     for sid, system in systems.items():
         rows_ = val_b if sid == "ensemble" else val_ab
-        if sid == "ensemble":
-            dist_ = preds_b["ensemble"]
-        else:
-            dist_ = system.predict_distribution(rows_)
+        dist_ = preds_b["ensemble"] if sid == "ensemble" else system.predict_distribution(rows_)
         line_ = rows_["line"].to_numpy(dtype="float64")
         p_cal = calibrators[sid].transform(dist_.p_over(np.where(np.isfinite(line_), line_, 0.5)))
         mkt, _ = devig_pair(rows_["over_price"].to_numpy(dtype="float64"), rows_["under_price"].to_numpy(dtype="float64"))

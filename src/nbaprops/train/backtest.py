@@ -41,7 +41,7 @@ def import_lines(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path)
     f = classify(con, path)
     if f.kind != "odds_api_lines":
         raise NbapropsError(f"{path} is not an Odds API flattened lines file: {f.reason or f.kind}")
-    stats = line_ingest.load_odds_api_lines(con, path)
+    stats: dict[str, Any] = dict(line_ingest.load_odds_api_lines(con, path))
     span = con.execute("SELECT min(game_date), max(game_date) FROM prop_line_snapshots WHERE file = ?",
                        [str(path)]).fetchone()
     if span and span[0] is not None:

@@ -471,3 +471,7 @@ def main() -> None:
     except NbapropsError as exc:
         console.print(f"[red]error:[/] {exc}")
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

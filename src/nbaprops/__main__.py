@@ -1,0 +1,5 @@
+"""``python -m nbaprops``: the CLI."""
+
+from nbaprops.cli import main
+
+main()

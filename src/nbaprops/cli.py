@@ -442,6 +442,17 @@ def backtest(
 
 
 @app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", envvar="NBAPROPS_HOST", help="bind address")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", envvar="NBAPROPS_PORT", help="port")] = 8000,
+) -> None:
+    """Serve the REST API and dashboard (X-API-Key from NBAPROPS_API_KEY guards state changes)."""
+    from nbaprops.api.app import serve as run_server
+
+    run_server(settings(), host=host, port=port)
+
+
+@app.command()
 def version(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Print package, schema and feature versions."""
     from nbaprops.precompute.feature_defs import FEATURE_VERSIONS

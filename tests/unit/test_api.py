@@ -29,6 +29,7 @@ from nbaprops.config import Settings
 from nbaprops.errors import (
     BatchConflictError,
     InputError,
+    LockError,
     ModelError,
     NbapropsError,
     PhaseGateError,
@@ -505,6 +506,7 @@ def test_nbaprops_error_message_is_returned_with_the_key_scrubbed(client: TestCl
 
 def test_status_for_error_classes() -> None:
     assert status_for(BatchConflictError("x")) == 409
+    assert status_for(LockError("warehouse in use by another process")) == 503
     assert status_for(PhaseGateError("x")) == 409
     assert status_for(InputError("x")) == 400
     assert status_for(ModelError("x")) == 503

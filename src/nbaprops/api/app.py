@@ -300,11 +300,12 @@ def status_for(exc: NbapropsError) -> int:
         exc: The error.
 
     Returns:
-        409 for conflicts and incomplete inputs, 4xx for bad input, 502 for upstream failures,
-        503 for a missing model or warehouse, else 500.
+        409 for a running batch and incomplete inputs, 4xx for bad input, 502 for upstream failures,
+        503 for a missing model or an unavailable warehouse (including one locked by another
+        process: the LockError ``connect`` raises), else 500.
     """
     table: tuple[tuple[type[NbapropsError], int], ...] = (
-        (BatchConflictError, 409), (LockError, 409), (PhaseGateError, 409),
+        (BatchConflictError, 409), (LockError, 503), (PhaseGateError, 409),
         (InputError, 400), (LineValidationError, 422),
         (ModelError, 503), (WarehouseError, 503),
         (SourceError, 502), (SettingsError, 500),

@@ -193,8 +193,15 @@ def start_batch(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: d
         result.completed_players = result.expected_players - result.failed_players
         result.skipped_players = len({p for r in results for p, _, _ in r.skips})
         paths = [r.path for r in results if r.path and not r.error]
-        con.execute("UPDATE prediction_batches SET status = 'consolidating', heartbeat_at = now() WHERE batch_id = ?",
-                    [batch_id])
+        with _start_lock:
+            state = con.execute("SELECT status FROM prediction_batches WHERE batch_id = ?", [batch_id]).fetchone()
+            if state and state[0] == "superseded":
+                shutil.rmtree(staging / batch_id, ignore_errors=True)
+                result.status = "superseded"
+                result.seconds = round(time.perf_counter() - t0, 3)
+                return result   # a forced newer batch owns the date now: never consolidate over it
+            con.execute("UPDATE prediction_batches SET status = 'consolidating', heartbeat_at = now() "
+                        "WHERE batch_id = ?", [batch_id])
         result.rows = consolidate(con, game_date, batch_id, paths, crash_before_commit=crash_before_commit)
         result.status = "complete" if not failed else "complete_with_failures"
         shutil.rmtree(staging / batch_id, ignore_errors=True)
@@ -204,7 +211,8 @@ def start_batch(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: d
         raise
     result.seconds = round(time.perf_counter() - t0, 3)
     con.execute("""UPDATE prediction_batches SET status = ?, completed_players = ?, failed_players = ?,
-                   skipped_players = ?, finished_at = now(), heartbeat_at = now() WHERE batch_id = ?""",
+                   skipped_players = ?, finished_at = now(), heartbeat_at = now()
+                   WHERE batch_id = ? AND status <> 'superseded'""",
                 [result.status, result.completed_players, result.failed_players, result.skipped_players, batch_id])
     return result
 

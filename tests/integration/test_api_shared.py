@@ -1,0 +1,79 @@
+"""The REST API end to end on real data: build a season's warehouse, train, then start a batch over
+HTTP with the real coordinator and read its predictions while (and after) it runs.
+
+Uses the session backfill (``warehouse_copy`` from tests/integration/conftest.py); models are trained
+on the 2023-24 season only to keep it quick: this tests the API's wiring with the real coordinator,
+not model quality.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from nbaprops.api import create_app
+from nbaprops.config import Settings
+from nbaprops.train.trainer import train_models
+from nbaprops.warehouse import connect
+
+pytestmark = pytest.mark.integration
+
+KEY = "integration-key-7d1e"
+DAY = dt.date(2024, 4, 10)
+
+
+@pytest.fixture(scope="module")
+def served_warehouse(warehouse_copy: Path) -> Settings:
+    settings = Settings(db=warehouse_copy, model_dir=warehouse_copy.parent / "models", api_key=SecretStr(KEY))
+    con = connect(warehouse_copy)
+    try:
+        train_models(con, settings.model_path, DAY, since=dt.date(2023, 10, 24))
+    finally:
+        con.close()
+    return settings
+
+
+@pytest.fixture
+def client(served_warehouse: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(served_warehouse)) as c:
+        yield c
+
+
+def test_start_batch_over_http_with_real_models(client: TestClient) -> None:
+    ready = client.get("/ready")
+    assert ready.status_code == 200, ready.text
+    systems = {m["system_id"] for m in ready.json()["models"]}
+    assert systems == {"moving_average", "zone_matchup", "similarity", "xgboost", "catboost", "ensemble"}
+
+    t0 = time.perf_counter()
+    r = client.post("/start", json={"game_date": str(DAY)}, headers={"X-API-Key": KEY})
+    assert r.status_code == 202, r.text
+    batch_id = r.json()["batch_id"]
+    # a second start while it runs is refused; reads keep answering
+    again = client.post("/start", json={"game_date": str(DAY)}, headers={"X-API-Key": KEY})
+    assert again.status_code in (202, 409)  # 202 only if the batch already finished
+    assert client.get("/predictions", params={"date": str(DAY)}).status_code == 200
+
+    deadline = time.perf_counter() + 120
+    while True:
+        batch = client.get(f"/batches/{batch_id}").json()
+        if batch["status"] not in ("running", "consolidating") or time.perf_counter() > deadline:
+            break
+        time.sleep(0.2)
+    assert batch["status"] == "complete", batch
+    assert batch["expected_players"] > 50 and batch["model_set"] == ready.json()["model_set"]
+
+    page = client.get("/predictions", params={"date": str(DAY), "limit": 5000}).json()
+    assert page["total"] == len(page["items"]) > 300
+    assert {i["batch_id"] for i in page["items"]} <= {batch_id, again.json().get("batch_id")}
+    versions = {m["system_id"]: m["model_version"] for m in ready.json()["models"]}
+    assert all(i["model_version"] == versions[i["system_id"]] for i in page["items"])
+    over = client.get("/predictions", params={"date": str(DAY), "system": "catboost", "recommendation": "OVER"})
+    assert all(i["recommendation"] == "OVER" and i["system_id"] == "catboost" for i in over.json()["items"])
+    print(f"\nstart -> complete over HTTP in {time.perf_counter() - t0:.1f} s; {page['total']} rows")

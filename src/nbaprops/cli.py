@@ -150,8 +150,19 @@ def status(
     rows = date_status(con, lo, hi)
     if date and not rows:
         raise NbapropsError(f"no games on {date} in the warehouse")
+    runs = con.execute("""SELECT phase, date_from, date_to, started_at, finished_at, n_rows, status, error
+                          FROM phase_runs WHERE date_from <= ? AND date_to >= ?
+                          ORDER BY started_at DESC LIMIT 20""", [hi, lo]).df()
+    def _fmt(k: str, v: Any) -> Any:
+        if k in ("date_from", "date_to"):
+            return str(v)[:10]
+        if k in ("started_at", "finished_at"):
+            return None if v is None or str(v) in ("NaT", "None") else str(v)
+        return None if isinstance(v, float) and v != v else v
+
+    run_records = [{k: _fmt(str(k), v) for k, v in r.items()} for r in runs.to_dict("records")]
     if as_json:
-        _emit(rows if not date else rows[0])
+        _emit({**rows[0], "runs": run_records} if date else rows)
         return
     complete = sum(r["complete"] for r in rows)
     t = Table(title=f"{complete} of {len(rows)} dates complete")
@@ -163,6 +174,14 @@ def status(
     for r in shown:
         t.add_row(*[str(r[c]) for c in cols])
     out.print(t)
+    if run_records:
+        rt = Table(title="latest run records")
+        for c in ("phase", "dates", "started", "rows", "status", "error"):
+            rt.add_column(c)
+        for r in run_records[:10]:
+            rt.add_row(str(r["phase"]), f"{r['date_from']}..{r['date_to']}", str(r["started_at"])[:19],
+                       str(r["n_rows"]), str(r["status"]), str(r["error"] or "")[:60])
+        out.print(rt)
 
 
 @app.command()

@@ -1,4 +1,5 @@
-"""REST API (FastAPI): health, readiness, starting prediction batches, batches and predictions.
+"""REST API (FastAPI): health, readiness, starting prediction batches, batches and predictions, plus the
+server-rendered dashboard (``/slate``, ``/performance``, ``/pipeline``; see :mod:`nbaprops.api.dashboard`).
 
 Example::
 

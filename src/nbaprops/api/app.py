@@ -1,4 +1,4 @@
-"""The FastAPI app: liveness, readiness, starting a prediction batch, batches and predictions.
+"""The FastAPI app: liveness, readiness, starting a prediction batch, batches, predictions and the dashboard.
 
     GET  /health            liveness (no warehouse, no models)
     GET  /ready             warehouse answers + served model set verified and loaded (503 with reasons)
@@ -7,6 +7,10 @@
     GET  /batches/{id}      one prediction_batches row
     GET  /predictions       ?date=YYYY-MM-DD[&system=][&recommendation=][&limit=][&offset=]
     GET  /openapi.json, /docs
+    GET  /, /slate, /performance, /pipeline   the HTML dashboard (read-only; see :mod:`nbaprops.api.dashboard`)
+
+Input limits: request bodies over 64 KiB are refused with 413 and query strings over 4 KiB with 414
+before any handler runs; every parameter has a type, a range or a length limit.
 
 One DuckDB connection per app (DuckDB admits one writing process), and a fresh cursor per request
 and per background batch: each cursor has its own transaction, so readers see the last committed
@@ -32,6 +36,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nbaprops import __version__
+from nbaprops.api import dashboard
 from nbaprops.api.launcher import BatchLauncher
 from nbaprops.api.models import (
     BatchResponse,
@@ -73,6 +78,12 @@ log = logging.getLogger("nbaprops.api")
 
 MAX_LIMIT = 5000
 DEFAULT_LIMIT = 500
+#: Largest ``offset`` of /predictions (a date has a few thousand rows; far beyond is a client bug).
+MAX_OFFSET = 1_000_000
+#: Largest request body (POST /start takes a few dozen bytes).
+MAX_BODY_BYTES = 64 * 1024
+#: Longest query string.
+MAX_QUERY_BYTES = 4096
 
 
 class ApiState:
@@ -266,7 +277,7 @@ def predictions(
     system: Annotated[SystemId | None, Query(description="only this system")] = None,
     recommendation: Annotated[Recommendation | None, Query(description="only this recommendation")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")] = DEFAULT_LIMIT,
-    offset: Annotated[int, Query(ge=0, description="rows to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="rows to skip")] = 0,
 ) -> PredictionsPage:
     """Predictions of one date (the last consolidated batch), optionally filtered, one page at a time."""
     where = ["game_date = ?"]
@@ -316,20 +327,31 @@ def status_for(exc: NbapropsError) -> int:
     return 500
 
 
+def _is_page(request: Request) -> bool:
+    """Whether the request is for a dashboard page (errors are then rendered as HTML)."""
+    return request.url.path in dashboard.DASHBOARD_PATHS
+
+
 def _install_error_handlers(app: FastAPI, state: ApiState) -> None:
-    async def nbaprops_error(request: Request, exc: Exception) -> JSONResponse:
+    async def nbaprops_error(request: Request, exc: Exception) -> Response:
         err = cast(NbapropsError, exc)
         code = status_for(err)
         log.log(logging.ERROR if code >= 500 else logging.INFO, "%s %s -> %d %s: %s", request.method,
                 request.url.path, code, type(err).__name__, err)
+        if _is_page(request):
+            return dashboard.render_error(code, "The warehouse cannot answer" if code == 503 else "Error",
+                                          state.scrub(str(err)))
         return JSONResponse(ErrorResponse(detail=state.scrub(str(err))).model_dump(), status_code=code)
 
-    async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+    async def validation_error(request: Request, exc: Exception) -> Response:
         errors = [FieldError(loc=".".join(str(p) for p in e.get("loc", ())),
                              msg=str(e.get("msg", "invalid")).removeprefix("Value error, "),
                              type=str(e.get("type", "value_error")))
                   for e in cast(RequestValidationError, exc).errors()]
         summary = "; ".join(f"{e.loc}: {e.msg}" for e in errors) or "invalid request"
+        if _is_page(request):
+            return dashboard.render_error(422, "Invalid filter", "Some query parameters are not valid.",
+                                          [state.scrub(f"{e.loc.removeprefix('query.')}: {e.msg}") for e in errors])
         body = ValidationErrorResponse(detail=state.scrub(f"invalid request: {summary}"), errors=errors)
         return JSONResponse(body.model_dump(), status_code=422)
 
@@ -369,6 +391,64 @@ class _InternalErrorMiddleware:
             await response(scope, receive, send)
 
 
+class _LimitsMiddleware:
+    """Refuse oversized requests before any handler runs: 414 for a query string over
+    :data:`MAX_QUERY_BYTES`, 413 for a body over :data:`MAX_BODY_BYTES`.
+
+    The body is read here (it is small by construction) and replayed to the app, so a chunked body
+    without ``Content-Length`` is bounded too.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if len(scope.get("query_string", b"")) > MAX_QUERY_BYTES:
+            await _refuse(scope, receive, send, 414, f"query string longer than {MAX_QUERY_BYTES} bytes")
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None:
+            try:
+                size = int(declared)
+            except ValueError:
+                await _refuse(scope, receive, send, 400, "invalid Content-Length header")
+                return
+            if size > MAX_BODY_BYTES:
+                await _refuse(scope, receive, send, 413, f"request body larger than {MAX_BODY_BYTES} bytes")
+                return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            body = message.get("body", b"")
+            size += len(body)
+            if size > MAX_BODY_BYTES:
+                await _refuse(scope, receive, send, 413, f"request body larger than {MAX_BODY_BYTES} bytes")
+                return
+            chunks.append(body)
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+async def _refuse(scope: Scope, receive: Receive, send: Send, code: int, detail: str) -> None:
+    await JSONResponse(ErrorResponse(detail=detail).model_dump(), status_code=code)(scope, receive, send)
+
+
 # ------------------------------------------------------------------------------------------ app
 def create_app(settings: Settings | None = None, *, con: duckdb.DuckDBPyConnection | None = None,
                claim_timeout_s: float = 30.0, workers: int = 1) -> FastAPI:
@@ -399,8 +479,10 @@ def create_app(settings: Settings | None = None, *, con: duckdb.DuckDBPyConnecti
     )
     app.state.nbaprops = state
     app.include_router(router)
+    app.include_router(dashboard.router)
     _install_error_handlers(app, state)
     app.add_middleware(_InternalErrorMiddleware)
+    app.add_middleware(_LimitsMiddleware)  # outermost: nothing runs for an oversized request
     return app
 
 

@@ -29,9 +29,12 @@ from nbaprops.config import Settings
 from nbaprops.errors import BatchConflictError, NbapropsError
 from nbaprops.predict.coordinator import STALE_AFTER_S, BatchResult, start_batch
 
-__all__ = ["BatchLauncher", "Launched", "is_stale", "live_batch", "owner_id"]
+__all__ = ["CLAIM_ATTEMPTS", "BatchLauncher", "Launched", "is_stale", "live_batch", "owner_id"]
 
 log = logging.getLogger("nbaprops.api")
+
+#: How often POST /start claims again when the claim meets a concurrent write of the same row.
+CLAIM_ATTEMPTS = 3
 
 
 def owner_id() -> str:
@@ -77,7 +80,7 @@ def is_stale(owner: str | None, heartbeat: dt.datetime | None, *, now: dt.dateti
 
 
 def live_batch(con: duckdb.DuckDBPyConnection, game_date: dt.date) -> tuple[str, str | None] | None:
-    """The newest live (running or consolidating, not stale) batch of a date.
+    """The newest live (running, consolidating or waiting for a worker; not stale) batch of a date.
 
     Args:
         con: A warehouse cursor.
@@ -87,7 +90,8 @@ def live_batch(con: duckdb.DuckDBPyConnection, game_date: dt.date) -> tuple[str,
         ``(batch_id, owner)`` or None.
     """
     rows = con.execute("""SELECT batch_id, owner, heartbeat_at FROM prediction_batches
-                          WHERE game_date = ? AND status IN ('running', 'consolidating')
+                          WHERE game_date = ? AND (status IN ('running', 'consolidating')
+                                OR (status = 'stalled' AND finished_at IS NULL))
                           ORDER BY started_at DESC""", [game_date]).fetchall()
     for batch_id, owner, heartbeat in rows:
         if not is_stale(owner, heartbeat):
@@ -155,30 +159,28 @@ class BatchLauncher:
             The claimed batch.
 
         Raises:
-            BatchConflictError: A batch of the date is live and ``force`` is false.
+            BatchConflictError: A batch of the date is live and ``force`` is false, or the claim kept
+                meeting concurrent writes of a running batch of the date.
             NbapropsError: ``start_batch`` failed before claiming (e.g. ModelError: no usable model).
         """
         with self._lock:
             self._jobs = [j for j in self._jobs if j.alive()]
-            cur = self._connection().cursor()
-            try:
-                if not force:
-                    self._refuse_if_live(cur, game_date)
-                known = {r[0] for r in cur.execute("SELECT batch_id FROM prediction_batches WHERE game_date = ?",
-                                                   [game_date]).fetchall()}
-                job = _Job(game_date, min_minutes, force)
-                job_cur = self._connection().cursor()
-                job.thread = threading.Thread(target=self._run, args=(job, job_cur), daemon=True,
-                                              name=f"nbaprops-batch-{game_date}")
-                self._jobs.append(job)
-                job.thread.start()
-                claimed: tuple[str | None, str] | None = self._wait_for_claim(cur, job, known)
-            finally:
-                cur.close()
-            if claimed is None:
-                if job.error is not None:
-                    self._jobs.remove(job)
+            for attempt in range(1, CLAIM_ATTEMPTS + 1):
+                job, claimed = self._start(game_date, min_minutes, force)
+                if claimed is not None or job.error is None:
+                    break
+                self._jobs.remove(job)
+                if not isinstance(job.error, duckdb.TransactionException):
                     raise job.error
+                # the claim's UPDATE met a concurrent write of the same batch row (a running batch's
+                # heartbeat while force supersedes it): DuckDB refuses one of the two; claim again
+                log.info("claim for %s met a concurrent write (attempt %d of %d): %s", game_date, attempt,
+                         CLAIM_ATTEMPTS, job.error)
+                if attempt == CLAIM_ATTEMPTS:
+                    raise BatchConflictError(f"a batch of {game_date} kept writing while this one tried to claim "
+                                             "the date; retry in a moment") from job.error
+                time.sleep(0.05 * attempt)
+            if claimed is None:
                 if job.result is not None:  # finished without a visible row (a stubbed coordinator)
                     claimed = (job.result.batch_id, job.result.status)
                 else:
@@ -188,6 +190,26 @@ class BatchLauncher:
             batch_id, status = claimed
             job.batch_id = batch_id
             return Launched(batch_id, game_date, status, force, min_minutes)
+
+    def _start(self, game_date: dt.date, min_minutes: float,
+               force: bool) -> tuple[_Job, tuple[str | None, str] | None]:
+        """Start one job thread and wait for its claim (caller holds the lock)."""
+        cur = self._connection().cursor()
+        try:
+            if not force:
+                self._refuse_if_live(cur, game_date)
+            known = {r[0] for r in cur.execute("SELECT batch_id FROM prediction_batches WHERE game_date = ?",
+                                               [game_date]).fetchall()}
+            job = _Job(game_date, min_minutes, force)
+            job_cur = self._connection().cursor()
+            job.thread = threading.Thread(target=self._run, args=(job, job_cur), daemon=True,
+                                          name=f"nbaprops-batch-{game_date}")
+            self._jobs.append(job)
+            job.thread.start()
+            claimed: tuple[str | None, str] | None = self._wait_for_claim(cur, job, known)
+        finally:
+            cur.close()
+        return job, claimed
 
     def _refuse_if_live(self, cur: duckdb.DuckDBPyConnection, game_date: dt.date) -> None:
         for job in self._jobs:

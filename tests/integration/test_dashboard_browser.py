@@ -1,0 +1,376 @@
+"""The dashboard end to end in a real headless Chromium, on a warehouse built from ../shared/data.
+
+The session backfill is copied (``warehouse_copy``), models are trained on the 2023-24 season up to
+2024-04-10, the slates of 2024-04-10 and 2024-04-11 are predicted by the real coordinator (with one
+2024-04-11 line made an in-game quote, so the gate quarantines it) and graded. The app is served by
+uvicorn on 127.0.0.1 (a free port, in a thread) and driven by Playwright's sync API with the Debian
+Chromium (``/usr/bin/chromium``; Playwright's own browser download is not used).
+
+Each page is opened, filtered through its form, and the numbers shown are compared with the
+warehouse's. Screenshots go to a tmp dir, and are copied to ``$NBAPROPS_SCREENSHOT_DIR`` when it is
+set (``1`` means ``reports/screenshots`` under the repo; a relative path is taken from the repo root).
+Locally the module is skipped when Chromium or the playwright package is missing; under CI (``CI``
+set) that is a failure instead, because CI installs both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from fastapi import FastAPI
+
+from nbaprops.api import create_app
+from nbaprops.api.dashboard import fmt_num, fmt_pct, fmt_signed
+from nbaprops.config import Settings
+from nbaprops.grade.run import grade_dates
+from nbaprops.predict.coordinator import start_batch
+from nbaprops.train.trainer import train_models
+from nbaprops.warehouse import connect
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path(os.environ.get("NBAPROPS_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+D1, D2 = dt.date(2024, 4, 10), dt.date(2024, 4, 11)
+TIMEOUT_MS = 30_000
+
+
+def _require_browser() -> None:
+    missing = []
+    if importlib.util.find_spec("playwright") is None:
+        missing.append("the playwright package (pip install -e '.[dev]')")
+    if not CHROMIUM.is_file():
+        missing.append(f"Chromium at {CHROMIUM} (apt-get install -y chromium)")
+    if missing:
+        reason = "browser tests need " + " and ".join(missing)
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}: CI must install them (.ci/run)")
+        pytest.skip(reason)
+
+
+@dataclass
+class Served:
+    """The running dashboard: its base URL, the app (for a cursor on its connection), the quarantined player."""
+
+    base_url: str
+    app: FastAPI
+    quarantined_player: int
+
+    def query(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+        """Read the warehouse through the server's own connection (DuckDB admits one configuration per file)."""
+        cur = self.app.state.nbaprops.cursor()
+        try:
+            return cur.execute(sql, params or []).df()
+        finally:
+            cur.close()
+
+
+def _build(db: Path) -> tuple[Settings, int]:
+    """Train, predict two slates (one line made an in-game quote) and grade them; returns the quarantined player."""
+    settings = Settings(db=db, model_dir=db.parent / "models")
+    con = connect(db)
+    try:
+        manifest = train_models(con, settings.model_path, D1, since=dt.date(2023, 10, 24))
+        row = con.execute("""
+            SELECT c.player_id FROM upcoming_player_game_context c
+            JOIN feature_store f ON f.game_date = c.game_date AND f.player_id = c.player_id AND f.is_expected
+            WHERE c.game_date = ? AND c.current_points_line IS NOT NULL AND c.tipoff_at IS NOT NULL
+            ORDER BY c.current_points_line DESC, c.player_id LIMIT 1""", [D2]).fetchone()
+        assert row is not None, "no quoted player on 2024-04-11"
+        quarantined = int(row[0])
+        # a quote stamped after tip-off: the validation gate must quarantine it and predict NO_LINE
+        con.execute("""UPDATE upcoming_player_game_context SET line_quoted_at = tipoff_at + INTERVAL 5 MINUTE
+                       WHERE game_date = ? AND player_id = ?""", [D2, quarantined])
+        for day in (D1, D2):
+            result = start_batch(con, settings, day, model_dir=settings.model_path, model_set=manifest["model_set"])
+            assert result.status == "complete", result
+        assert grade_dates(con, D1, D2) > 0
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    return settings, quarantined
+
+
+@pytest.fixture(scope="module")
+def served(warehouse_copy: Path) -> Iterator[Served]:
+    _require_browser()
+    import uvicorn
+
+    settings, quarantined = _build(warehouse_copy)
+    app = create_app(settings)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="dashboard-uvicorn")
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield Served(f"http://127.0.0.1:{port}", app, quarantined)
+    finally:
+        server.should_exit = True
+        thread.join(15)
+        sock.close()
+
+
+@pytest.fixture(scope="module")
+def browser(served: Served) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=TIMEOUT_MS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Screenshots land here; copied to $NBAPROPS_SCREENSHOT_DIR at the end when it is set."""
+    out = tmp_path_factory.mktemp("screenshots")
+    yield out
+    target = os.environ.get("NBAPROPS_SCREENSHOT_DIR")
+    if target:
+        dest = ROOT / "reports" / "screenshots" if target.lower() in ("1", "true", "yes") else Path(target)
+        dest = dest if dest.is_absolute() else ROOT / dest
+        dest.mkdir(parents=True, exist_ok=True)
+        for png in sorted(out.glob("*.png")):
+            shutil.copy2(png, dest / png.name)
+
+
+@dataclass
+class Tab:
+    """A browser page with every request URL and every console or page error it produced."""
+
+    page: Any
+    requests: list[str]
+    errors: list[str]
+
+
+@pytest.fixture
+def tab(browser: Any, served: Served) -> Iterator[Tab]:
+    """A fresh page; afterwards, checks that it contacted only this server and logged no error."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    pg = context.new_page()
+    pg.set_default_timeout(TIMEOUT_MS)
+    t = Tab(pg, [], [])
+    pg.on("request", lambda r: t.requests.append(r.url))
+    pg.on("pageerror", lambda e: t.errors.append(str(e)))
+    pg.on("console", lambda m: t.errors.append(m.text) if m.type == "error" else None)
+    try:
+        yield t
+    finally:
+        context.close()
+    # nothing but this server was contacted (plotly.js included: no CDN), and no script failed
+    assert [u for u in t.requests if not u.startswith(served.base_url) and not u.startswith("data:")] == []
+    assert t.errors == []
+
+
+def _cells(pg: Any, selector: str) -> list[dict[str, Any]]:
+    """Rows of a table as dicts: the ``tr`` data attributes and each ``td.c-NAME`` as (text, data-value)."""
+    rows: list[dict[str, Any]] = pg.eval_on_selector_all(selector, """rows => rows.map(tr => {
+        const rec = {attrs: Object.assign({}, tr.dataset)};
+        for (const td of tr.querySelectorAll('td')) {
+            for (const c of td.classList) {
+                if (c.startsWith('c-')) rec[c.slice(2)] = [td.innerText.trim(), td.dataset.value ?? null];
+            }
+        }
+        return rec;
+    })""")
+    return rows
+
+
+def _slate_rows(served: Served, day: dt.date, system: str | None, recommendation: str | None = None) -> pd.DataFrame:
+    where, params = ["p.game_date = ?"], [day]
+    if system:
+        where.append("p.system_id = ?")
+        params.append(system)
+    if recommendation:
+        where.append("p.recommendation = ?")
+        params.append(recommendation)
+    return served.query(f"""
+        SELECT p.player_id, p.system_id, pl.full_name, CAST(p.line AS DOUBLE) AS line, p.sportsbook,
+               p.predicted_points, p.p_over, p.edge, p.recommendation, p.model_version
+        FROM player_prop_predictions p LEFT JOIN players pl USING (player_id)
+        WHERE {' AND '.join(where)}""", params)
+
+
+def _check_rows(shown: list[dict[str, Any]], expected: pd.DataFrame) -> None:
+    assert len(shown) == len(expected) > 0
+    by_key = {(int(r["attrs"]["playerId"]), r["attrs"]["system"]): r for r in shown}
+    assert len(by_key) == len(shown)
+    for e in expected.itertuples():
+        row = by_key[(int(e.player_id), e.system_id)]
+        assert row["player"][0] == e.full_name
+        assert row["line"][0] == fmt_num(e.line)
+        assert row["book"][0] == (e.sportsbook if isinstance(e.sportsbook, str) else "\u2014")
+        assert row["pred"][0] == fmt_num(e.predicted_points)
+        assert row["pover"][0] == fmt_pct(e.p_over)
+        assert row["edge"][0] == fmt_signed(e.edge)
+        assert row["rec"][0] == e.recommendation
+        assert row["model"][0] == e.model_version
+        if pd.notna(e.p_over):
+            assert float(row["pover"][1]) == pytest.approx(float(e.p_over), abs=1e-12)
+
+
+# ------------------------------------------------------------------------------------------ tests
+def test_slate_page_shows_the_warehouse_and_filters(tab: Tab, served: Served, shots: Path) -> None:
+    page = tab.page
+    page.goto(f"{served.base_url}/slate?date={D1}")
+    assert page.inner_text("#slate-date") == str(D1)
+    _check_rows(_cells(page, "#slate-table tbody tr"), _slate_rows(served, D1, "catboost"))
+    teams = page.eval_on_selector_all("#slate-table td.c-team", "tds => tds.map(td => td.innerText)")
+    assert all(len(t) == 3 for t in teams)  # every player has a team from the slate context
+    page.screenshot(path=str(shots / "slate.png"), full_page=True)
+
+    # filter through the form: all systems, OVER only
+    page.select_option("#slate-filters select[name=system]", "all")
+    page.select_option("#slate-filters select[name=recommendation]", "OVER")
+    with page.expect_navigation():
+        page.click("#slate-filters button[type=submit]")
+    assert "system=all" in page.url and "recommendation=OVER" in page.url
+    shown = _cells(page, "#slate-table tbody tr")
+    expected = _slate_rows(served, D1, None, "OVER")
+    _check_rows(shown, expected)
+    assert {r["rec"][0] for r in shown} == {"OVER"}
+    assert page.inner_text("#row-count") == str(len(expected))
+
+    # sort by P(over) with a click on the column header (a plain link)
+    with page.expect_navigation():
+        page.click("#slate-table th[data-sort-key=p_over] a")
+    values = [float(r["pover"][1]) for r in _cells(page, "#slate-table tbody tr")]
+    assert values == sorted(values, reverse=True)
+    page.screenshot(path=str(shots / "slate_filtered.png"), full_page=True)
+
+
+def test_slate_shows_quarantined_line_and_skips(tab: Tab, served: Served, shots: Path) -> None:
+    page = tab.page
+    page.goto(f"{served.base_url}/slate?date={D2}&system=all&sort=player&order=asc")
+    q = served.query("SELECT player_id, line, sportsbook, reason FROM line_quarantine WHERE game_date = ?", [D2])
+    assert q["player_id"].tolist() == [served.quarantined_player] and q["reason"].tolist() == ["quoted_after_tipoff"]
+    quarantine = _cells(page, "#quarantine-table tbody tr")
+    assert [(int(r["attrs"]["playerId"]), r["reason"][0]) for r in quarantine] == [
+        (served.quarantined_player, "quoted_after_tipoff")]
+    rows = [r for r in _cells(page, "#slate-table tbody tr") if int(r["attrs"]["playerId"]) == served.quarantined_player]
+    assert len(rows) == 6 and {r["rec"][0] for r in rows} == {"NO_LINE"}
+    assert all(r["reason"][0].endswith("quarantined: quoted_after_tipoff") for r in rows)
+    expected_skips = served.query("""SELECT count(*) AS n FROM prediction_skips s WHERE s.batch_id =
+                                     (SELECT any_value(batch_id) FROM player_prop_predictions WHERE game_date = ?)""",
+                                  [D2])
+    assert int(page.inner_text("#skip-count")) == int(expected_skips["n"][0])
+    # viewport screenshots: the player's NO_LINE rows with the reason, then the quarantine table
+    page.locator(f"#slate-table tr[data-player-id='{served.quarantined_player}']").first.evaluate(
+        "el => el.scrollIntoView({block: 'start'})")
+    page.screenshot(path=str(shots / "slate_no_line_reason.png"))
+    page.locator("#quarantine-count").evaluate("el => el.scrollIntoView({block: 'start'})")
+    page.screenshot(path=str(shots / "slate_quarantine.png"))
+
+
+def test_slate_filters_work_with_javascript_disabled(browser: Any, served: Served) -> None:
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    try:
+        pg = context.new_page()
+        pg.set_default_timeout(TIMEOUT_MS)
+        pg.goto(f"{served.base_url}/slate?date={D1}")
+        pg.select_option("#slate-filters select[name=system]", "ensemble")
+        pg.select_option("#slate-filters select[name=recommendation]", "UNDER")
+        with pg.expect_navigation():
+            pg.click("#slate-filters button[type=submit]")
+        shown = _cells(pg, "#slate-table tbody tr") if pg.locator("#slate-table").count() else []
+        expected = _slate_rows(served, D1, "ensemble", "UNDER")
+        assert len(shown) == len(expected)
+        assert {(r["attrs"]["system"], r["rec"][0]) for r in shown} <= {("ensemble", "UNDER")}
+        pg.goto(f"{served.base_url}/performance")
+        assert pg.locator("#perf-by-system tbody tr").count() == 6  # the tables need no JavaScript
+    finally:
+        context.close()
+
+
+def _expected_by_system(served: Served) -> dict[str, dict[str, Any]]:
+    g = served.query("""SELECT g.*, p.line_source FROM prediction_grades g
+                        JOIN player_prop_predictions p USING (game_id, player_id, system_id, line_key)""")
+    out: dict[str, dict[str, Any]] = {}
+    for system, s in g.groupby("system_id"):
+        bets = s[s["is_bet"] & s["has_valid_line"] & (s["line_source"] == "ACTUAL_PROP")]
+        settled = bets[bets["result"].isin(["WIN", "LOSS", "PUSH"])]
+        wins, losses = int((settled["result"] == "WIN").sum()), int((settled["result"] == "LOSS").sum())
+        same = s[s["has_valid_line"] & ~s["is_void"] & s["abs_error"].notna() & s["line_abs_error"].notna()]
+        out[str(system)] = {
+            "bets": len(settled), "hit": wins / (wins + losses) if wins + losses else None,
+            "roi": settled["profit_units"].sum() / len(settled) if len(settled) else None,
+            "mae": same["abs_error"].mean(), "line_mae": same["line_abs_error"].mean()}
+    return out
+
+
+def test_performance_page_charts_and_numbers(tab: Tab, served: Served, shots: Path) -> None:
+    page = tab.page
+    page.goto(f"{served.base_url}/performance")
+    for chart in ("chart-hit-rate", "chart-roi", "chart-calibration", "chart-mae"):
+        page.wait_for_selector(f"#{chart} .main-svg")  # drawn by the served plotly.js
+    assert f"{served.base_url}/static/plotly.min.js" in tab.requests
+    assert page.inner_text("#break-even") == "52.38%"
+    assert page.locator("#chart-hit-rate").inner_text().count("break-even 52.38%") == 1
+    expected = _expected_by_system(served)
+    shown = {r["attrs"]["system"]: r for r in _cells(page, "#perf-by-system tbody tr")}
+    assert set(shown) == set(expected) == {"moving_average", "zone_matchup", "similarity", "xgboost", "catboost",
+                                           "ensemble"}
+    for system, e in expected.items():
+        row = shown[system]
+        assert row["bets"][0] == str(e["bets"])
+        assert row["hit"][0] == fmt_pct(e["hit"])
+        assert row["roi"][0] == fmt_pct(e["roi"])
+        assert row["mae"][0] == fmt_num(e["mae"], 2) and row["line-mae"][0] == fmt_num(e["line_mae"], 2)
+    dates = {(r["attrs"]["date"], r["attrs"]["system"]) for r in _cells(page, "#perf-by-date tbody tr")}
+    assert {d for d, _ in dates} == {str(D1), str(D2)} and len(dates) == 12
+    assert page.locator("#perf-calibration tbody tr").count() > 0
+    page.screenshot(path=str(shots / "performance.png"), full_page=True)
+
+    page.select_option("#performance-filters select[name=system]", "catboost")
+    with page.expect_navigation():
+        page.click("#performance-filters button[type=submit]")
+    rows = _cells(page, "#perf-by-system tbody tr")
+    assert [r["attrs"]["system"] for r in rows] == ["catboost"]
+    assert rows[0]["hit"][0] == fmt_pct(expected["catboost"]["hit"])
+
+
+def test_pipeline_page(tab: Tab, served: Served, shots: Path) -> None:
+    page = tab.page
+    page.goto(f"{served.base_url}/pipeline")
+    batches = served.query("SELECT batch_id, status, expected_players FROM prediction_batches")
+    shown = {r["attrs"]["batchId"]: r for r in _cells(page, "#batches-table tbody tr")}
+    assert set(shown) == set(batches["batch_id"])
+    for b in batches.itertuples():
+        assert shown[b.batch_id]["attrs"]["status"] == b.status == "complete"
+        assert shown[b.batch_id]["expected"][0] == f"{int(b.expected_players):,}"
+    runs = served.query("SELECT phase, count(*) AS n, sum(n_rows) AS rows FROM phase_runs GROUP BY phase")
+    phases = {r["attrs"]["phase"]: r for r in _cells(page, "#phase-summary tbody tr")}
+    assert set(phases) == set(runs["phase"])
+    for r in runs.itertuples():
+        assert phases[r.phase]["runs"][0] == str(r.n) and phases[r.phase]["rows"][0] == f"{int(r.rows):,}"
+    alerts = _cells(page, "#alerts-table tbody tr")
+    assert ("lines_quarantined", str(D2)) in {(a["attrs"]["kind"], a["attrs"]["date"]) for a in alerts}
+    page.screenshot(path=str(shots / "pipeline.png"), full_page=True)
+
+    page.fill("#pipeline-filters input[name=date]", str(D2))
+    with page.expect_navigation():
+        page.click("#pipeline-filters button[type=submit]")
+    assert [r["attrs"]["batchId"] for r in _cells(page, "#batches-table tbody tr")] == batches.loc[
+        batches["batch_id"].str.startswith("b-20240411"), "batch_id"].tolist()

@@ -14,7 +14,6 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from nbaprops import __version__
 from nbaprops.config import Settings, load_settings
 from nbaprops.errors import NbapropsError
 
@@ -473,16 +472,23 @@ def serve(
 
 @app.command()
 def version(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Print package, schema and feature versions."""
-    from nbaprops.precompute.feature_defs import FEATURE_VERSIONS
-    from nbaprops.warehouse import SCHEMA_VERSION
+    """Print package, schema and feature versions, and the served model set with each system's version."""
+    from nbaprops.commands.ops import versions
 
-    info: dict[str, Any] = {"package": __version__, "schema": SCHEMA_VERSION,
-                            "feature_versions": sorted(FEATURE_VERSIONS)}
+    try:
+        s: Settings | None = settings()
+    except NbapropsError:
+        s = None     # invalid settings: still print what the package knows
+    info = versions(s)
     if as_json:
         _emit(info)
-    else:
-        out.print(f"nbaprops {info['package']}  schema {info['schema']}  features {', '.join(info['feature_versions'])}")
+        return
+    out.print(f"nbaprops {info['package']}  schema {info['schema']}  features {', '.join(info['feature_versions'])}")
+    out.print(f"served model set {info['model_set'] or '(none)'}  (features {info['model_feature_version'] or '-'})")
+    for sid, mv in info["model_versions"].items():
+        out.print(f"  {sid}: {mv}")
+    if info.get("model_error"):
+        console.print(f"[yellow]models:[/] {info['model_error']}")
 
 
 def _register_plugins() -> None:

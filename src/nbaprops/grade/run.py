@@ -14,6 +14,7 @@ import pandas as pd
 
 from nbaprops.errors import PhaseGateError
 from nbaprops.grade.grading import grade_predictions
+from nbaprops.warehouse.connection import crash_point
 
 __all__ = ["GRADE_COLUMNS", "grade_dates", "load_graded"]
 
@@ -71,6 +72,7 @@ def grade_dates(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date, *, req
     try:
         con.execute("DELETE FROM prediction_grades WHERE game_date IN (SELECT unnest(?::DATE[]))", [dates])
         con.execute("INSERT INTO prediction_grades BY NAME SELECT *, now() AS graded_at FROM _grades_in")
+        crash_point("prediction_grades")
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import Mapping
 from importlib import resources
@@ -13,8 +14,8 @@ import duckdb
 
 from nbaprops.errors import LockError, WarehouseError
 
-__all__ = ["SCHEMA_VERSION", "connect", "migrate", "read_sql", "replace_partition", "schema_version",
-           "sql_files"]
+__all__ = ["CRASH_ENV", "SCHEMA_VERSION", "connect", "crash_point", "migrate", "read_sql", "replace_partition",
+           "schema_version", "sql_files"]
 
 _SQL = resources.files("nbaprops.warehouse") / "sql"
 
@@ -29,6 +30,17 @@ DERIVED_TABLES: dict[str, tuple[str, str]] = {
     "composite_factors": ("phases/composite_factors.sql", "game_date"),
     "feature_values": ("phases/feature_values.sql", "game_date"),
 }
+
+
+#: Test hook: ``NBAPROPS_TEST_CRASH_IN=<table>`` makes the process die like ``kill -9`` right before the
+#: COMMIT that would write ``<table>`` (the kill -9 tests prove a re-run then repairs everything).
+CRASH_ENV = "NBAPROPS_TEST_CRASH_IN"
+
+
+def crash_point(table: str) -> None:
+    """Exit at once with status 137 (as after SIGKILL) when ``NBAPROPS_TEST_CRASH_IN`` names ``table``."""
+    if os.environ.get(CRASH_ENV) == table:
+        os._exit(137)
 
 
 # Values for phase parameters when a caller does not give one (table creation, ad-hoc runs).
@@ -153,6 +165,7 @@ def replace_partition(con: duckdb.DuckDBPyConnection, table: str, date_from: dt.
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM ({body}) AS q", args)
         row = con.execute(f"SELECT count(*) FROM {table} WHERE {date_col} BETWEEN $date_from AND $date_to",
                           {"date_from": date_from, "date_to": date_to}).fetchone()
+        crash_point(table)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

@@ -21,7 +21,7 @@ __all__ = ["app", "main"]
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="NBA player points predictions against real sportsbook lines, graded honestly.")
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 out = Console()
 
 
@@ -319,10 +319,16 @@ def predict(
     workers: Annotated[int, typer.Option("--workers", min=1, help="worker processes")] = 1,
     allow_fallback: Annotated[bool, typer.Option("--allow-fallback",
                                                  help="without a usable model, store flagged fallback rows")] = False,
+    queue_backend: Annotated[str, typer.Option("--queue", envvar="NBAPROPS_QUEUE",
+                                               help="auto | inline | process | redis (units go to `nbaprops worker`)")
+                             ] = "auto",
+    redis_url: Annotated[str | None, typer.Option("--redis-url", envvar="NBAPROPS_REDIS_URL",
+                                                  help="broker for --queue redis")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Predict every expected player of a date (or a range) with every system; replaces, never appends."""
     from nbaprops.predict.coordinator import start_batch
+    from nbaprops.predict.queue import make_queue
 
     if date and (date_from or date_to):
         raise typer.BadParameter("give --date or --from/--to, not both")
@@ -340,8 +346,10 @@ def predict(
         task = prog.add_task("predict", total=len(dates))
         for i, d in enumerate(dates):
             prog.update(task, description=f"predict {d}", completed=i)
+            # one queue per batch (start_batch closes it); "auto" keeps the inline / process-pool default
+            q = None if queue_backend == "auto" else make_queue(workers, queue_backend, redis_url=redis_url)
             results.append(start_batch(con, settings(), d, min_minutes=min_minutes, force=force, workers=workers,
-                                       allow_fallback=allow_fallback).as_dict())
+                                       allow_fallback=allow_fallback, queue=q).as_dict())
         prog.update(task, completed=len(dates))
     if as_json:
         _emit(results if len(results) != 1 else results[0])

@@ -28,7 +28,7 @@ import pandas as pd
 from nbaprops.config import Settings
 from nbaprops.errors import BatchConflictError, ModelError, NbapropsError
 from nbaprops.predict.lines import validate_lines
-from nbaprops.predict.queue import TaskQueue, make_queue
+from nbaprops.predict.queue import QueueStalledError, ReportsStatus, TaskQueue, make_queue
 from nbaprops.predict.slate import load_slate
 from nbaprops.predict.worker import UnitResult, WorkUnit, run_unit
 from nbaprops.train.data import FEATURE_VERSION
@@ -90,7 +90,9 @@ def _claim(con: duckdb.DuckDBPyConnection, game_date: dt.date, force: bool, min_
     """Register a new running batch for the date, refusing if a live one exists (unless force)."""
     with _start_lock:
         live = con.execute("""SELECT batch_id, owner, heartbeat_at FROM prediction_batches
-                              WHERE game_date = ? AND status IN ('running', 'consolidating')""", [game_date]).fetchall()
+                              WHERE game_date = ? AND (status IN ('running', 'consolidating')
+                                    OR (status = 'stalled' AND finished_at IS NULL))""",
+                           [game_date]).fetchall()
         for batch_id, owner, hb in live:
             if _is_stale(owner, hb):
                 con.execute("UPDATE prediction_batches SET status = 'abandoned', finished_at = now(), "
@@ -169,6 +171,14 @@ def start_batch(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: d
         con.execute("UPDATE prediction_batches SET expected_players = ?, units_total = ?, model_set = ?, "
                     "heartbeat_at = now() WHERE batch_id = ?", [result.expected_players, len(units), model_set, batch_id])
         q = queue or make_queue(workers)
+        if isinstance(q, ReportsStatus):
+            # a broker-backed queue says when units wait with no consumer: record it on the batch
+            # ('stalled', never 'complete') and go back to 'running' when a worker picks them up
+            def on_status(status: str, detail: str | None) -> None:
+                con.execute("UPDATE prediction_batches SET status = ?, error = ?, heartbeat_at = now() "
+                            "WHERE batch_id = ? AND status IN ('running', 'stalled')", [status, detail, batch_id])
+
+            q.set_status_hook(on_status)
         try:
             for i, rows in enumerate(units):
                 ids = set(rows["player_id"])
@@ -206,8 +216,9 @@ def start_batch(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: d
         result.status = "complete" if not failed else "complete_with_failures"
         shutil.rmtree(staging / batch_id, ignore_errors=True)
     except Exception as exc:
-        con.execute("UPDATE prediction_batches SET status = 'failed', finished_at = now(), error = ? WHERE batch_id = ?",
-                    [str(exc)[:2000], batch_id])
+        final = "stalled" if isinstance(exc, QueueStalledError) else "failed"
+        con.execute("UPDATE prediction_batches SET status = ?, finished_at = now(), error = ? WHERE batch_id = ?",
+                    [final, str(exc)[:2000], batch_id])
         raise
     result.seconds = round(time.perf_counter() - t0, 3)
     con.execute("""UPDATE prediction_batches SET status = ?, completed_players = ?, failed_players = ?,

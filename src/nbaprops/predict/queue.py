@@ -2,18 +2,33 @@
 
 Built in: :class:`InlineQueue` (runs each unit in the calling process) and
 :class:`ProcessPoolQueue` (a local pool of worker processes). A durable or distributed backend
-implements the same three methods.
+implements the same three methods: ``nbaprops.predict.redis_queue.RedisStreamQueue`` (Redis streams,
+optional extra ``nbaprops[redis]``, workers started with ``nbaprops worker``).
+
+A backend that can tell a stalled batch (work queued, nobody consuming it) from a slow one also
+implements :class:`ReportsStatus`; the coordinator then records ``stalled`` on the batch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
-__all__ = ["InlineQueue", "ProcessPoolQueue", "TaskQueue", "make_queue"]
+from nbaprops.errors import NbapropsError
+
+__all__ = ["BACKENDS", "InlineQueue", "ProcessPoolQueue", "QueueStalledError", "ReportsStatus", "StatusHook",
+           "TaskQueue", "make_queue"]
 
 T = TypeVar("T")
+
+#: ``hook(status, detail)``: ``status`` is ``"stalled"`` (detail says why) or ``"running"`` (detail None).
+StatusHook = Callable[[str, str | None], None]
+BACKENDS = ("auto", "inline", "process", "redis")
+
+
+class QueueStalledError(NbapropsError):
+    """Units stayed queued with no consumer for longer than the backend's give-up time."""
 
 
 class TaskQueue(Protocol):
@@ -24,6 +39,13 @@ class TaskQueue(Protocol):
     def results(self) -> Iterator[Any]: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class ReportsStatus(Protocol):
+    """A queue that reports ``stalled`` / ``running`` while its results are being iterated."""
+
+    def set_status_hook(self, hook: StatusHook) -> None: ...
 
 
 class InlineQueue:
@@ -66,6 +88,27 @@ class ProcessPoolQueue:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def make_queue(workers: int) -> TaskQueue:
-    """Inline for one worker, a process pool otherwise."""
-    return InlineQueue() if workers <= 1 else ProcessPoolQueue(workers)
+def make_queue(workers: int, backend: str = "auto", *, redis_url: str | None = None,
+               **redis_options: Any) -> TaskQueue:
+    """A queue for one batch.
+
+    Args:
+        workers: local worker processes (``auto``: inline for 1, a process pool otherwise).
+        backend: ``auto``, ``inline``, ``process`` or ``redis`` (``nbaprops worker`` processes consume it;
+            ``workers`` is then ignored).
+        redis_url: the broker for ``redis`` (default ``NBAPROPS_REDIS_URL``).
+        **redis_options: keyword arguments of ``RedisStreamQueue`` (stream, group, stall_after_s, ...);
+            unset ones come from ``NBAPROPS_REDIS_*`` (see ``RedisStreamQueue.from_env``).
+
+    Raises:
+        NbapropsError: unknown backend, or ``redis`` without a URL or without the ``redis`` extra.
+    """
+    if backend == "redis":
+        from nbaprops.predict.redis_queue import RedisStreamQueue
+
+        return RedisStreamQueue.from_env(redis_url, **redis_options)
+    if backend not in BACKENDS:
+        raise NbapropsError(f"unknown queue backend {backend!r}: use one of {', '.join(BACKENDS)}")
+    if backend == "inline" or (backend == "auto" and workers <= 1):
+        return InlineQueue()
+    return ProcessPoolQueue(max(workers, 1))

@@ -132,6 +132,12 @@ def _gate(con: duckdb.DuckDBPyConnection, batch_id: str, slate: pd.DataFrame) ->
             out.loc[bad.index, c] = np.nan
         for c in ("sportsbook", "quoted_at", "quote_basis", "line_snapshot_id"):
             out.loc[bad.index, c] = None
+        # a rejected quote must not reach the models as a feature either
+        for c in ("vegas_points_line", "vegas_opening_line", "vegas_line_move"):
+            if c in out.columns:
+                out.loc[bad.index, c] = np.nan
+        if "has_vegas_line" in out.columns:
+            out.loc[bad.index, "has_vegas_line"] = 0.0
         return out, len(bad)
     return slate, 0
 
@@ -168,6 +174,7 @@ def start_batch(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: d
         result.expected_players = int(slate["player_id"].nunique())
         units = [slate.iloc[i:i + UNIT_SIZE] for i in range(0, len(slate), UNIT_SIZE)]
         staging = Path(settings.db).parent / "staging"
+        _sweep_staging(con, staging)
         con.execute("UPDATE prediction_batches SET expected_players = ?, units_total = ?, model_set = ?, "
                     "heartbeat_at = now() WHERE batch_id = ?", [result.expected_players, len(units), model_set, batch_id])
         q = queue or make_queue(workers)
@@ -226,6 +233,17 @@ def start_batch(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: d
                    WHERE batch_id = ? AND status <> 'superseded'""",
                 [result.status, result.completed_players, result.failed_players, result.skipped_players, batch_id])
     return result
+
+
+def _sweep_staging(con: duckdb.DuckDBPyConnection, staging: Path) -> None:
+    """Remove staging directories left by batches that are no longer running (crash, kill -9)."""
+    if not staging.is_dir():
+        return
+    live = {r[0] for r in con.execute("""SELECT batch_id FROM prediction_batches
+                                         WHERE status IN ('running', 'consolidating', 'stalled')""").fetchall()}
+    for d in staging.iterdir():
+        if d.is_dir() and d.name not in live:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def _record_skips(con: duckdb.DuckDBPyConnection, batch_id: str, game_date: dt.date,

@@ -11,6 +11,8 @@ implements :class:`ReportsStatus`; the coordinator then records ``stalled`` on t
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.context
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -66,6 +68,20 @@ class InlineQueue:
         self._pending.clear()
 
 
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """Workers start from a clean, single-threaded process.
+
+    A plain fork() copies a coordinator that holds DuckDB and OpenMP (xgboost, catboost) threads and
+    their locks; the child then waits forever on a lock no thread will release (``--workers 2`` hung).
+    The fork server is started once per coordinator and preloads the worker module, so a pool starts fast.
+    """
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["nbaprops.predict.worker"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
 class ProcessPoolQueue:
     """A local pool of ``workers`` processes; the pool exists before anything is submitted, so
     no unit is ever enqueued without a consumer."""
@@ -73,7 +89,7 @@ class ProcessPoolQueue:
     def __init__(self, workers: int) -> None:
         if workers < 1:
             raise ValueError("workers must be >= 1")
-        self._pool = ProcessPoolExecutor(max_workers=workers)
+        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context())
         self._futures: list[Future[Any]] = []
 
     def submit(self, fn: Callable[[Any], Any], unit: Any) -> None:

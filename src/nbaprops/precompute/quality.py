@@ -42,7 +42,8 @@ def quality_scores(sources: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
     required_missing = (missing & ~optional[None, :]).sum(axis=1)
     score = np.where(required_missing >= 5, np.minimum(score, 49.0),
                      np.where(required_missing >= 1, np.minimum(score, 69.0), score))
-    score = np.round(score, 2)
+    # half away from zero, as SQL round() does (np.round rounds half to even: 12.125 -> 12.12, SQL 12.13)
+    score = np.floor(score * 100.0 + 0.5) / 100.0
     return pd.DataFrame({
         "quality_score": score,
         "quality_tier": [tier_of(s) for s in score],

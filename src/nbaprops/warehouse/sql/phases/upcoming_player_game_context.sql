@@ -99,8 +99,9 @@ recent AS (
     SELECT c.game_date, c.player_id,
            count(CASE WHEN b.game_date >= c.game_date - INTERVAL 7 DAY THEN 1 END) AS games_in_last_7_days,
            count(*) AS games_in_last_14_days,
-           coalesce(sum(CASE WHEN b.game_date >= c.game_date - INTERVAL 7 DAY THEN b.minutes END), 0) AS minutes_in_last_7_days,
-           coalesce(sum(b.minutes), 0) AS minutes_in_last_14_days
+           -- rounded: a parallel float sum differs in the last bit run to run, and fatigue compares it with 120
+           round(coalesce(sum(CASE WHEN b.game_date >= c.game_date - INTERVAL 7 DAY THEN b.minutes END), 0), 6) AS minutes_in_last_7_days,
+           round(coalesce(sum(b.minutes), 0), 6) AS minutes_in_last_14_days
     FROM one_team AS c
     JOIN player_boxscores AS b
       ON b.player_id = c.player_id

@@ -205,10 +205,12 @@ def features(
     if player is not None:
         q += " AND player_id = ?"
         args.append(player)
-    df = con.execute(q + " ORDER BY game_id, player_id", args).df()
+    cur = con.execute(q + " ORDER BY game_id, player_id", args)
+    cols = [d[0] for d in cur.description]
+    records = [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]  # lists keep NULL as None
     if as_json:
         recs = []
-        for r in df.to_dict("records"):
+        for r in records:
             feats = {n: {"value": v, "source": s} for n, v, s in
                      zip(r.pop("feature_names"), r.pop("features"), r.pop("feature_sources"), strict=True)}
             r["game_date"] = str(r["game_date"])[:10]
@@ -216,10 +218,10 @@ def features(
             recs.append(r)
         _emit(recs)
         return
-    t = Table(title=f"{len(df)} feature rows on {d} ({version})")
+    t = Table(title=f"{len(records)} feature rows on {d} ({version})")
     for c in ("player_id", "team", "opp", "line", "L5", "L10", "season", "quality", "tier"):
         t.add_column(c)
-    for r in df.to_dict("records"):
+    for r in records:
         f = dict(zip(r["feature_names"], r["features"], strict=True))
 
         def fmt(x: Any) -> str:

@@ -294,10 +294,6 @@ def test_features_json_shape(warehouse: Path, con: duckdb.DuckDBPyConnection,
     assert [r["player_id"] for r in one] == [pid]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "cli.features --json: DuckDB returns DOUBLE[] as numpy masked arrays and json.dumps(default=str) writes a "
-    "NULL element as the string '--' instead of null (src/nbaprops/cli.py, owned by another engineer); the "
-    "store itself is right (test_null_feature_means_missing_everywhere). Remove this mark once fixed."))
 def test_features_json_missing_value_is_null(warehouse: Path, nbaprops_json: Callable[[list[str]], Any]) -> None:
     rows = nbaprops_json(["--db", str(warehouse), "features", "--date", FEATURES_DATE, "--json"])
     bad = [(r["player_id"], n, c) for r in rows for n, c in r["features"].items()

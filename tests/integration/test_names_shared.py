@@ -155,16 +155,3 @@ def test_known_quirk_names(shared_data: Path, reference: tuple[pd.DataFrame, pd.
             assert got == {expected}, f"{spelling!r} -> {got}, expected {expected} ({full_name})"
             assert out["player_id"].notna().all()
             print(f"{spelling!r:32} -> {expected} ({full_name}) via {sorted(set(out['match_method']))}")
-
-
-def test_speed_200k_rows(shared_data: Path, reference: tuple[pd.DataFrame, pd.DataFrame]) -> None:
-    players, appearances = reference
-    lines = _odds_api(shared_data)
-    big = pd.concat([lines, lines.iloc[: 200_000 - len(lines)]], ignore_index=True)
-    big["key"] = range(len(big))
-    t0 = time.perf_counter()
-    out = resolve_player_names(big[KEY_COLUMNS], players, appearances)
-    elapsed = time.perf_counter() - t0
-    print(f"\n{len(big):,} rows resolved in {elapsed:.2f}s")
-    assert len(out) == len(big)
-    assert elapsed < 2.0

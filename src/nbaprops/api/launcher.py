@@ -27,7 +27,7 @@ import duckdb
 
 from nbaprops.config import Settings
 from nbaprops.errors import BatchConflictError, NbapropsError
-from nbaprops.predict.coordinator import STALE_AFTER_S, BatchResult, start_batch
+from nbaprops.predict.coordinator import BatchResult, is_stale, start_batch
 
 __all__ = ["CLAIM_ATTEMPTS", "BatchLauncher", "Launched", "is_stale", "live_batch", "owner_id"]
 
@@ -40,43 +40,6 @@ CLAIM_ATTEMPTS = 3
 def owner_id() -> str:
     """``host:pid`` of this process, as the coordinator writes it in ``prediction_batches.owner``."""
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def is_stale(owner: str | None, heartbeat: dt.datetime | None, *, now: dt.datetime | None = None) -> bool:
-    """Whether a ``running`` batch row is dead (mirrors the coordinator's rule).
-
-    A row owned by a process on this host that no longer exists is stale; a row of this very
-    process is live; otherwise a heartbeat older than the coordinator's ``STALE_AFTER_S`` is stale.
-
-    Args:
-        owner: ``host:pid`` of the coordinator that claimed the batch.
-        heartbeat: Last heartbeat (naive UTC, as stored).
-        now: Current naive UTC time (for tests).
-
-    Returns:
-        True when the batch can be ignored (the coordinator marks it abandoned on its next claim).
-    """
-    host, _, pid_text = (owner or "").partition(":")
-    if owner and host == socket.gethostname():
-        try:
-            pid = int(pid_text)
-        except ValueError:
-            return True
-        if pid <= 0:
-            return True
-        if pid == os.getpid():
-            return False
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False  # alive, owned by another user
-    if heartbeat is None:
-        return True
-    current = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    hb = heartbeat.astimezone(dt.UTC).replace(tzinfo=None) if heartbeat.tzinfo else heartbeat
-    return (current - hb).total_seconds() > STALE_AFTER_S
 
 
 def live_batch(con: duckdb.DuckDBPyConnection, game_date: dt.date) -> tuple[str, str | None] | None:

@@ -34,7 +34,7 @@ from nbaprops.predict.worker import UnitResult, WorkUnit, run_unit
 from nbaprops.train.data import FEATURE_VERSION
 from nbaprops.train.registry import load_model_set, served_model_set
 
-__all__ = ["BatchResult", "consolidate", "start_batch"]
+__all__ = ["BatchResult", "consolidate", "is_stale", "start_batch"]
 
 UNIT_SIZE = 60
 STALE_AFTER_S = 300
@@ -71,19 +71,41 @@ def _owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _is_stale(owner: str | None, heartbeat: dt.datetime | None) -> bool:
-    if owner and owner.split(":")[0] == socket.gethostname():
+def is_stale(owner: str | None, heartbeat: dt.datetime | None, *, now: dt.datetime | None = None) -> bool:
+    """Whether a ``running`` batch row is dead (mirrors the coordinator's rule).
+
+    A row owned by a process on this host that no longer exists is stale; a row of this very
+    process is live; otherwise a heartbeat older than the coordinator's ``STALE_AFTER_S`` is stale.
+
+    Args:
+        owner: ``host:pid`` of the coordinator that claimed the batch.
+        heartbeat: Last heartbeat (naive UTC, as stored).
+        now: Current naive UTC time (for tests).
+
+    Returns:
+        True when the batch can be ignored (the coordinator marks it abandoned on its next claim).
+    """
+    host, _, pid_text = (owner or "").partition(":")
+    if owner and host == socket.gethostname():
         try:
-            os.kill(int(owner.split(":")[1]), 0)
-        except (ProcessLookupError, ValueError):
-            return True      # the coordinator process is gone (e.g. kill -9)
+            pid = int(pid_text)
+        except ValueError:
+            return True
+        if pid <= 0:
+            return True
+        if pid == os.getpid():
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
         except PermissionError:
-            return False
-        if int(owner.split(":")[1]) == os.getpid():
-            return False
+            return False  # alive, owned by another user
     if heartbeat is None:
         return True
-    return (dt.datetime.now(dt.UTC).replace(tzinfo=None) - heartbeat).total_seconds() > STALE_AFTER_S
+    current = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    hb = heartbeat.astimezone(dt.UTC).replace(tzinfo=None) if heartbeat.tzinfo else heartbeat
+    return (current - hb).total_seconds() > STALE_AFTER_S
 
 
 def _claim(con: duckdb.DuckDBPyConnection, game_date: dt.date, force: bool, min_minutes: float) -> str:
@@ -94,7 +116,7 @@ def _claim(con: duckdb.DuckDBPyConnection, game_date: dt.date, force: bool, min_
                                     OR (status = 'stalled' AND finished_at IS NULL))""",
                            [game_date]).fetchall()
         for batch_id, owner, hb in live:
-            if _is_stale(owner, hb):
+            if is_stale(owner, hb):
                 con.execute("UPDATE prediction_batches SET status = 'abandoned', finished_at = now(), "
                             "error = 'coordinator died (stale heartbeat or dead process)' WHERE batch_id = ?", [batch_id])
             elif not force:

@@ -13,7 +13,6 @@ Training never changes what serves, except the very first model set of an empty 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -25,20 +24,13 @@ from nbaprops.predict.market import MarketBlend
 from nbaprops.predict.recommend import Calibrator
 from nbaprops.predict.systems import load_system
 from nbaprops.predict.systems.base import PointsSystem
+from nbaprops.sources.files import file_sha256
 
 __all__ = ["LoadedModels", "file_sha256", "list_model_sets", "load_model_set", "promote", "read_manifest",
            "rollback", "served_model_set", "verify_model_set", "write_manifest"]
 
 MANIFEST = "manifest.json"
 SERVED = "served.json"
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def write_manifest(set_dir: Path, manifest: dict[str, Any]) -> Path:

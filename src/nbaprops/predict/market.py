@@ -5,7 +5,9 @@ is worse than one that knows them. For each system we learn, on validation rows 
 pre-tip line and prices (rows the system was not trained on), two small maps:
 
 * points: ``mean' = line + beta * (mean - line)`` with ``beta`` in [0, 1] by least squares;
-* probability: ``logit p' = a * logit p_model + b * logit p_market + c`` (logistic regression).
+* probability: ``logit p' = a * logit p_model + b * logit p_market + c`` (logistic regression), kept
+  only if it beats the market's own Brier score (by two standard errors) on the latest 30% of those rows when fitted on the
+  earlier 70%; otherwise P(over) is the de-vigged market probability (no edge claimed, no bet).
 
 With fewer than :data:`MIN_ROWS` such rows nothing is learned and the system's own forecast is
 used unchanged (``fitted_ = False``); the parameters are never set by hand.
@@ -39,6 +41,9 @@ class MarketBlend:
         self.beta_ = 1.0
         self.coef_: tuple[float, float, float] = (1.0, 0.0, 0.0)
         self.n_rows_ = 0
+        self.prob_source_ = "model"
+        self.stack_brier_ = float("nan")
+        self.market_brier_ = float("nan")
 
     def fit(self, mean: npt.ArrayLike, p_model: npt.ArrayLike, line: npt.ArrayLike, p_market: npt.ArrayLike,
             actual: npt.ArrayLike) -> MarketBlend:
@@ -61,8 +66,24 @@ class MarketBlend:
         from sklearn.linear_model import LogisticRegression
 
         x = np.column_stack([_logit(pm[ok][~push]), _logit(pk[ok][~push])])
-        lr = LogisticRegression(C=1.0).fit(x, over[~push].astype(int))
-        self.coef_ = (float(lr.coef_[0, 0]), float(lr.coef_[0, 1]), float(lr.intercept_[0]))
+        t = over[~push].astype(int)
+        # Keep the stack only if it beats the market on the latest 30% of these rows (rows arrive in
+        # date order) when fitted on the earlier 70%; otherwise P(over) is the market's own.
+        cut = int(len(t) * 0.7)
+        trial = LogisticRegression(C=1.0).fit(x[:cut], t[:cut])
+        p_trial = trial.predict_proba(x[cut:])[:, 1]
+        p_mkt = 1.0 / (1.0 + np.exp(-x[cut:, 1]))
+        d = (p_trial - t[cut:]) ** 2 - (p_mkt - t[cut:]) ** 2
+        self.stack_brier_ = float(np.mean((p_trial - t[cut:]) ** 2))
+        self.market_brier_ = float(np.mean((p_mkt - t[cut:]) ** 2))
+        # better by more than two standard errors of the paired difference, not by luck
+        if float(np.mean(d)) + 2.0 * float(np.std(d, ddof=1)) / np.sqrt(len(d)) < 0.0:
+            lr = LogisticRegression(C=1.0).fit(x, t)
+            self.coef_ = (float(lr.coef_[0, 0]), float(lr.coef_[0, 1]), float(lr.intercept_[0]))
+            self.prob_source_ = "stack"
+        else:
+            self.coef_ = (0.0, 1.0, 0.0)
+            self.prob_source_ = "market"
         self.fitted_ = True
         return self
 
@@ -83,7 +104,8 @@ class MarketBlend:
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": "market_blend", "fitted": self.fitted_, "beta": self.beta_, "coef": list(self.coef_),
-                "n_rows": self.n_rows_, "min_rows": MIN_ROWS}
+                "n_rows": self.n_rows_, "min_rows": MIN_ROWS, "prob_source": self.prob_source_,
+                "holdout_brier_stack": self.stack_brier_, "holdout_brier_market": self.market_brier_}
 
     def save(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -99,4 +121,5 @@ class MarketBlend:
         c = data["coef"]
         blend.coef_ = (float(c[0]), float(c[1]), float(c[2]))
         blend.n_rows_ = int(data.get("n_rows", 0))
+        blend.prob_source_ = str(data.get("prob_source", "stack"))
         return blend

@@ -22,13 +22,15 @@ def _rows(n: int, model_skill: float, seed: int, market_noise: float = 1.0) -> t
     return mean, p_model, line, p_market, actual
 
 
-def test_too_few_rows_learns_nothing() -> None:
+def test_too_few_rows_learns_nothing_and_defers_to_the_market() -> None:
     mean, pm, line, pk, actual = _rows(MIN_ROWS - 1, 0.5, 1)
     blend = MarketBlend().fit(mean, pm, line, pk, actual)
     assert not blend.fitted_
     m2, p2 = blend.apply(mean, pm, line, pk)
-    np.testing.assert_array_equal(m2, mean)
-    np.testing.assert_array_equal(p2, pm)
+    np.testing.assert_array_equal(m2, mean)            # points: the system's own
+    np.testing.assert_array_equal(p2, pk)              # probability: the market's until shown otherwise
+    no_price = np.full(len(pk), np.nan)
+    np.testing.assert_array_equal(blend.apply(mean, pm, line, no_price)[1], pm)
 
 
 def test_noise_model_falls_back_to_market() -> None:

@@ -9,8 +9,9 @@ pre-tip line and prices (rows the system was not trained on), two small maps:
   only if it beats the market's own Brier score (by two standard errors) on the latest 30% of those rows when fitted on the
   earlier 70%; otherwise P(over) is the de-vigged market probability (no edge claimed, no bet).
 
-With fewer than :data:`MIN_ROWS` such rows nothing is learned and the system's own forecast is
-used unchanged (``fitted_ = False``); the parameters are never set by hand.
+With fewer than :data:`MIN_ROWS` such rows nothing is learned (``fitted_ = False``): the mean is the
+system's own and P(over) is the de-vigged market's, because nothing has shown that the model adds to
+it. The parameters are never set by hand.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class MarketBlend:
         self.beta_ = 1.0
         self.coef_: tuple[float, float, float] = (1.0, 0.0, 0.0)
         self.n_rows_ = 0
-        self.prob_source_ = "model"
+        self.prob_source_ = "market_default"
         self.stack_brier_ = float("nan")
         self.market_brier_ = float("nan")
 
@@ -92,10 +93,11 @@ class MarketBlend:
         """Blended (mean, P(over)); rows without a line or market price keep the system's values."""
         m = np.asarray(mean, dtype=np.float64)
         pm = np.asarray(p_model, dtype=np.float64)
-        if not self.fitted_:
-            return m, pm
         ln = np.asarray(line, dtype=np.float64)
         pk = np.asarray(p_market, dtype=np.float64)
+        if not self.fitted_:
+            # no out-of-sample evidence that the model adds to the market: P(over) is the market's
+            return m, np.where(np.isfinite(pk), pk, pm)
         has = np.isfinite(ln) & np.isfinite(pk) & np.isfinite(pm)
         a, b, c = self.coef_
         p_new = 1.0 / (1.0 + np.exp(-(a * _logit(pm) + b * _logit(pk) + c)))

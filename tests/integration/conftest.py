@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -140,3 +141,24 @@ def warehouse_copy(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) ->
     if wal.exists():
         shutil.copyfile(wal, dst.with_name(dst.name + ".wal"))
     return dst
+
+
+@contextmanager
+def open_thresholds() -> Iterator[None]:
+    """Recommend a side whenever P(side) > 0.5 (NBAPROPS_MIN_EV=-1, NBAPROPS_MIN_EDGE=0).
+
+    With the default thresholds the shared data gives no bets at all (P(over) defers to the market:
+    no demonstrated edge), which would leave the tests about *which* rows may carry a bet with
+    nothing to check. Modules that test those invariants open the thresholds for their whole run.
+    """
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NBAPROPS_MIN_EV", "-1")
+        mp.setenv("NBAPROPS_MIN_EDGE", "0")
+        yield
+
+
+@pytest.fixture(scope="module")
+def opened_thresholds() -> Iterator[None]:
+    """Module-wide :func:`open_thresholds`."""
+    with open_thresholds():
+        yield

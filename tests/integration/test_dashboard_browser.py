@@ -41,6 +41,11 @@ from nbaprops.warehouse import connect
 
 pytestmark = pytest.mark.integration
 
+@pytest.fixture(scope="module", autouse=True)
+def _open_thresholds(opened_thresholds: None) -> None:
+    """Bets must exist for the invariants below to mean anything (see conftest.open_thresholds)."""
+
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("NBAPROPS_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -34,6 +34,11 @@ from nbaprops.monitor.views import MONITORING_VIEWS
 
 pytestmark = pytest.mark.integration
 
+@pytest.fixture(scope="module", autouse=True)
+def _open_thresholds(opened_thresholds: None) -> None:
+    """Bets must exist for the invariants below to mean anything (see conftest.open_thresholds)."""
+
+
 DAY = dt.date(2024, 4, 10)
 KEY = list(KEY_COLUMNS)
 RunCli = Callable[[list[str]], Result]

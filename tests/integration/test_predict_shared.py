@@ -45,6 +45,11 @@ from nbaprops.warehouse import connect
 
 pytestmark = pytest.mark.integration
 
+@pytest.fixture(scope="module", autouse=True)
+def _open_thresholds(opened_thresholds: None) -> None:
+    """Bets must exist for the invariants below to mean anything (see conftest.open_thresholds)."""
+
+
 DAY = dt.date(2024, 4, 10)          # the README's slate; the model is trained strictly before it
 OTHER_DAY = dt.date(2024, 4, 9)     # a second slate inside the Odds API window
 NO_GAMES = dt.date(2024, 7, 15)     # off-season

@@ -7,6 +7,7 @@ import datetime as dt
 
 import duckdb
 import pandas as pd
+import pyarrow.compute as pc
 
 from nbaprops.precompute.feature_defs import CONTEXT_COLUMNS, FEATURE_VERSIONS
 from nbaprops.train.data import FEATURE_VERSION
@@ -29,7 +30,7 @@ def load_slate(con: duckdb.DuckDBPyConnection, game_date: dt.date, *, version: s
     names = list(FEATURE_VERSIONS[version])
     feats = ", ".join(f"f.features[{i + 1}] AS {n}" for i, n in enumerate(names))
     ctx = ", ".join(f"v.{c}" for c in CONTEXT_COLUMNS)
-    df = con.execute(f"""
+    table = con.sql(f"""
         WITH slate AS (
             SELECT f.game_date, f.game_id, f.player_id, f.team_abbr, f.opponent_abbr, f.is_home, f.has_line,
                    f.quality_score AS feature_quality_score, {feats}, {ctx},
@@ -50,24 +51,30 @@ def load_slate(con: duckdb.DuckDBPyConnection, game_date: dt.date, *, version: s
             WHERE p.game_date < $d AND p.game_date >= $d - to_days(CAST($days AS INTEGER))
               AND p.player_id IN (SELECT player_id FROM slate)
         )
-        -- long format: one row per (slate player, history game); split apart below
-        SELECT s.*, h.game_date AS h_game_date, h.pts AS h_pts, h.minutes AS h_minutes, h.opponent_abbr AS h_opp,
-               h.is_home AS h_home, h.days_rest AS h_rest, h.opp_def_rating AS h_def
+        -- one row per slate player; the history rides along as list columns (exploded below)
+        SELECT s.*, h.h_game_date, h.h_pts, h.h_minutes, h.h_opp, h.h_home, h.h_rest, h.h_def
         FROM slate s
-        LEFT JOIN hist h ON h.player_id = s.player_id AND h.rn <= $games
-        ORDER BY s.game_id, s.player_id, h.game_date""",
-        {"version": version, "d": game_date, "days": history_days, "games": history_games}).df()
+        LEFT JOIN (
+            SELECT player_id,
+                   list(game_date ORDER BY game_date) AS h_game_date, list(pts ORDER BY game_date) AS h_pts,
+                   list(minutes ORDER BY game_date) AS h_minutes, list(opponent_abbr ORDER BY game_date) AS h_opp,
+                   list(is_home ORDER BY game_date) AS h_home, list(days_rest ORDER BY game_date) AS h_rest,
+                   list(opp_def_rating ORDER BY game_date) AS h_def
+            FROM hist WHERE rn <= $games GROUP BY player_id
+        ) h ON h.player_id = s.player_id
+        ORDER BY s.game_id, s.player_id""",
+        params={"version": version, "d": game_date, "days": history_days, "games": history_games}).to_arrow_table()
     hcols = {"h_game_date": "game_date", "h_pts": "pts", "h_minutes": "minutes", "h_opp": "opponent_abbr",
              "h_home": "is_home", "h_rest": "days_rest", "h_def": "opp_def_rating"}
-    hist_rows = df[df["h_game_date"].notna()]
-    history = pd.DataFrame({dst: hist_rows[src].to_numpy() for src, dst in hcols.items()})
-    history.insert(0, "player_id", hist_rows["player_id"].to_numpy())
+    parents = pc.list_parent_indices(table["h_pts"])
+    history = pd.DataFrame({"player_id": pc.take(table["player_id"], parents).to_numpy()})
+    for src, dst in hcols.items():
+        history[dst] = pc.list_flatten(table[src]).to_pandas()
     history["game_date"] = pd.to_datetime(history["game_date"])
     for c in ("pts", "minutes", "days_rest", "opp_def_rating"):
         history[c] = pd.to_numeric(history[c], errors="coerce").astype("float64")
     history["is_home"] = history["is_home"].astype(bool)
-    df = df.drop_duplicates(subset=["game_id", "player_id"])
-    slate = df.drop(columns=list(hcols)).astype(dict.fromkeys(names, "float64"))
+    slate = table.drop_columns(list(hcols)).to_pandas().astype(dict.fromkeys(names, "float64"))
     for c in ("days_rest", "opponent_days_rest", "games_played_season", "line", "over_price", "under_price"):
         slate[c] = pd.to_numeric(slate[c], errors="coerce").astype("float64")
     slate["game_date"] = pd.to_datetime(slate["game_date"])

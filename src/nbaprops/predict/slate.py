@@ -4,11 +4,13 @@ ONE query, so the coordinator never loops over players against the warehouse."""
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 
 import duckdb
 import pandas as pd
 import pyarrow.compute as pc
 
+from nbaprops.errors import NbapropsError
 from nbaprops.precompute.feature_defs import CONTEXT_COLUMNS, FEATURE_VERSIONS
 from nbaprops.train.data import FEATURE_VERSION
 
@@ -30,7 +32,11 @@ def load_slate(con: duckdb.DuckDBPyConnection, game_date: dt.date, *, version: s
     names = list(FEATURE_VERSIONS[version])
     feats = ", ".join(f"f.features[{i + 1}] AS {n}" for i, n in enumerate(names))
     ctx = ", ".join(f"v.{c}" for c in CONTEXT_COLUMNS)
-    table = con.sql(f"""
+    with warnings.catch_warnings():
+        # DuckDB notes that Arrow output of an execute() result copies the rows; con.sql() would not,
+        # but it fails while the caller's connection holds an unfinished result. The copy is cheap here.
+        warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
+        table = con.execute(f"""
         WITH slate AS (
             SELECT f.game_date, f.game_id, f.player_id, f.team_abbr, f.opponent_abbr, f.is_home, f.has_line,
                    f.quality_score AS feature_quality_score, {feats}, {ctx},
@@ -63,19 +69,21 @@ def load_slate(con: duckdb.DuckDBPyConnection, game_date: dt.date, *, version: s
             FROM hist WHERE rn <= $games GROUP BY player_id
         ) h ON h.player_id = s.player_id
         ORDER BY s.game_id, s.player_id""",
-        params={"version": version, "d": game_date, "days": history_days, "games": history_games}).to_arrow_table()
+        {"version": version, "d": game_date, "days": history_days, "games": history_games}).to_arrow_table()
+    if table is None:
+        raise NbapropsError(f"the slate query for {game_date} returned no result")
     hcols = {"h_game_date": "game_date", "h_pts": "pts", "h_minutes": "minutes", "h_opp": "opponent_abbr",
              "h_home": "is_home", "h_rest": "days_rest", "h_def": "opp_def_rating"}
     parents = pc.list_parent_indices(table["h_pts"])
     history = pd.DataFrame({"player_id": pc.take(table["player_id"], parents).to_numpy()})
     for src, dst in hcols.items():
         history[dst] = pc.list_flatten(table[src]).to_pandas()
-    history["game_date"] = pd.to_datetime(history["game_date"])
+    history["game_date"] = pd.to_datetime(history["game_date"]).astype("datetime64[us]")
     for c in ("pts", "minutes", "days_rest", "opp_def_rating"):
         history[c] = pd.to_numeric(history[c], errors="coerce").astype("float64")
     history["is_home"] = history["is_home"].astype(bool)
     slate = table.drop_columns(list(hcols)).to_pandas().astype(dict.fromkeys(names, "float64"))
     for c in ("days_rest", "opponent_days_rest", "games_played_season", "line", "over_price", "under_price"):
         slate[c] = pd.to_numeric(slate[c], errors="coerce").astype("float64")
-    slate["game_date"] = pd.to_datetime(slate["game_date"])
+    slate["game_date"] = pd.to_datetime(slate["game_date"]).astype("datetime64[us]")
     return slate.reset_index(drop=True), history

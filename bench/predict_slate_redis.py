@@ -36,48 +36,18 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from predict_slate import ensure_warehouse, largest_slate_date  # bench/predict_slate.py (same folder)
 
 import nbaprops.predict.coordinator as coordinator
 from nbaprops.config import Settings
-from nbaprops.pipeline import BackfillReport, buildable_range, load_files, run_phases
 from nbaprops.predict.coordinator import BatchResult, start_batch
 from nbaprops.predict.queue import InlineQueue
 from nbaprops.predict.redis_queue import RedisStreamQueue, connect_redis, workers_key
-from nbaprops.train.data import FEATURE_VERSION
 from nbaprops.train.registry import served_model_set
 from nbaprops.train.trainer import train_models
-from nbaprops.warehouse import connect
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = "from nbaprops.cli import main; main()"
-
-
-def ensure_warehouse(db: Path, data: Path, threads: int) -> duckdb.DuckDBPyConnection:
-    """Open ``db``, backfilling ``data`` into it first when the file does not exist."""
-    fresh = not db.exists()
-    con = connect(db, threads=threads)
-    if fresh:
-        t0 = time.perf_counter()
-        load_files(con, data, BackfillReport())
-        span = buildable_range(con)
-        if not span:
-            raise SystemExit(f"no games in {data}")
-        run_phases(con, Settings(db=db, threads=threads), span[0], span[1])
-        print(f"built warehouse {db} from {data} in {time.perf_counter() - t0:.1f}s", flush=True)
-    return con
-
-
-def largest_slate_date(con: duckdb.DuckDBPyConnection) -> dt.date:
-    """The date with the most expected players among the dates that have points lines."""
-    row = con.execute("""
-        SELECT f.game_date FROM feature_store f
-        WHERE f.feature_version = ? AND f.is_expected
-          AND f.game_date IN (SELECT DISTINCT game_date FROM prop_line_snapshots
-                              WHERE market = 'player_points' AND player_id IS NOT NULL)
-        GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1""", [FEATURE_VERSION]).fetchone()
-    if not row:
-        raise SystemExit("no date with points lines and features: is the warehouse built?")
-    return dt.date.fromisoformat(str(row[0]))
 
 
 def ensure_model(con: duckdb.DuckDBPyConnection, settings: Settings, until: dt.date) -> str:
@@ -184,7 +154,7 @@ def main() -> None:
     con = ensure_warehouse(args.db, args.data, args.threads)
     logdir = Path(tempfile.mkdtemp(prefix="nbaprops-bench-workers-"))
     try:
-        d = args.date or largest_slate_date(con)
+        d = args.date or largest_slate_date(con)[0]
         model_set = ensure_model(con, settings, d)
         print(f"warehouse {args.db} model_set={model_set} date={d} runs={args.runs} unit_size={args.unit_size} "
               f"cpus={os.cpu_count()}", flush=True)

@@ -24,7 +24,6 @@ import os
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,10 +32,9 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import duckdb
-from predict_slate import ensure_warehouse, largest_slate_date  # bench/predict_slate.py (same folder)
+from predict_slate import _timed, ensure_warehouse, largest_slate_date  # bench/predict_slate.py (same folder)
 
 import nbaprops.predict.coordinator as coordinator
 from nbaprops.config import Settings
@@ -124,15 +122,14 @@ def worker_pool(url: str, stream: str, n: int, model_dir: Path, logdir: Path) ->
 
 def timed(fn: Callable[[], BatchResult], runs: int) -> tuple[float, BatchResult]:
     """Median wall seconds of ``runs`` batches, and the last result (which must be complete)."""
-    times: list[float] = []
-    res: Any = None
-    for _ in range(runs):
-        t0 = time.perf_counter()
+    def checked() -> BatchResult:
         res = fn()
-        times.append(time.perf_counter() - t0)
         if res.status != "complete":
             raise SystemExit(f"batch {res.batch_id} ended {res.status}")
-    return statistics.median(times), res
+        return res
+
+    median, res = _timed(checked, runs)
+    return median, res
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 
 from nbaprops.predict.lines import validate_lines
+from nbaprops.warehouse.connection import transaction
 
 __all__ = ["KEY_COLUMNS", "archive_invalid", "archive_summary", "find_invalid", "restore_archived"]
 
@@ -100,20 +101,16 @@ def archive_invalid(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to:
         return 0
     keys = bad[[*KEY_COLUMNS, "reason"]].astype({"player_id": "int64"})
     con.register("_remediate_keys", keys)
-    con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(f"DELETE FROM prediction_archive AS t WHERE EXISTS (SELECT 1 FROM _remediate_keys AS k "
-                    f"WHERE {_KEY_MATCH})")
-        con.execute(f"""INSERT INTO prediction_archive BY NAME
-                        SELECT t.*, now() AS archived_at, k.reason AS archive_reason
-                        FROM player_prop_predictions AS t JOIN _remediate_keys AS k ON {_KEY_MATCH}""")
-        for table in ("prediction_grades", "player_prop_predictions"):
-            con.execute(f"DELETE FROM {table} AS t WHERE EXISTS (SELECT 1 FROM _remediate_keys AS k "
+        with transaction(con):
+            con.execute(f"DELETE FROM prediction_archive AS t WHERE EXISTS (SELECT 1 FROM _remediate_keys AS k "
                         f"WHERE {_KEY_MATCH})")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+            con.execute(f"""INSERT INTO prediction_archive BY NAME
+                            SELECT t.*, now() AS archived_at, k.reason AS archive_reason
+                            FROM player_prop_predictions AS t JOIN _remediate_keys AS k ON {_KEY_MATCH}""")
+            for table in ("prediction_grades", "player_prop_predictions"):
+                con.execute(f"DELETE FROM {table} AS t WHERE EXISTS (SELECT 1 FROM _remediate_keys AS k "
+                            f"WHERE {_KEY_MATCH})")
     finally:
         con.unregister("_remediate_keys")
     return len(keys)
@@ -148,17 +145,13 @@ def restore_archived(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to
     if keys.empty:
         return 0
     con.register("_restore_keys", keys)
-    con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(f"""INSERT INTO player_prop_predictions BY NAME
-                        SELECT t.* EXCLUDE (archived_at, archive_reason)
-                        FROM prediction_archive AS t JOIN _restore_keys AS k ON {_KEY_MATCH}""")
-        con.execute(f"DELETE FROM prediction_archive AS t WHERE EXISTS (SELECT 1 FROM _restore_keys AS k "
-                    f"WHERE {_KEY_MATCH})")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            con.execute(f"""INSERT INTO player_prop_predictions BY NAME
+                            SELECT t.* EXCLUDE (archived_at, archive_reason)
+                            FROM prediction_archive AS t JOIN _restore_keys AS k ON {_KEY_MATCH}""")
+            con.execute(f"DELETE FROM prediction_archive AS t WHERE EXISTS (SELECT 1 FROM _restore_keys AS k "
+                        f"WHERE {_KEY_MATCH})")
     finally:
         con.unregister("_restore_keys")
     return len(keys)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import duckdb
 from nbaprops.errors import LockError, WarehouseError
 
 __all__ = ["CRASH_ENV", "SCHEMA_VERSION", "connect", "crash_point", "migrate", "read_sql", "replace_partition",
-           "schema_version", "sql_files"]
+           "schema_version", "sql_files", "transaction"]
 
 _SQL = resources.files("nbaprops.warehouse") / "sql"
 
@@ -149,6 +150,18 @@ def _create_derived(con: duckdb.DuckDBPyConnection) -> None:
                     _bind(body, {"date_from": dt.date(1900, 1, 1), "date_to": dt.date(1900, 1, 1)}))
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN; COMMIT when the block ends, ROLLBACK (and re-raise) when it raises."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
 def replace_partition(con: duckdb.DuckDBPyConnection, table: str, date_from: dt.date, date_to: dt.date,
                       params: Mapping[str, Any] | None = None) -> int:
     """Recompute ``table`` for dates in [date_from, date_to] in one transaction (delete + insert).
@@ -158,16 +171,11 @@ def replace_partition(con: duckdb.DuckDBPyConnection, table: str, date_from: dt.
     file, date_col = DERIVED_TABLES[table]
     body = read_sql(file)
     args = _bind(body, {"date_from": date_from, "date_to": date_to, **(params or {})})
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(f"DELETE FROM {table} WHERE {date_col} BETWEEN $date_from AND $date_to",
                     {"date_from": date_from, "date_to": date_to})
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM ({body}) AS q", args)
         row = con.execute(f"SELECT count(*) FROM {table} WHERE {date_col} BETWEEN $date_from AND $date_to",
                           {"date_from": date_from, "date_to": date_to}).fetchone()
         crash_point(table)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return int(row[0]) if row else 0

@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 from nbaprops.config import load_settings
-from nbaprops.pipeline import BackfillReport, buildable_range, load_files, run_phases
-from nbaprops.train.backtest import run_backtest
+from nbaprops.evaluate.backtest import run_backtest
+from nbaprops.pipeline.backfill import BackfillReport, buildable_range, load_files, run_phases
 from nbaprops.warehouse import connect
 
 

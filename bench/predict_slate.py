@@ -30,13 +30,13 @@ import duckdb
 import pandas as pd
 
 from nbaprops.config import Settings
-from nbaprops.pipeline import BackfillReport, buildable_range, load_files, run_phases
-from nbaprops.precompute.feature_defs import CONTEXT_COLUMNS, FEATURE_VERSIONS
+from nbaprops.features.definitions import CONTEXT_COLUMNS, FEATURE_VERSIONS
+from nbaprops.features.reader import FEATURE_VERSION
+from nbaprops.models.registry import served_model_set
+from nbaprops.models.training import train_models
+from nbaprops.pipeline.backfill import BackfillReport, buildable_range, load_files, run_phases
 from nbaprops.predict.coordinator import BatchResult, start_batch
 from nbaprops.predict.slate import HISTORY_DAYS, HISTORY_GAMES, load_slate
-from nbaprops.train.data import FEATURE_VERSION
-from nbaprops.train.registry import served_model_set
-from nbaprops.train.trainer import train_models
 from nbaprops.warehouse import connect
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -38,11 +38,11 @@ from predict_slate import _timed, ensure_warehouse, largest_slate_date  # bench/
 
 import nbaprops.predict.coordinator as coordinator
 from nbaprops.config import Settings
+from nbaprops.models.registry import served_model_set
+from nbaprops.models.training import train_models
 from nbaprops.predict.coordinator import BatchResult, start_batch
 from nbaprops.predict.queue import InlineQueue
 from nbaprops.predict.redis_queue import RedisStreamQueue, connect_redis, workers_key
-from nbaprops.train.registry import served_model_set
-from nbaprops.train.trainer import train_models
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = "from nbaprops.cli import main; main()"

@@ -19,7 +19,7 @@ from pydantic import SecretStr
 
 from nbaprops.api import create_app
 from nbaprops.config import Settings
-from nbaprops.train.trainer import train_models
+from nbaprops.models.training import train_models
 from nbaprops.warehouse import connect
 
 pytestmark = pytest.mark.integration

@@ -28,9 +28,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nbaprops.precompute.feature_defs import FEATURE_VERSIONS, FEATURES_V1, FEATURES_V2, SOURCE_WEIGHTS
-from nbaprops.precompute.quality import quality_scores, quality_sql
-from nbaprops.sources.files import discover
+from nbaprops.features.definitions import FEATURE_VERSIONS, FEATURES_V1, FEATURES_V2, SOURCE_WEIGHTS
+from nbaprops.features.quality import quality_scores, quality_sql
+from nbaprops.ingest.sources.files import discover
 
 pytestmark = pytest.mark.integration
 

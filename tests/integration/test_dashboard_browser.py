@@ -34,9 +34,9 @@ from fastapi import FastAPI
 from nbaprops.api import create_app
 from nbaprops.api.dashboard import fmt_num, fmt_pct, fmt_signed
 from nbaprops.config import Settings
-from nbaprops.grade.run import grade_dates
+from nbaprops.evaluate.grade import grade_dates
+from nbaprops.models.training import train_models
 from nbaprops.predict.coordinator import start_batch
-from nbaprops.train.trainer import train_models
 from nbaprops.warehouse import connect
 
 pytestmark = pytest.mark.integration

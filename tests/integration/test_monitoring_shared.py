@@ -29,8 +29,8 @@ import pandas as pd
 import pytest
 from click.testing import Result
 
-from nbaprops.monitor.remediate import KEY_COLUMNS, archive_invalid
-from nbaprops.monitor.views import MONITORING_VIEWS
+from nbaprops.ops.remediate import KEY_COLUMNS, archive_invalid
+from nbaprops.ops.views import MONITORING_VIEWS
 
 pytestmark = pytest.mark.integration
 

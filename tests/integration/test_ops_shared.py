@@ -30,16 +30,16 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from nbaprops import cli
-from nbaprops.commands.ops import versions
 from nbaprops.config import Settings
 from nbaprops.errors import PhaseGateError
 from nbaprops.ingest.live import odds_window
-from nbaprops.pipeline import run_phases
+from nbaprops.ingest.sources.base import RawPayload, SnapshotStore
+from nbaprops.ingest.sources.nba_stats import player_game_logs_params, scoreboard_params
+from nbaprops.ingest.sources.odds_api import event_odds_params, events_params
+from nbaprops.models.training import train_models
+from nbaprops.pipeline.backfill import run_phases
+from nbaprops.pipeline.runner import versions
 from nbaprops.predict.coordinator import start_batch
-from nbaprops.sources.base import RawPayload, SnapshotStore
-from nbaprops.sources.nba_stats import player_game_logs_params, scoreboard_params
-from nbaprops.sources.odds_api import event_odds_params, events_params
-from nbaprops.train.trainer import train_models
 from nbaprops.warehouse import connect
 
 pytestmark = pytest.mark.integration

@@ -26,8 +26,8 @@ import pandas as pd
 import pytest
 
 from nbaprops.config import Settings, load_settings
-from nbaprops.pipeline import run_phases
-from nbaprops.precompute.feature_defs import FEATURES_V2
+from nbaprops.features.definitions import FEATURES_V2
+from nbaprops.pipeline.backfill import run_phases
 
 pytestmark = pytest.mark.integration
 

@@ -34,13 +34,13 @@ import pytest
 from nbaprops import __version__
 from nbaprops.config import DEFAULT_BOOK_PRIORITY, Settings
 from nbaprops.errors import BatchConflictError, ModelError, NbapropsError
-from nbaprops.pipeline import run_phases
+from nbaprops.features.reader import FEATURE_VERSION
+from nbaprops.models.training import SYSTEM_IDS
+from nbaprops.pipeline.backfill import run_phases
 from nbaprops.predict.coordinator import BatchResult, start_batch
-from nbaprops.predict.lines import validate_lines
+from nbaprops.predict.line_gate import validate_lines
 from nbaprops.predict.queue import InlineQueue
 from nbaprops.predict.slate import load_slate
-from nbaprops.train.data import FEATURE_VERSION
-from nbaprops.train.trainer import SYSTEM_IDS
 from nbaprops.warehouse import connect
 
 pytestmark = pytest.mark.integration

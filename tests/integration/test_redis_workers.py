@@ -33,10 +33,10 @@ import pytest
 
 import nbaprops.predict.coordinator as coordinator
 from nbaprops.config import Settings
+from nbaprops.models.training import train_models
 from nbaprops.predict.coordinator import BatchResult, start_batch
 from nbaprops.predict.queue import InlineQueue
 from nbaprops.predict.worker import UnitResult, WorkUnit, run_unit
-from nbaprops.train.trainer import train_models
 from nbaprops.warehouse import connect
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,7 @@ import pytest
 import stamina
 
 from nbaprops.config import Settings
-from nbaprops.monitor.alerts import Alert, FanoutSink, LogSink, MemorySink, SlackWebhookSink, make_sink
+from nbaprops.ops.alerts import Alert, FanoutSink, LogSink, MemorySink, SlackWebhookSink, make_sink
 
 ALERT = Alert("gate_blocked", "analytics for 2024-04-10 blocked by its gate",
               "player box scores missing for 1 final game(s): 0022301144 (2024-04-09, DAL@CHA)")
@@ -139,7 +139,7 @@ def test_log_sink_levels_and_fanout_survives_a_broken_sink(caplog: pytest.LogCap
 
     memory = MemorySink()
     warning = Alert("no_lines", "no lines for 2024-02-01", severity="warning")
-    with caplog.at_level(logging.WARNING, logger="nbaprops.monitor.alerts"):
+    with caplog.at_level(logging.WARNING, logger="nbaprops.ops.alerts"):
         assert FanoutSink([Broken(), LogSink(), memory]).send(ALERT)
         LogSink().send(warning)
     levels = [(r.levelno, r.getMessage().splitlines()[0]) for r in caplog.records if "nbaprops" in r.getMessage()]

@@ -36,11 +36,11 @@ from nbaprops.errors import (
     SourceError,
     WarehouseError,
 )
+from nbaprops.features.reader import FEATURE_VERSION
+from nbaprops.models.registry import promote, write_manifest
+from nbaprops.models.systems import SYSTEMS, make_system
 from nbaprops.predict import coordinator
 from nbaprops.predict.coordinator import BatchResult
-from nbaprops.predict.systems import SYSTEMS, make_system
-from nbaprops.train.data import FEATURE_VERSION
-from nbaprops.train.registry import promote, write_manifest
 from nbaprops.warehouse import SCHEMA_VERSION, connect
 
 KEY = "test-key-5f3a9c"

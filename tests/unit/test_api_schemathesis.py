@@ -32,10 +32,10 @@ from schemathesis.checks import not_a_server_error  # noqa: E402
 
 from nbaprops.api import create_app  # noqa: E402
 from nbaprops.config import Settings  # noqa: E402
-from nbaprops.grade.run import grade_dates  # noqa: E402
-from nbaprops.predict.systems import make_system  # noqa: E402
-from nbaprops.train.data import FEATURE_VERSION  # noqa: E402
-from nbaprops.train.registry import promote, write_manifest  # noqa: E402
+from nbaprops.evaluate.grade import grade_dates  # noqa: E402
+from nbaprops.features.reader import FEATURE_VERSION  # noqa: E402
+from nbaprops.models.registry import promote, write_manifest  # noqa: E402
+from nbaprops.models.systems import make_system  # noqa: E402
 from nbaprops.warehouse import connect  # noqa: E402
 
 KEY = "fuzz-key-0d9e"

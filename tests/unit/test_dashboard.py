@@ -27,7 +27,7 @@ from nbaprops.api import create_app
 from nbaprops.api.dashboard import fmt_num, fmt_pct, fmt_signed
 from nbaprops.api.dashboard_data import BREAK_EVEN, load_performance, load_pipeline, load_slate
 from nbaprops.config import Settings
-from nbaprops.grade.run import grade_dates
+from nbaprops.evaluate.grade import grade_dates
 from nbaprops.warehouse import connect
 
 KEY = "dash-key-91c2"

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from nbaprops import cli
 from nbaprops.errors import ModelError
-from nbaprops.monitor.doctor import freshness_checks
+from nbaprops.ops.doctor import freshness_checks
 from nbaprops.warehouse import connect
 
 SECRETS = {"NBAPROPS_ODDS_API_KEY": "odds-secret-8c1f", "NBAPROPS_API_KEY": "api-secret-77d2",
@@ -44,8 +44,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
                                systems=dict.fromkeys(("moving_average", "catboost", "ensemble")),
                                manifest={"trained_until": "2024-04-10"})
 
-    monkeypatch.setattr("nbaprops.train.registry.load_model_set", fake_load)
-    monkeypatch.setattr("nbaprops.monitor.doctor.shutil.disk_usage", lambda _: Usage(500 * 2**30, 100 * 2**30,
+    monkeypatch.setattr("nbaprops.models.registry.load_model_set", fake_load)
+    monkeypatch.setattr("nbaprops.ops.doctor.shutil.disk_usage", lambda _: Usage(500 * 2**30, 100 * 2**30,
                                                                                       400 * 2**30))
     return db
 
@@ -112,14 +112,14 @@ def test_a_model_that_does_not_load_fails_doctor(home: Path, monkeypatch: pytest
         raise ModelError("model file /m/ms-test/catboost/model.cbm does not match its manifest SHA-256 "
                          "(truncated or changed); retrain or roll back")
 
-    monkeypatch.setattr("nbaprops.train.registry.load_model_set", broken)
+    monkeypatch.setattr("nbaprops.models.registry.load_model_set", broken)
     res, checks = doctor(home)
     assert res.exit_code == 1
     assert not checks["models"]["ok"] and "SHA-256" in checks["models"]["detail"]
 
 
 def test_low_disk_space_fails(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("nbaprops.monitor.doctor.shutil.disk_usage", lambda _: Usage(100 * 2**30, 99.8 * 2**30,
+    monkeypatch.setattr("nbaprops.ops.doctor.shutil.disk_usage", lambda _: Usage(100 * 2**30, 99.8 * 2**30,
                                                                                       0.2 * 2**30))
     res, checks = doctor(home)
     assert res.exit_code == 1

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from nbaprops.errors import InputError, MissingColumnsError
-from nbaprops.grade.grading import (
+from nbaprops.evaluate.grading import (
     american_to_profit,
     devig_two_way,
     grade_predictions,

@@ -22,10 +22,10 @@ import pytest
 
 from nbaprops.config import load_settings
 from nbaprops.errors import InputError, MissingColumnsError, UnreadableFileError
+from nbaprops.features.store import build_feature_store
 from nbaprops.ingest import boxscores, lines
-from nbaprops.pipeline import BackfillReport, load_files, run_phases
-from nbaprops.precompute.feature_store import build_feature_store
-from nbaprops.sources.files import discover, file_columns, require_columns
+from nbaprops.ingest.sources.files import discover, file_columns, require_columns
+from nbaprops.pipeline.backfill import BackfillReport, load_files, run_phases
 from nbaprops.warehouse import connect, replace_partition
 
 # ----------------------------------------------------------------------------- the shared formats

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from nbaprops.errors import MissingColumnsError
-from nbaprops.predict.lines import (
+from nbaprops.predict.line_gate import (
     american_to_decimal,
     american_to_implied,
     devig_pair,

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import poisson
 
-from nbaprops.predict.market import MIN_ROWS, MarketBlend
+from nbaprops.models.market_blend import MIN_ROWS, MarketBlend
 
 
 def _rows(n: int, model_skill: float, seed: int, market_noise: float = 1.0) -> tuple[np.ndarray, ...]:

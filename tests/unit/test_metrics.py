@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nbaprops.grade.grading import grade_predictions
-from nbaprops.grade.metrics import (
+from nbaprops.evaluate.grading import grade_predictions
+from nbaprops.evaluate.metrics import (
     betting_metrics,
     brier,
     bucket_metrics,

@@ -10,14 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nbaprops.precompute.feature_defs import (
+from nbaprops.features.definitions import (
     FEATURE_VERSIONS,
     FEATURES_V1,
     FEATURES_V2,
     OPTIONAL_FEATURES,
     SOURCE_WEIGHTS,
 )
-from nbaprops.precompute.quality import quality_scores, quality_sql, tier_of
+from nbaprops.features.quality import quality_scores, quality_sql, tier_of
 
 SOURCES = sorted(SOURCE_WEIGHTS)
 

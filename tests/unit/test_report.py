@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nbaprops.grade.grading import grade_predictions
-from nbaprops.grade.report import NO_EDGE_PHRASE, verdict, write_report
+from nbaprops.evaluate.grading import grade_predictions
+from nbaprops.evaluate.report import NO_EDGE_PHRASE, verdict, write_report
 
 
 def _slate(hit_prob: float, *, n_dates: int = 20, per_date: int = 15, seed: int = 0) -> pd.DataFrame:

@@ -18,7 +18,6 @@ import duckdb
 import pandas as pd
 import pytest
 
-from nbaprops.commands.ops import run_daily
 from nbaprops.config import Settings
 from nbaprops.errors import LockError
 from nbaprops.ingest.live import (
@@ -29,12 +28,13 @@ from nbaprops.ingest.live import (
     upsert_player_game_logs,
 )
 from nbaprops.ingest.names import player_lookup
-from nbaprops.monitor import gates
-from nbaprops.monitor.alerts import MemorySink
-from nbaprops.monitor.verify import alerts_from_checks, verify_date
-from nbaprops.sources.base import RawPayload, SnapshotStore
-from nbaprops.sources.nba_stats import parse_player_game_logs, scoreboard_params
-from nbaprops.sources.odds_api import event_odds_params, events_params
+from nbaprops.ingest.sources.base import RawPayload, SnapshotStore
+from nbaprops.ingest.sources.nba_stats import parse_player_game_logs, scoreboard_params
+from nbaprops.ingest.sources.odds_api import event_odds_params, events_params
+from nbaprops.ops.alerts import MemorySink
+from nbaprops.ops.verify import alerts_from_checks, verify_date
+from nbaprops.pipeline import gates
+from nbaprops.pipeline.runner import run_daily
 from nbaprops.warehouse import connect
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sources"
@@ -151,7 +151,7 @@ def test_live_ingest_lands_payloads_upserts_games_and_loads_lines_like_the_bulk_
 
 def test_a_scoreboard_never_downgrades_a_final_game_and_keeps_its_source(con: duckdb.DuckDBPyConnection) -> None:
     from nbaprops.ingest.live import upsert_games
-    from nbaprops.sources.nba_stats import parse_scoreboard_v3
+    from nbaprops.ingest.sources.nba_stats import parse_scoreboard_v3
 
     con.execute("""INSERT INTO games (game_id, game_date, season, season_year, season_type, home_abbr, away_abbr,
                    home_pts, away_pts, tipoff_at, status, source) VALUES ('0022301164', '2024-04-10', '2023-24',

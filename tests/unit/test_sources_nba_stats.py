@@ -18,7 +18,7 @@ import stamina
 
 from nbaprops.config import Settings
 from nbaprops.errors import InputError, MissingColumnsError, SourceError
-from nbaprops.sources.base import (
+from nbaprops.ingest.sources.base import (
     GameLogSource,
     Pacer,
     RawPayload,
@@ -30,7 +30,7 @@ from nbaprops.sources.base import (
     scrub_headers,
     scrub_params,
 )
-from nbaprops.sources.nba_stats import (
+from nbaprops.ingest.sources.nba_stats import (
     GAME_LOG_COLUMNS,
     SCOREBOARD_COLUMNS,
     NbaStatsLive,

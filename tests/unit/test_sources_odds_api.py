@@ -22,8 +22,8 @@ import stamina
 
 from nbaprops.config import Settings
 from nbaprops.errors import BudgetExceededError, InputError, SourceError
-from nbaprops.sources.base import OddsSource, RawPayload, SnapshotStore, land_payload
-from nbaprops.sources.odds_api import (
+from nbaprops.ingest.sources.base import OddsSource, RawPayload, SnapshotStore, land_payload
+from nbaprops.ingest.sources.odds_api import (
     EVENT_COLUMNS,
     ODDS_COLUMNS,
     OddsApiLive,

@@ -10,8 +10,8 @@ import pytest
 from scipy import stats
 
 from nbaprops.errors import ModelError
-from nbaprops.precompute.feature_defs import CONTEXT_COLUMNS, FEATURES_V1, FEATURES_V2
-from nbaprops.predict.systems import (
+from nbaprops.features.definitions import CONTEXT_COLUMNS, FEATURES_V1, FEATURES_V2
+from nbaprops.models.systems import (
     SYSTEMS,
     CatBoostSystem,
     EnsembleSystem,
@@ -25,8 +25,8 @@ from nbaprops.predict.systems import (
     load_system,
     make_system,
 )
-from nbaprops.predict.systems.base import chronological_split
-from nbaprops.predict.systems.ensemble import member_column
+from nbaprops.models.systems.base import chronological_split
+from nbaprops.models.systems.ensemble import member_column
 
 
 def _synthetic(seed: int = 7, n_players: int = 24, n_games: int = 70) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:

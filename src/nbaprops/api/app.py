@@ -69,7 +69,7 @@ from nbaprops.errors import (
     SourceError,
     WarehouseError,
 )
-from nbaprops.train.data import FEATURE_VERSION
+from nbaprops.features.reader import FEATURE_VERSION
 from nbaprops.warehouse import SCHEMA_VERSION, connect, schema_version
 
 __all__ = ["ApiState", "create_app", "serve", "status_for"]

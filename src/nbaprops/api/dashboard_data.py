@@ -3,7 +3,7 @@
 Every function takes a warehouse cursor and returns plain records (``dict`` per row, NaN as None)
 so that the templates, the charts and the tests all see the same numbers. Nothing here writes.
 
-Definitions follow the grading module (:mod:`nbaprops.grade.grading`): a **bet** is an OVER/UNDER
+Definitions follow the grading module (:mod:`nbaprops.evaluate.grading`): a **bet** is an OVER/UNDER
 recommendation on a real, validated book line (``is_bet AND has_valid_line`` on the grade and
 ``line_source = 'ACTUAL_PROP'`` on the stored prediction); bets = wins + losses + pushes (voids are
 refunded and counted apart); hit rate = wins / (wins + losses); ROI = profit / bets. The model's
@@ -19,7 +19,7 @@ from typing import Any, Literal
 import duckdb
 
 from nbaprops.api.launcher import is_stale
-from nbaprops.grade.grading import BREAK_EVEN_MINUS_110
+from nbaprops.evaluate.grading import BREAK_EVEN_MINUS_110
 
 __all__ = [
     "BREAK_EVEN",

@@ -64,7 +64,7 @@ GameDate = Annotated[dt.date, BeforeValidator(parse_game_date)]
 
 
 class SystemId(StrEnum):
-    """Prediction systems (must match :data:`nbaprops.predict.systems.SYSTEMS`; a test checks it)."""
+    """Prediction systems (must match :data:`nbaprops.models.systems.SYSTEMS`; a test checks it)."""
 
     moving_average = "moving_average"
     zone_matchup = "zone_matchup"

@@ -6,8 +6,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from nbaprops.train.data import FEATURE_VERSION
-from nbaprops.train.registry import SERVED, load_model_set, served_model_set
+from nbaprops.features.reader import FEATURE_VERSION
+from nbaprops.models.registry import SERVED, load_model_set, served_model_set
 
 __all__ = ["ModelProbe", "ServedModels"]
 

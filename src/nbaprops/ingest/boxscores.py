@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 
 from nbaprops.errors import InputError, MissingColumnsError
-from nbaprops.sources.files import reader_sql
+from nbaprops.ingest.sources.files import reader_sql
 
 __all__ = ["load_official_game_log", "load_player_boxscores", "load_team_advanced", "load_team_game_logs",
            "load_linescores", "season_type_label"]

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from nbaprops.ingest.names import load_aliases, player_lookup, resolve_player_names
-from nbaprops.sources.files import reader_sql
+from nbaprops.ingest.sources.files import reader_sql
 
 __all__ = ["BETTINGPROS_BOOKS", "BETTINGPROS_MARKETS", "load_bettingpros", "load_odds_api_lines",
            "resolve_snapshot_players", "mark_void_lines"]

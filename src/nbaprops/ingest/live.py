@@ -33,7 +33,7 @@ from nbaprops.config import Settings
 from nbaprops.errors import BudgetExceededError, SourceError
 from nbaprops.ingest.lines import load_odds_api_lines, resolve_snapshot_players
 from nbaprops.ingest.names import player_lookup
-from nbaprops.sources.base import (
+from nbaprops.ingest.sources.base import (
     GameLogSource,
     OddsSource,
     RawPayload,
@@ -41,8 +41,8 @@ from nbaprops.sources.base import (
     SnapshotStore,
     land_payload,
 )
-from nbaprops.sources.nba_stats import parse_player_game_logs, parse_scoreboard_v3
-from nbaprops.sources.odds_api import flatten_event_odds, parse_events
+from nbaprops.ingest.sources.nba_stats import parse_player_game_logs, parse_scoreboard_v3
+from nbaprops.ingest.sources.odds_api import flatten_event_odds, parse_events
 from nbaprops.warehouse.connection import crash_point
 
 __all__ = ["GAME_LOG_SOURCE", "LOOKBACK_DAYS", "SCOREBOARD_SOURCE", "LiveIngestReport", "LiveSources",
@@ -107,8 +107,8 @@ def make_sources(settings: Settings, *, replay: Path | None = None, store_dir: P
     Returns:
         The sources.
     """
-    from nbaprops.sources.nba_stats import NbaStatsLive, NbaStatsSnapshot
-    from nbaprops.sources.odds_api import OddsApiLive, OddsApiSnapshot
+    from nbaprops.ingest.sources.nba_stats import NbaStatsLive, NbaStatsSnapshot
+    from nbaprops.ingest.sources.odds_api import OddsApiLive, OddsApiSnapshot
 
     if replay is not None:
         nba_snap = NbaStatsSnapshot(replay)
@@ -176,7 +176,7 @@ def upsert_games(con: duckdb.DuckDBPyConnection, board: pd.DataFrame) -> int:
 
     Args:
         con: warehouse connection.
-        board: rows of :func:`~nbaprops.sources.nba_stats.parse_scoreboard_v3`.
+        board: rows of :func:`~nbaprops.ingest.sources.nba_stats.parse_scoreboard_v3`.
 
     Returns:
         The number of games written.
@@ -240,7 +240,7 @@ def upsert_player_game_logs(con: duckdb.DuckDBPyConnection, logs: pd.DataFrame, 
 
     Args:
         con: warehouse connection.
-        logs: rows of :func:`~nbaprops.sources.nba_stats.parse_player_game_logs`.
+        logs: rows of :func:`~nbaprops.ingest.sources.nba_stats.parse_player_game_logs`.
         date_from: first date to write.
         date_to: last date to write.
         names: player_id -> name (from the same payload).

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from nbaprops.sources.files import reader_sql
+from nbaprops.ingest.sources.files import reader_sql
 
 __all__ = ["TEAM_ALIASES", "load_players", "load_teams"]
 

@@ -27,12 +27,12 @@ import pandas as pd
 
 from nbaprops.config import Settings
 from nbaprops.errors import BatchConflictError, ModelError, NbapropsError
-from nbaprops.predict.lines import validate_lines
+from nbaprops.features.reader import FEATURE_VERSION
+from nbaprops.models.registry import load_model_set, served_model_set
+from nbaprops.predict.line_gate import validate_lines
 from nbaprops.predict.queue import QueueStalledError, ReportsStatus, TaskQueue, make_queue
 from nbaprops.predict.slate import load_slate
 from nbaprops.predict.worker import UnitResult, WorkUnit, run_unit
-from nbaprops.train.data import FEATURE_VERSION
-from nbaprops.train.registry import load_model_set, served_model_set
 
 __all__ = ["BatchResult", "consolidate", "is_stale", "start_batch"]
 

@@ -43,9 +43,9 @@ import pandas as pd
 
 from nbaprops import __version__
 from nbaprops.errors import NbapropsError
+from nbaprops.models.registry import MANIFEST
 from nbaprops.predict.queue import QueueStalledError, StatusHook
 from nbaprops.predict.worker import UnitResult, WorkUnit, run_unit
-from nbaprops.train.registry import MANIFEST
 
 if TYPE_CHECKING:
     import redis

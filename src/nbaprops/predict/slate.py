@@ -11,8 +11,8 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from nbaprops.errors import NbapropsError
-from nbaprops.precompute.feature_defs import CONTEXT_COLUMNS, FEATURE_VERSIONS
-from nbaprops.train.data import FEATURE_VERSION
+from nbaprops.features.definitions import CONTEXT_COLUMNS, FEATURE_VERSIONS
+from nbaprops.features.reader import FEATURE_VERSION
 
 __all__ = ["HISTORY_DAYS", "HISTORY_GAMES", "load_slate"]
 

@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 
 from nbaprops import __version__
-from nbaprops.predict.lines import devig_pair
+from nbaprops.models.registry import LoadedModels, load_model_set
+from nbaprops.models.systems.ensemble import EnsembleSystem
+from nbaprops.predict.line_gate import devig_pair
 from nbaprops.predict.recommend import recommend
-from nbaprops.predict.systems.ensemble import EnsembleSystem
-from nbaprops.train.registry import LoadedModels, load_model_set
 
 __all__ = ["UnitResult", "WorkUnit", "run_unit"]
 

@@ -132,7 +132,7 @@ FULL OUTER JOIN quarantined AS q
 --   missing_sportsbook          points quotes without a real book name
 --   constant_prediction_line    stored ACTUAL_PROP predictions of a date: >= 10 player lines, >= 80% one value
 --   prediction_missing_sportsbook  stored ACTUAL_PROP predictions without a real book name
--- Thresholds and "no book" strings match nbaprops.predict.lines (PLACEHOLDER_MIN_LINES,
+-- Thresholds and "no book" strings match nbaprops.predict.line_gate (PLACEHOLDER_MIN_LINES,
 -- PLACEHOLDER_SHARE, _UNKNOWN_BOOKS); a real 20.0 line among many distinct lines is not flagged.
 CREATE OR REPLACE VIEW placeholder_alerts AS
 WITH book_lines AS (

@@ -1,0 +1,1 @@
+"""Evaluation: grading, metrics, the walk-forward backtest and its report."""

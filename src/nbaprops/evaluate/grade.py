@@ -1,0 +1,104 @@
+"""Grade stored predictions of a date range against box scores, in the warehouse (phase 6).
+
+Only predictions whose line passed the validation gate (stored as ``ACTUAL_PROP``) can be bets;
+a date is graded only when its games are final (box scores present), and a re-run replaces the
+date's grades in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+
+from nbaprops.errors import PhaseGateError
+from nbaprops.evaluate.grading import grade_predictions
+from nbaprops.warehouse.connection import crash_point
+
+__all__ = ["GRADE_COLUMNS", "grade_dates", "load_graded"]
+
+GRADE_COLUMNS = ("game_id", "game_date", "player_id", "system_id", "line_key", "line", "recommendation",
+                 "predicted_points", "p_over", "market_p_over", "confidence", "edge", "actual_points",
+                 "actual_minutes", "is_void", "has_valid_line", "is_bet", "abs_error", "signed_error", "line_abs_error", "result", "correct",
+                 "price_taken", "price_assumed", "profit_units", "graded_over", "closing_line", "model_version")
+
+
+def _final_dates(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date) -> list[dt.date]:
+    rows = con.execute("""SELECT DISTINCT p.game_date FROM player_prop_predictions p
+                          WHERE p.game_date BETWEEN ? AND ?
+                            AND EXISTS (SELECT 1 FROM player_boxscores b WHERE b.game_date = p.game_date)
+                          ORDER BY 1""", [lo, hi]).fetchall()
+    return [r[0] for r in rows]
+
+
+def grade_dates(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date, *, require: bool = False) -> int:
+    """Grade every prediction of [lo, hi] whose games are final; returns the rows graded."""
+    dates = _final_dates(con, lo, hi)
+    if require and not dates:
+        raise PhaseGateError(f"nothing to grade for {lo}..{hi}: no predictions with final box scores "
+                             "(run `nbaprops predict` first, and grade after the games)")
+    if not dates:
+        return 0
+    preds = con.execute("""
+        WITH closing AS (
+            -- the closing line: the last pre-tip quote of the same book (a 'closing' source row is one)
+            SELECT game_date, player_id, sportsbook, arg_max(line, coalesce(quoted_at, TIMESTAMPTZ '1970-01-01')) AS closing_line,
+                   arg_max(over_price, coalesce(quoted_at, TIMESTAMPTZ '1970-01-01')) AS closing_over_price,
+                   arg_max(under_price, coalesce(quoted_at, TIMESTAMPTZ '1970-01-01')) AS closing_under_price
+            FROM prop_line_snapshots
+            WHERE market = 'player_points' AND player_id IS NOT NULL
+              AND game_date IN (SELECT unnest(?::DATE[]))
+              AND (quote_basis = 'closing' OR minutes_before_tipoff >= 0)
+            GROUP BY ALL
+        )
+        SELECT p.game_id, p.game_date, p.player_id, p.system_id, p.line_key, CAST(p.line AS DOUBLE) AS line,
+               p.recommendation, p.predicted_points, p.p_over, p.market_p_over, p.confidence, p.edge,
+               p.line_source, p.line_source = 'ACTUAL_PROP' AND p.line IS NOT NULL AS line_valid,
+               CAST(p.over_price AS DOUBLE) AS over_price, CAST(p.under_price AS DOUBLE) AS under_price,
+               p.model_version, c.closing_line, c.closing_over_price, c.closing_under_price
+        FROM player_prop_predictions p
+        LEFT JOIN closing c ON c.game_date = p.game_date AND c.player_id = p.player_id AND c.sportsbook = p.sportsbook
+        WHERE p.game_date IN (SELECT unnest(?::DATE[]))""", [dates, dates]).df()
+    actuals = con.execute("""SELECT game_id, player_id, pts AS points, minutes FROM player_boxscores
+                             WHERE game_date IN (SELECT unnest(?::DATE[]))""", [dates]).df()
+    graded = grade_predictions(preds, actuals)
+    for c in ("line_key", "model_version", "closing_line"):
+        graded[c] = preds[c].to_numpy()
+    out = graded[list(GRADE_COLUMNS)].copy()
+    out["game_date"] = pd.to_datetime(out["game_date"]).dt.date
+    con.register("_grades_in", out)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM prediction_grades WHERE game_date IN (SELECT unnest(?::DATE[]))", [dates])
+        con.execute("INSERT INTO prediction_grades BY NAME SELECT *, now() AS graded_at FROM _grades_in")
+        crash_point("prediction_grades")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("_grades_in")
+    return len(out)
+
+
+def load_graded(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date) -> pd.DataFrame:
+    """Graded rows of [lo, hi] with the columns the metrics and report need."""
+    df = con.execute("""
+        SELECT g.*, p.over_price, p.under_price, p.line_source, p.sportsbook,
+               g.line IS NOT NULL AND p.line_source = 'ACTUAL_PROP' AS line_valid,
+               c.closing_over_price, c.closing_under_price
+        FROM prediction_grades g
+        JOIN player_prop_predictions p USING (game_id, player_id, system_id, line_key)
+        LEFT JOIN (
+            SELECT game_date, player_id, sportsbook,
+                   arg_max(over_price, coalesce(quoted_at, TIMESTAMPTZ '1970-01-01')) AS closing_over_price,
+                   arg_max(under_price, coalesce(quoted_at, TIMESTAMPTZ '1970-01-01')) AS closing_under_price
+            FROM prop_line_snapshots
+            WHERE market = 'player_points' AND (quote_basis = 'closing' OR minutes_before_tipoff >= 0)
+            GROUP BY ALL) c ON c.game_date = g.game_date AND c.player_id = g.player_id AND c.sportsbook = p.sportsbook
+        WHERE g.game_date BETWEEN ? AND ?
+        ORDER BY g.game_date, g.game_id, g.player_id, g.system_id""", [lo, hi]).df()
+    for c in ("over_price", "under_price", "line", "closing_over_price", "closing_under_price"):
+        df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
+    return df

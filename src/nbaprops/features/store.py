@@ -1,0 +1,60 @@
+"""Build the versioned feature store from ``feature_values`` (one row per player, date and version)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+
+from nbaprops.features.definitions import CONTEXT_COLUMNS, FEATURE_VERSIONS
+from nbaprops.features.quality import quality_sql
+
+__all__ = ["build_feature_store", "load_features"]
+
+
+def build_feature_store(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date,
+                        versions: tuple[str, ...] = tuple(FEATURE_VERSIONS)) -> int:
+    """Replace the feature store rows of [date_from, date_to] for every version, atomically."""
+    args = [date_from, date_to]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM feature_store WHERE game_date BETWEEN ? AND ?", args)
+        for version in versions:
+            names = list(FEATURE_VERSIONS[version])
+            q = quality_sql(names, "v")
+            # NULL stays NULL in the arrays: never a made-up default
+            con.execute(f"""INSERT INTO feature_store BY NAME
+                SELECT v.game_date, v.game_id, v.player_id, ? AS feature_version,
+                       v.team_abbr, v.opponent_abbr, v.is_home, v.is_expected, v.has_line, v.played,
+                       {len(names)} AS feature_count, ? AS feature_names,
+                       [{", ".join(f"CAST(v.{n} AS DOUBLE)" for n in names)}] AS features,
+                       [{", ".join(f"v.{n}__src" for n in names)}] AS feature_sources,
+                       {q["quality_score"]} AS quality_score, {q["quality_tier"]} AS quality_tier,
+                       {q["required_missing"]} AS required_missing, now() AS built_at
+                FROM feature_values v
+                WHERE v.game_date BETWEEN ? AND ?""", [version, names, date_from, date_to])
+        row = con.execute("SELECT count(*) FROM feature_store WHERE game_date BETWEEN ? AND ?", args).fetchone()
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return int(row[0]) if row else 0
+
+
+def load_features(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date,
+                  version: str = "v2_33features", *, expected_only: bool = False) -> pd.DataFrame:
+    """Feature rows of a date range as a wide frame: meta columns, one column per feature
+    (NaN where missing), the context columns, and quality."""
+    names = list(FEATURE_VERSIONS[version])
+    ctx = ", ".join(f"v.{c}" for c in CONTEXT_COLUMNS)
+    where = "AND f.is_expected" if expected_only else ""
+    df = con.execute(f"""
+        SELECT f.game_date, f.game_id, f.player_id, f.team_abbr, f.opponent_abbr, f.is_home, f.is_expected,
+               f.has_line, f.played, f.features, f.quality_score, f.quality_tier, f.required_missing, {ctx}
+        FROM feature_store f
+        JOIN feature_values v ON v.game_date = f.game_date AND v.player_id = f.player_id
+        WHERE f.feature_version = ? AND f.game_date BETWEEN ? AND ? {where}
+        ORDER BY f.game_date, f.game_id, f.player_id""", [version, date_from, date_to]).df()
+    mat = pd.DataFrame(df.pop("features").tolist(), columns=names, index=df.index, dtype="float64")
+    return pd.concat([df, mat], axis=1)

@@ -1,0 +1,1 @@
+"""Models: the systems and their distributions, training, the registry, calibration and the market blend."""

@@ -1,0 +1,187 @@
+"""Model registry: model sets on disk (native model files + a JSON manifest) and a served pointer.
+
+Layout::
+
+    <model_dir>/<model_set>/manifest.json          versions, window, rows, validation MAE, file SHA-256
+    <model_dir>/<model_set>/<system_id>/...        each system in its library's native format
+    <model_dir>/<model_set>/calibrators/<id>.json  P(over) calibration per system
+    <model_dir>/served.json                        {"current": ..., "history": [...]} (promote/rollback)
+
+Training never changes what serves, except the very first model set of an empty registry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nbaprops.errors import ModelError
+from nbaprops.ingest.sources.files import file_sha256
+from nbaprops.models.market_blend import MarketBlend
+from nbaprops.models.systems import load_system
+from nbaprops.models.systems.base import PointsSystem
+from nbaprops.predict.recommend import Calibrator
+
+__all__ = ["LoadedModels", "file_sha256", "list_model_sets", "load_model_set", "promote", "read_manifest",
+           "rollback", "served_model_set", "verify_model_set", "write_manifest"]
+
+MANIFEST = "manifest.json"
+SERVED = "served.json"
+
+
+def write_manifest(set_dir: Path, manifest: dict[str, Any]) -> Path:
+    """Write the manifest with the SHA-256 of every file of the model set."""
+    files = {str(p.relative_to(set_dir)): file_sha256(p) for p in sorted(set_dir.rglob("*"))
+             if p.is_file() and p.name != MANIFEST}
+    manifest = {**manifest, "files": files}
+    path = set_dir / MANIFEST
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(manifest, indent=2, default=str))
+    os.replace(tmp, path)
+    return path
+
+
+def read_manifest(model_dir: Path, model_set: str) -> dict[str, Any]:
+    path = model_dir / model_set / MANIFEST
+    if not path.is_file():
+        raise ModelError(f"model set {model_set!r} has no manifest at {path}; run `nbaprops train --until DATE`")
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"manifest {path} is corrupt: {exc}") from exc
+    return data
+
+
+def list_model_sets(model_dir: Path) -> list[dict[str, Any]]:
+    """Every model set with its manifest summary, newest first, marking the served one."""
+    if not model_dir.is_dir():
+        return []
+    current = served_model_set(model_dir, required=False)
+    out = []
+    for d in model_dir.iterdir():
+        if (d / MANIFEST).is_file():
+            m = read_manifest(model_dir, d.name)
+            out.append({"model_set": d.name, "served": d.name == current, "trained_until": m.get("trained_until"),
+                        "feature_version": m.get("feature_version"), "created_at": m.get("created_at"),
+                        "train_rows": m.get("train_rows"), "validation": m.get("validation", {})})
+    return sorted(out, key=lambda r: str(r["created_at"]), reverse=True)
+
+
+def _served_path(model_dir: Path) -> Path:
+    return model_dir / SERVED
+
+
+def _read_served(model_dir: Path) -> dict[str, Any]:
+    p = _served_path(model_dir)
+    if not p.is_file():
+        return {"current": None, "history": []}
+    try:
+        data: dict[str, Any] = json.loads(p.read_text())
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"{p} is corrupt: {exc}; re-pin with `nbaprops models promote VERSION`") from exc
+    return data
+
+
+def _write_served(model_dir: Path, data: dict[str, Any]) -> None:
+    model_dir.mkdir(parents=True, exist_ok=True)
+    tmp = _served_path(model_dir).with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    os.replace(tmp, _served_path(model_dir))
+
+
+def served_model_set(model_dir: Path, *, required: bool = True) -> str | None:
+    """The pinned model set, or None / ModelError when nothing is pinned."""
+    cur = _read_served(model_dir).get("current")
+    if cur is None and required:
+        raise ModelError(f"no model is served from {model_dir}: run `nbaprops train --until DATE` "
+                         "(the first model set is served automatically) or `nbaprops models promote VERSION`")
+    return str(cur) if cur is not None else None
+
+
+def promote(model_dir: Path, model_set: str) -> dict[str, Any]:
+    """Pin ``model_set`` as served (after verifying its files); the previous one is kept for rollback."""
+    verify_model_set(model_dir, model_set)
+    data = _read_served(model_dir)
+    if data.get("current") and data["current"] != model_set:
+        data["history"] = [*data.get("history", []), data["current"]]
+    data["current"] = model_set
+    data["promoted_at"] = dt.datetime.now(dt.UTC).isoformat()
+    _write_served(model_dir, data)
+    return data
+
+
+def rollback(model_dir: Path) -> dict[str, Any]:
+    """Serve the previously served model set again."""
+    data = _read_served(model_dir)
+    history = list(data.get("history", []))
+    if not history:
+        raise ModelError("nothing to roll back to: only one model set has ever been served")
+    data["current"] = history.pop()
+    data["history"] = history
+    data["promoted_at"] = dt.datetime.now(dt.UTC).isoformat()
+    _write_served(model_dir, data)
+    return data
+
+
+def verify_model_set(model_dir: Path, model_set: str) -> dict[str, Any]:
+    """Check every file of the model set against the SHA-256 in its manifest."""
+    manifest = read_manifest(model_dir, model_set)
+    base = model_dir / model_set
+    for rel, sha in manifest.get("files", {}).items():
+        p = base / rel
+        if not p.is_file():
+            raise ModelError(f"model file {p} is missing (model set {model_set}); retrain or roll back")
+        if file_sha256(p) != sha:
+            raise ModelError(f"model file {p} does not match its manifest SHA-256 (truncated or changed); "
+                             "retrain or roll back")
+    return manifest
+
+
+@dataclass
+class LoadedModels:
+    """A served model set, loaded and verified."""
+
+    model_set: str
+    manifest: dict[str, Any]
+    systems: dict[str, PointsSystem]
+    calibrators: dict[str, Calibrator]
+    blends: dict[str, MarketBlend]
+
+    @property
+    def feature_version(self) -> str:
+        return str(self.manifest["feature_version"])
+
+    def model_version(self, system_id: str) -> str:
+        return f"{self.model_set}:{self.systems[system_id].model_version}"
+
+
+def load_model_set(model_dir: Path, model_set: str | None = None, *, feature_version: str | None = None
+                   ) -> LoadedModels:
+    """Load (and verify) a model set; refuses a feature-version mismatch with a clear error."""
+    name = model_set or served_model_set(model_dir)
+    assert name is not None
+    manifest = verify_model_set(model_dir, name)
+    if feature_version and manifest.get("feature_version") != feature_version:
+        raise ModelError(f"model set {name} was trained on features {manifest.get('feature_version')!r} but the "
+                         f"store serves {feature_version!r}; retrain with `nbaprops train`")
+    systems: dict[str, PointsSystem] = {}
+    calibrators: dict[str, Calibrator] = {}
+    blends: dict[str, MarketBlend] = {}
+    for sid in manifest["systems"]:
+        try:
+            systems[sid] = load_system(model_dir / name / sid)
+        except ModelError:
+            raise
+        except Exception as exc:
+            raise ModelError(f"cannot load system {sid} of model set {name}: {exc}") from exc
+        cal = model_dir / name / "calibrators" / f"{sid}.json"
+        if cal.is_file():
+            calibrators[sid] = Calibrator.load(cal)
+        blend = model_dir / name / "calibrators" / f"{sid}.market.json"
+        if blend.is_file():
+            blends[sid] = MarketBlend.load(blend)
+    return LoadedModels(name, manifest, systems, calibrators, blends)

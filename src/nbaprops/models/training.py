@@ -1,0 +1,180 @@
+"""Walk-forward-safe training of every prediction system on data strictly before a date.
+
+Chronology (no row of the training window is on or after ``until``)::
+
+    [ fit members ............ | val A: ensemble weights | val B: calibration + reported MAE ] until
+
+Learned systems do their own early stopping on the latest part of the member window.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from nbaprops import __version__
+from nbaprops.errors import ModelError
+from nbaprops.features.reader import FEATURE_VERSION, load_history, load_rows
+from nbaprops.models import registry
+from nbaprops.models.market_blend import MarketBlend
+from nbaprops.models.systems import make_system
+from nbaprops.models.systems.base import PointsSystem
+from nbaprops.models.systems.ensemble import EnsembleSystem
+from nbaprops.predict.line_gate import devig_pair
+from nbaprops.predict.recommend import Calibrator
+
+__all__ = ["MEMBER_SYSTEMS", "SYSTEM_IDS", "calibration_threshold", "train_models"]
+
+MEMBER_SYSTEMS = ("moving_average", "zone_matchup", "similarity", "xgboost", "catboost")
+SYSTEM_IDS = (*MEMBER_SYSTEMS, "ensemble")
+Progress = Callable[[str, int, int], None]
+
+
+def _noop(_: str, __: int, ___: int) -> None:
+    return None
+
+
+def calibration_threshold(frame: pd.DataFrame) -> np.ndarray:
+    """The threshold P(over) is calibrated at: the real line where one was quoted, else the
+    player's L10 average rounded to a half point (a threshold for the CDF, never a stored line)."""
+    line = frame["line"].to_numpy(dtype="float64")
+    l10 = frame["points_avg_last_10"].to_numpy(dtype="float64")
+    return np.where(np.isfinite(line), line, np.floor(l10) + 0.5)
+
+
+def _split_dates(dates: pd.Series, frac_a: float, frac_b: float) -> tuple[pd.Timestamp, pd.Timestamp]:
+    uniq = np.sort(dates.unique())
+    n = len(uniq)
+    nb = max(5, int(round(n * frac_b)))
+    na = max(5, int(round(n * frac_a)))
+    if n < na + nb + 20:
+        raise ModelError(f"only {n} game dates before the cut-off: too little history to train and validate")
+    return pd.Timestamp(uniq[n - nb - na]), pd.Timestamp(uniq[n - nb])
+
+
+def train_models(con: duckdb.DuckDBPyConnection, model_dir: Path, until: dt.date, *,
+                 since: dt.date | None = None, thread_count: int = 2, promote_if_first: bool = True,
+                 progress: Progress = _noop, val_fraction: float = 0.12) -> dict[str, Any]:
+    """Train all systems on games strictly before ``until``; save a model set; return its manifest."""
+    t0 = time.perf_counter()
+    lo = since or dt.date(1900, 1, 1)
+    hi = until - dt.timedelta(days=1)
+    steps = len(SYSTEM_IDS) + 3
+    progress("load training rows", 0, steps)
+    rows = load_rows(con, lo, hi, played_only=True)
+    rows = rows[rows["actual_points"].notna() & (rows["actual_minutes"].fillna(0) > 0)].reset_index(drop=True)
+    if rows.empty:
+        raise ModelError(f"no played games before {until} in the warehouse: run `nbaprops backfill` first")
+    if rows["game_date"].max() >= pd.Timestamp(until):
+        raise ModelError("training rows reach the cut-off date")  # defensive: proven by tests
+    for c in ("days_rest", "opponent_days_rest", "games_played_season"):
+        rows[c] = rows[c].astype("float64")
+    a_start, b_start = _split_dates(rows["game_date"], val_fraction * 0.6, val_fraction * 0.4)
+    fit_rows = rows[rows["game_date"] < a_start]
+    val_a = rows[(rows["game_date"] >= a_start) & (rows["game_date"] < b_start)]
+    val_b = rows[rows["game_date"] >= b_start]
+    history = load_history(con, None, until, since=lo)
+
+    members: dict[str, PointsSystem] = {}
+    for i, sid in enumerate(MEMBER_SYSTEMS):
+        progress(f"fit {sid}", i + 1, steps)
+        params: dict[str, Any] = {"thread_count": thread_count} if sid in ("xgboost", "catboost") else {}
+        system = make_system(sid, **params)
+        if sid == "similarity":
+            # the neighbour blend has one learned parameter: a recent year of rows is plenty
+            recent = fit_rows[fit_rows["game_date"] >= fit_rows["game_date"].max() - pd.Timedelta(days=365)]
+            system.fit(recent, recent["actual_points"], history=history)  # type: ignore[call-arg]
+        else:
+            system.fit(fit_rows, fit_rows["actual_points"])
+        members[sid] = system
+
+    progress("fit ensemble", len(MEMBER_SYSTEMS) + 1, steps)
+    preds_a = {sid: s.predict(val_a) for sid, s in members.items()}
+    ens = EnsembleSystem(members=MEMBER_SYSTEMS)
+    ens.fit(EnsembleSystem.build_inputs(val_a, preds_a), val_a["actual_points"])
+    systems: dict[str, PointsSystem] = {**members, "ensemble": ens}
+
+    progress("calibrate", len(SYSTEM_IDS) + 1, steps)
+    threshold = calibration_threshold(val_b)
+    actual_b = val_b["actual_points"].to_numpy(dtype="float64")
+    preds_b = {sid: s.predict_distribution(val_b) for sid, s in members.items()}
+    ens_in = EnsembleSystem.build_inputs(val_b, {sid: d.mean for sid, d in preds_b.items()})
+    preds_b["ensemble"] = ens.predict_distribution(ens_in)
+    went_over = np.where(actual_b == threshold, np.nan, (actual_b > threshold).astype(float))
+    calibrators: dict[str, Calibrator] = {}
+    validation: dict[str, dict[str, float]] = {}
+    has_line = np.isfinite(val_b["line"].to_numpy(dtype="float64"))
+    for sid, dist in preds_b.items():
+        raw = dist.p_over(threshold)
+        ok = np.isfinite(raw) & np.isfinite(went_over)
+        calibrators[sid] = Calibrator().fit(raw[ok], went_over[ok])
+        m = np.isfinite(dist.mean)
+        lm = m & has_line
+        validation[sid] = {
+            "rows": int(m.sum()),
+            "mae": float(np.mean(np.abs(dist.mean[m] - actual_b[m]))),
+            "line_rows": int(lm.sum()),
+            "mae_line_rows": float(np.mean(np.abs(dist.mean[lm] - actual_b[lm]))) if lm.any() else float("nan"),
+            "line_mae_same_rows": float(np.mean(np.abs(val_b["line"].to_numpy()[lm] - actual_b[lm])))
+            if lm.any() else float("nan"),
+        }
+
+    # market blend per system, on out-of-sample rows with a real line and prices
+    val_ab = pd.concat([val_a, val_b], ignore_index=True)
+    blends: dict[str, MarketBlend] = {}
+    for sid, system in systems.items():
+        rows_ = val_b if sid == "ensemble" else val_ab
+        dist_ = preds_b["ensemble"] if sid == "ensemble" else system.predict_distribution(rows_)
+        line_ = rows_["line"].to_numpy(dtype="float64")
+        p_cal = calibrators[sid].transform(dist_.p_over(np.where(np.isfinite(line_), line_, 0.5)))
+        mkt, _ = devig_pair(rows_["over_price"].to_numpy(dtype="float64"), rows_["under_price"].to_numpy(dtype="float64"))
+        blends[sid] = MarketBlend().fit(dist_.mean, p_cal, line_, mkt, rows_["actual_points"].to_numpy(dtype="float64"))
+
+    progress("save", len(SYSTEM_IDS) + 2, steps)
+    versions = {sid: s.model_version for sid, s in systems.items()}
+    digest = hashlib.sha256(json.dumps(versions, sort_keys=True).encode()).hexdigest()[:10]
+    model_set = f"ms-{until:%Y%m%d}-{digest}"
+    set_dir = model_dir / model_set
+    if set_dir.exists():
+        shutil.rmtree(set_dir)
+    (set_dir / "calibrators").mkdir(parents=True)
+    for sid, s in systems.items():
+        s.save(set_dir / sid)
+        calibrators[sid].save(set_dir / "calibrators" / f"{sid}.json")
+        blends[sid].save(set_dir / "calibrators" / f"{sid}.market.json")
+    manifest = {
+        "model_set": model_set,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(),
+        "package_version": __version__,
+        "feature_version": FEATURE_VERSION,
+        "trained_until": str(until),
+        "train_window": [str(rows["game_date"].min().date()), str(fit_rows["game_date"].max().date())],
+        "ensemble_window": [str(a_start.date()), str(val_a["game_date"].max().date())],
+        "calibration_window": [str(b_start.date()), str(val_b["game_date"].max().date())],
+        "train_rows": len(fit_rows),
+        "validation_rows": len(val_a) + len(val_b),
+        "systems": list(systems),
+        "model_versions": versions,
+        "ensemble_weights": ens.member_weights if hasattr(ens, "member_weights") else {},
+        "validation": validation,
+        "market_blend": {sid: b.to_dict() for sid, b in blends.items()},
+        "train_seconds": round(time.perf_counter() - t0, 1),
+    }
+    registry.write_manifest(set_dir, manifest)
+    served = registry.served_model_set(model_dir, required=False)
+    manifest["served"] = served
+    if served is None and promote_if_first:
+        registry.promote(model_dir, model_set)
+        manifest["served"] = model_set
+    progress("done", steps, steps)
+    return manifest

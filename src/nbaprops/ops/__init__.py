@@ -1,0 +1,2 @@
+"""Operations: health checks (``checks``), alerts, ``doctor``, post-run ``verify``, monitoring views and
+remediation of stored rows."""

@@ -25,9 +25,9 @@ from pydantic import SecretStr
 
 from nbaprops.api import create_app
 from nbaprops.api.dashboard import fmt_num, fmt_pct, fmt_signed
-from nbaprops.api.dashboard_data import BREAK_EVEN, load_performance, load_pipeline, load_slate
 from nbaprops.config import Settings
 from nbaprops.evaluate.grade import grade_dates
+from nbaprops.queries.dashboard import BREAK_EVEN, load_performance, load_pipeline, load_slate
 from nbaprops.warehouse import connect
 
 KEY = "dash-key-91c2"

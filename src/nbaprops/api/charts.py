@@ -1,6 +1,6 @@
 """Plotly charts of the performance page, as ``<div>`` fragments (plotly.js is served by the app).
 
-Each function takes the records of :mod:`nbaprops.api.dashboard_data` and returns HTML to embed.
+Each function takes the records of :mod:`nbaprops.queries.dashboard` and returns HTML to embed.
 The same numbers are always printed in a table next to the chart, so the page is complete without
 JavaScript; the charts are an addition. Figures are plain plotly JSON dicts rendered without
 ``graph_objects`` validation: building validated figure objects costs more than the page's queries.

@@ -32,7 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from nbaprops import __version__
 from nbaprops.api import charts
-from nbaprops.api.dashboard_data import (
+from nbaprops.api.models import GameDate, Recommendation, SystemId
+from nbaprops.queries.dashboard import (
     PRIMARY_SYSTEM,
     SLATE_SORTS,
     load_performance,
@@ -40,7 +41,6 @@ from nbaprops.api.dashboard_data import (
     load_slate,
     prediction_dates,
 )
-from nbaprops.api.models import GameDate, Recommendation, SystemId
 
 __all__ = [
     "DASHBOARD_PATHS",

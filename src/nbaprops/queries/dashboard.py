@@ -18,8 +18,8 @@ from typing import Any, Literal
 
 import duckdb
 
-from nbaprops.api.launcher import is_stale
 from nbaprops.evaluate.grading import BREAK_EVEN_MINUS_110
+from nbaprops.predict.coordinator import is_stale
 
 __all__ = [
     "BREAK_EVEN",

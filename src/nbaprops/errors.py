@@ -95,3 +95,11 @@ class ModelError(NbapropsError):
 
 class LineValidationError(NbapropsError):
     """A line failed the validation gate."""
+
+
+class PhaseBlockedError(PhaseGateError):
+    """A phase's gate refused to run it (the message names what is missing)."""
+
+
+class PhaseSkipped(NbapropsError):
+    """A phase had nothing to do for the date (the message says why); not a failure."""

@@ -32,11 +32,6 @@ VOLATILE_COLUMNS = frozenset({"loaded_at", "built_at", "quarantined_at", "applie
 
 def run_cli(args: list[str]) -> Result:
     """Invoke the CLI in-process and fail with its output when it does not exit 0."""
-    # The CLI caches its Settings in a module-level State for the life of the process; every call
-    # here names its own --db, so start from a clean state (else a second call reuses the first db).
-    cli.state.settings = None
-    cli.state.db = None
-    cli.state.threads = None
     result = CliRunner().invoke(cli.app, args)
     if result.exit_code != 0:
         detail = repr(result.exception) if result.exception else ""

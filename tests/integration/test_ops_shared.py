@@ -37,8 +37,8 @@ from nbaprops.ingest.sources.base import RawPayload, SnapshotStore
 from nbaprops.ingest.sources.nba_stats import player_game_logs_params, scoreboard_params
 from nbaprops.ingest.sources.odds_api import event_odds_params, events_params
 from nbaprops.models.training import train_models
+from nbaprops.ops.versions import versions
 from nbaprops.pipeline.backfill import run_phases
-from nbaprops.pipeline.runner import versions
 from nbaprops.predict.coordinator import start_batch
 from nbaprops.warehouse import connect
 
@@ -96,13 +96,9 @@ def _clean_env(**extra: str) -> dict[str, str]:
 
 
 def _invoke(ops: Ops, *args: str, env: dict[str, str | None] | None = None) -> Result:
-    """The CLI in-process (fresh settings state each time)."""
-    cli.state.settings = None
-    cli.state.db = None
-    cli.state.threads = None
+    """The CLI in-process."""
     unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("NBAPROPS_")}
     result = CliRunner().invoke(cli.app, ["--db", str(ops.db), *args], env={**unset, **(env or {})})
-    cli.state.settings = None
     return result
 
 

@@ -133,7 +133,7 @@ def test_wheel_ships_every_file_of_the_package(wheel: Path) -> None:
     source = _source_files()
     assert source - shipped == set(), "files in src/nbaprops missing from the wheel"
     assert shipped - source == set(), "files in the wheel that are not in src/nbaprops"
-    for must in ("nbaprops/py.typed", "nbaprops/ingest/data/player_aliases.csv", "nbaprops/cli.py",
+    for must in ("nbaprops/py.typed", "nbaprops/ingest/data/player_aliases.csv", "nbaprops/cli/root.py", "nbaprops/project.py",
                  "nbaprops/warehouse/sql/schema/004_monitoring_views.sql"):
         assert must in shipped
     assert {n for n in source if n.endswith(".sql")} <= shipped

@@ -51,11 +51,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def doctor(db: Path, **env: str) -> tuple[Result, dict[str, dict[str, Any]]]:
-    cli.state.settings = None
-    cli.state.db = None
-    cli.state.threads = None
     res = CliRunner().invoke(cli.app, ["--db", str(db), "doctor", "--json"], env=env)
-    cli.state.settings = None
     return res, {c["name"]: c for c in json.loads(res.stdout)}
 
 

@@ -60,6 +60,9 @@ FEATURE_VERSIONS: dict[str, tuple[str, ...]] = {
     "v2_33features": FEATURES_V2,
 }
 
+#: The feature version the served systems are trained on and predict from.
+FEATURE_VERSION = "v2_33features"
+
 # Features whose absence is legitimate (a player without a line, no history vs an opponent,
 # no injury feed): they do not count as "required" in the quality score.
 OPTIONAL_FEATURES: frozenset[str] = frozenset({

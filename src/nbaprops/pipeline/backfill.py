@@ -7,8 +7,6 @@ a backfill loop, a daily run or the API call the same thing and a re-run never d
 from __future__ import annotations
 
 import datetime as dt
-import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,14 +20,16 @@ from nbaprops.features.definitions import FEATURE_VERSIONS
 from nbaprops.features.store import build_feature_store
 from nbaprops.ingest import boxscores, lines, reference
 from nbaprops.ingest.sources.files import DataFile, discover
+from nbaprops.pipeline import registry
+from nbaprops.pipeline.gates import finish_record, start_record
 from nbaprops.warehouse.connection import replace_partition
 
 __all__ = ["ANALYTICS_TABLES", "buildable_range", "PRECOMPUTE_TABLES", "BackfillReport", "load_files", "run_phases",
            "set_book_priority", "date_status"]
 
-ANALYTICS_TABLES = ("player_game_summary", "team_game_summary", "upcoming_player_game_context")
-PRECOMPUTE_TABLES = ("team_defense", "player_scoring_profile", "player_daily_cache", "composite_factors",
-                     "feature_values")
+ANALYTICS_TABLES = registry.build("analytics").tables
+PRECOMPUTE_TABLES = registry.build("precompute").tables
+BUILD_NAMES: tuple[str, ...] = tuple(b.name for b in registry.BUILDS)
 FAR_FUTURE = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 
 Progress = Callable[[str, int, int], None]
@@ -121,56 +121,36 @@ def load_files(con: duckdb.DuckDBPyConnection, data_dir: Path, report: BackfillR
     report.names = lines.resolve_snapshot_players(con)
 
 
-def _run_record(con: duckdb.DuckDBPyConnection, phase: str, lo: dt.date, hi: dt.date) -> str:
-    run_id = uuid.uuid4().hex
-    con.execute("INSERT INTO phase_runs VALUES (?, ?, ?, ?, now(), NULL, NULL, 'running', NULL)",
-                [run_id, phase, lo, hi])
-    return run_id
-
-
-def _finish(con: duckdb.DuckDBPyConnection, run_id: str, status: str, n: int | None, error: str | None) -> None:
-    con.execute("UPDATE phase_runs SET finished_at = now(), status = ?, n_rows = ?, error = ? WHERE run_id = ?",
-                [status, n, error, run_id])
-
-
-def check_inputs(con: duckdb.DuckDBPyConnection, phase: str, lo: dt.date, hi: dt.date) -> None:
-    """Refuse a phase whose inputs for the dates are missing; the message names table and dates."""
-    needs = {"analytics": [("games", "game_date")],
-             "precompute": [("upcoming_player_game_context", "game_date")],
-             "feature_store": [("feature_values", "game_date")]}[phase]
-    for table, col in needs:
-        missing = con.execute(f"""SELECT list(DISTINCT g.game_date ORDER BY g.game_date) FROM games g
-            WHERE g.game_date BETWEEN ? AND ?
-              AND NOT EXISTS (SELECT 1 FROM {table} t WHERE t.{col} = g.game_date)""", [lo, hi]).fetchone()
-        dates = missing[0] if missing and missing[0] else []
-        if dates:
-            shown = ", ".join(str(d) for d in dates[:5]) + (" ..." if len(dates) > 5 else "")
-            raise PhaseGateError(f"{phase} for {lo}..{hi} needs {table} rows for {len(dates)} date(s) with games: "
-                                 f"{shown}; run the earlier phase first (nbaprops backfill / run)")
+def check_inputs(con: duckdb.DuckDBPyConnection, name: str, lo: dt.date, hi: dt.date) -> None:
+    """Refuse the build ``name`` when its input is missing for a date with games in [lo, hi]; the
+    message names the table and the dates (the input of each build is declared in the registry)."""
+    b = registry.build(name)
+    missing = con.execute(f"""SELECT list(DISTINCT g.game_date ORDER BY g.game_date) FROM games g
+        WHERE g.game_date BETWEEN ? AND ?
+          AND NOT EXISTS (SELECT 1 FROM {b.needs} t WHERE t.{b.needs_column} = g.game_date)""", [lo, hi]).fetchone()
+    dates = missing[0] if missing and missing[0] else []
+    if dates:
+        shown = ", ".join(str(d) for d in dates[:5]) + (" ..." if len(dates) > 5 else "")
+        raise PhaseGateError(f"{name} for {lo}..{hi} needs {b.needs} rows for {len(dates)} date(s) with games: "
+                             f"{shown}; run the earlier phase first (nbaprops backfill / run)")
 
 
 def run_phases(con: duckdb.DuckDBPyConnection, settings: Settings, lo: dt.date, hi: dt.date,
-               phases: tuple[str, ...] = ("analytics", "precompute", "feature_store"),
+               phases: tuple[str, ...] = BUILD_NAMES,
                as_of: dt.datetime | None = None, progress: Progress = _noop) -> dict[str, int]:
-    """Run the analytics, precompute and feature-store phases for dates in [lo, hi]."""
+    """Run the builds called ``phases`` (``analytics``, ``precompute``, ``feature_store``; registry order)
+    for dates in [lo, hi]. Each table gets a run record ``<build>:<table>`` in ``phase_runs``."""
     set_book_priority(con, settings.book_priority)
     params = {"rotation_min_minutes": settings.rotation_min_minutes, "as_of": as_of or FAR_FUTURE}
-    steps: list[tuple[str, str]] = []
-    if "analytics" in phases:
-        steps += [("analytics", t) for t in ANALYTICS_TABLES]
-    if "precompute" in phases:
-        steps += [("precompute", t) for t in PRECOMPUTE_TABLES]
-    if "feature_store" in phases:
-        steps.append(("feature_store", "feature_store"))
+    steps = [(b.name, t) for b in registry.builds_of(phases) for t in b.tables]
     counts: dict[str, int] = {}
     gated: set[str] = set()
-    for i, (phase, table) in enumerate(steps):
-        if phase not in gated:
-            check_inputs(con, phase, lo, hi)
-            gated.add(phase)
-        progress(f"{phase}: {table}", i, len(steps))
-        run_id = _run_record(con, f"{phase}:{table}", lo, hi)
-        t0 = time.perf_counter()
+    for i, (name, table) in enumerate(steps):
+        if name not in gated:
+            check_inputs(con, name, lo, hi)
+            gated.add(name)
+        progress(f"{name}: {table}", i, len(steps))
+        run_id = start_record(con, f"{name}:{table}", lo, hi)
         try:
             if table == "feature_store":
                 n = build_feature_store(con, lo, hi)
@@ -179,11 +159,10 @@ def run_phases(con: duckdb.DuckDBPyConnection, settings: Settings, lo: dt.date, 
                 if table == "player_game_summary":
                     lines.mark_void_lines(con, lo, hi)
         except Exception as exc:
-            _finish(con, run_id, "failed", None, str(exc)[:2000])
+            finish_record(con, run_id, "failed", None, str(exc))
             raise
-        _finish(con, run_id, "ok", n, None)
+        finish_record(con, run_id, "ok", n, None)
         counts[table] = n
-        _ = time.perf_counter() - t0
     progress("done", len(steps), len(steps))
     return counts
 
@@ -218,12 +197,8 @@ def date_status(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date) -> lis
     out = []
     for r in rows.to_dict("records"):
         r["game_date"] = str(r["game_date"])[:10]
-        checks = {
-            "analytics": (r["boxscores"] == 0 or r["player_game_summary"] == r["boxscores"])
-                         and r["upcoming_context"] > 0,
-            "precompute": r["player_daily_cache"] == r["upcoming_context"] and r["team_defense"] == 2 * r["games"],
-            "feature_store": r["feature_store"] == len(FEATURE_VERSIONS) * r["upcoming_context"] > 0,
-        }
+        counts = {str(k): v for k, v in r.items()} | {"feature_versions": len(FEATURE_VERSIONS)}
+        checks = {b.name: b.complete(counts) for b in registry.BUILDS}
         r.update({f"{k}_complete": bool(v) for k, v in checks.items()})
         r["complete"] = all(checks.values())
         out.append({str(k): (int(v) if hasattr(v, "item") and not isinstance(v, bool) else v) for k, v in r.items()})

@@ -32,10 +32,11 @@ from dataclasses import dataclass, field
 import duckdb
 
 from nbaprops.errors import LockError
+from nbaprops.ops.checks import Check
 
 __all__ = ["BOX_SCORE_DAYS", "GateResult", "PhaseRun", "boxscore_gate", "claim_phase", "features_gate",
-           "finish_phase", "grade_gate", "lines_gate", "phase_done", "phase_run", "previous_game_date",
-           "release_abandoned", "schedule_gate"]
+           "finish_phase", "finish_record", "grade_gate", "lines_gate", "phase_done", "phase_run", "previous_game_date",
+           "release_abandoned", "run_records_check", "schedule_gate", "start_record"]
 
 BOX_SCORE_DAYS = 7
 #: A ``running`` record older than this is abandoned even when its pid looks alive (pid reuse).
@@ -230,6 +231,29 @@ class PhaseRun:
         return round(time.perf_counter() - self.started, 3)
 
 
+def start_record(con: duckdb.DuckDBPyConnection, phase: str, date_from: dt.date, date_to: dt.date) -> str:
+    """Insert a ``running`` record for ``phase`` over [date_from, date_to]; returns its ``run_id``.
+
+    The one place ``phase_runs`` rows are created (daily phases through :func:`claim_phase`, the
+    builds of a backfill through :func:`nbaprops.pipeline.backfill.run_phases`).
+    """
+    run_id = _new_run_id()
+    con.execute("INSERT INTO phase_runs VALUES (?, ?, ?, ?, now(), NULL, NULL, 'running', NULL)",
+                [run_id, phase, date_from, date_to])
+    _held.add(run_id)
+    return run_id
+
+
+def finish_record(con: duckdb.DuckDBPyConnection, run_id: str, status: str, rows: int | None = None,
+                  error: str | None = None) -> None:
+    """Close a run record with its status (ok | failed | blocked | skipped | abandoned), rows and error."""
+    try:
+        con.execute("""UPDATE phase_runs SET finished_at = now(), status = ?, n_rows = ?, error = ?
+                       WHERE run_id = ?""", [status, rows, (error or None) and str(error)[:2000], run_id])
+    finally:
+        _held.discard(run_id)
+
+
 def claim_phase(con: duckdb.DuckDBPyConnection, phase: str, game_date: dt.date, *,
                 wait_s: float = 0.0, poll_s: float = 0.5) -> PhaseRun:
     """Insert a ``running`` record for (phase, date), refusing (or waiting) while a live one exists.
@@ -255,11 +279,7 @@ def claim_phase(con: duckdb.DuckDBPyConnection, phase: str, game_date: dt.date, 
                                   AND phase = ? AND date_from = ? AND date_to = ? ORDER BY started_at""",
                                [phase, game_date, game_date]).fetchall()
             if not live:
-                run_id = _new_run_id()
-                con.execute("INSERT INTO phase_runs VALUES (?, ?, ?, ?, now(), NULL, NULL, 'running', NULL)",
-                            [run_id, phase, game_date, game_date])
-                _held.add(run_id)
-                return PhaseRun(run_id, phase, game_date)
+                return PhaseRun(start_record(con, phase, game_date, game_date), phase, game_date)
         if time.monotonic() >= deadline:
             holder_id, started = live[0]
             holder = _holder(holder_id)
@@ -273,11 +293,7 @@ def finish_phase(con: duckdb.DuckDBPyConnection, run: PhaseRun, status: str, row
                  error: str | None = None) -> PhaseRun:
     """Close a run record with its status (ok | failed | blocked | skipped), rows and error."""
     run.status, run.rows, run.error = status, rows, error
-    try:
-        con.execute("""UPDATE phase_runs SET finished_at = now(), status = ?, n_rows = ?, error = ?
-                       WHERE run_id = ?""", [status, rows, (error or None) and str(error)[:2000], run.run_id])
-    finally:
-        _held.discard(run.run_id)
+    finish_record(con, run.run_id, status, rows, error)
     return run
 
 
@@ -293,6 +309,28 @@ def phase_run(con: duckdb.DuckDBPyConnection, phase: str, game_date: dt.date, *,
         finish_phase(con, run, "failed", run.rows, f"{type(exc).__name__}: {exc}")
         raise
     finish_phase(con, run, run.status if run.status != "running" else "ok", run.rows, run.error)
+
+
+def run_records_check(con: duckdb.DuckDBPyConnection, game_date: dt.date) -> Check:
+    """Whether every phase of the registry before ``verify`` has a successful run record for the date.
+
+    A warning, never a failure: phases run one by one (``nbaprops predict``) leave no daily-run record,
+    and ``verify`` judges the data itself.
+    """
+    from nbaprops.pipeline.registry import PHASES
+
+    prev = previous_game_date(con, game_date)
+    missing = []
+    for p in PHASES:
+        if p.name == "verify":
+            continue
+        day = prev if p.target == "previous" else game_date
+        if day is not None and not phase_done(con, p.name, day):
+            missing.append(f"{p.name} ({day})")
+    if missing:
+        return Check.warning("run_records", "no successful run record for " + ", ".join(missing)
+                             + " (phases run outside `nbaprops run`, or not yet run)")
+    return Check.passed("run_records", "every phase of the date has a successful run record")
 
 
 def phase_done(con: duckdb.DuckDBPyConnection, phase: str, game_date: dt.date) -> bool:

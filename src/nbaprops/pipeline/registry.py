@@ -1,0 +1,145 @@
+"""The phase registry: the one declaration of the pipeline and the only place its order lives.
+
+A date goes through the phases in this order (``nbaprops run --date D``)::
+
+    ingest      bulk files (--data DIR), saved payloads (--replay DIR) or the live upstreams
+    analytics   player_game_summary, team_game_summary, upcoming_player_game_context
+    precompute  team_defense, player_scoring_profile, player_daily_cache, composite_factors,
+                feature_values, then the versioned feature_store
+    predict     player_prop_predictions (one batch: coordinator, line gate, systems, consolidation)
+    grade       prediction_grades of the previous game date
+    verify      post-run checks of the date (no table)
+
+Each :class:`Phase` says which tables it writes, what its inputs are and how that is checked (its
+gate), how far back it rebuilds, which date it records (the date itself or the previous game date)
+and the function that runs it (:mod:`nbaprops.pipeline.phases`). The backfill (analytics and
+precompute over a date range), the daily runner, ``status`` (which of a date's builds are complete),
+the gates, ``verify`` (every phase of the date has a run record) and ``doctor`` (every table the
+registry writes exists) all read this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from nbaprops.pipeline import phases
+
+if TYPE_CHECKING:
+    from nbaprops.pipeline.phases import PhaseContext
+
+__all__ = ["BUILDS", "LOOKBACK_DAYS", "PHASES", "PHASE_NAMES", "Build", "Phase", "build", "builds_of", "phase",
+           "written_tables"]
+
+#: How many days before D the analytics and precompute phases rebuild in the daily run (late box
+#: scores and corrections of the last week flow into rolling features).
+LOOKBACK_DAYS = 7
+
+
+@dataclass(frozen=True)
+class Build:
+    """A set-based SQL build inside a phase: tables written in order by ``replace_partition`` (or the
+    feature-store builder) for a date range, with the input that must exist for every date with games
+    before it may run, and how ``status`` judges a date complete."""
+
+    name: str
+    tables: tuple[str, ...]
+    needs: str
+    complete: Callable[[Mapping[str, Any]], bool]
+    #: the date column of ``needs``
+    needs_column: str = "game_date"
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One phase of the daily pipeline."""
+
+    name: str
+    summary: str
+    writes: tuple[str, ...]
+    gate: str
+    run: Callable[[PhaseContext], None]
+    lookback_days: int = 0
+    builds: tuple[Build, ...] = ()
+    #: ``date``: the phase works on and records D; ``previous``: the latest earlier game date
+    target: Literal["date", "previous"] = "date"
+    #: skipped when it already completed for the date (verify always runs)
+    skip_when_done: bool = True
+
+
+ANALYTICS = Build(
+    "analytics", ("player_game_summary", "team_game_summary", "upcoming_player_game_context"), needs="games",
+    complete=lambda r: bool((r["boxscores"] == 0 or r["player_game_summary"] == r["boxscores"])
+                            and r["upcoming_context"] > 0))
+PRECOMPUTE = Build(
+    "precompute", ("team_defense", "player_scoring_profile", "player_daily_cache", "composite_factors",
+                   "feature_values"), needs="upcoming_player_game_context",
+    complete=lambda r: bool(r["player_daily_cache"] == r["upcoming_context"] and r["team_defense"] == 2 * r["games"]))
+FEATURE_STORE = Build(
+    "feature_store", ("feature_store",), needs="feature_values",
+    complete=lambda r: bool(r["feature_store"] == r["feature_versions"] * r["upcoming_context"] > 0))
+
+#: Every build in order (the backfill runs them all over its date range).
+BUILDS: tuple[Build, ...] = (ANALYTICS, PRECOMPUTE, FEATURE_STORE)
+
+PHASES: tuple[Phase, ...] = (
+    Phase("ingest", "land bulk files, saved payloads or live upstream data", gate="none (it brings the inputs)",
+          writes=("games", "player_boxscores", "official_player_game_logs", "team_boxscores", "prop_line_snapshots",
+                  "prop_line_alternates", "unmatched_player_names", "raw_payloads", "raw_files", "quarantine_rows"),
+          run=phases.ingest),
+    Phase("analytics", "per player-game and team-game summaries and the upcoming-game context",
+          gate="games for D exist; every final game of D-7..D-1 has player box scores",
+          writes=ANALYTICS.tables, run=phases.analytics, lookback_days=LOOKBACK_DAYS, builds=(ANALYTICS,)),
+    Phase("precompute", "point-in-time aggregates and the versioned feature store",
+          gate="analytics rows for every date with games in D-7..D",
+          writes=PRECOMPUTE.tables + FEATURE_STORE.tables, run=phases.precompute, lookback_days=LOOKBACK_DAYS,
+          builds=(PRECOMPUTE, FEATURE_STORE)),
+    Phase("predict", "a prediction batch for the slate of D",
+          gate="feature-store rows of the served version for D; no points line is a warning (NO_LINE)",
+          writes=("player_prop_predictions", "prediction_batches", "prediction_skips", "line_quarantine"),
+          run=phases.predict),
+    Phase("grade", "grade the previous game date against its box scores",
+          gate="predictions exist; every game of the date is final with box scores",
+          writes=("prediction_grades",), run=phases.grade, target="previous"),
+    Phase("verify", "post-run checks of D and data freshness", gate="none", writes=(), run=phases.verify,
+          skip_when_done=False),
+)
+
+PHASE_NAMES: tuple[str, ...] = tuple(p.name for p in PHASES)
+
+
+def phase(name: str) -> Phase:
+    """The phase called ``name``.
+
+    Raises:
+        KeyError: no such phase (the message lists the phases).
+    """
+    for p in PHASES:
+        if p.name == name:
+            return p
+    raise KeyError(f"unknown phase {name!r}; phases: {', '.join(PHASE_NAMES)}")
+
+
+def build(name: str) -> Build:
+    """The build called ``name`` (``analytics``, ``precompute`` or ``feature_store``)."""
+    for b in BUILDS:
+        if b.name == name:
+            return b
+    raise KeyError(f"unknown build {name!r}; builds: {', '.join(b.name for b in BUILDS)}")
+
+
+def builds_of(names: tuple[str, ...]) -> tuple[Build, ...]:
+    """The builds called ``names``, in registry order whatever the order asked."""
+    for n in names:
+        build(n)
+    return tuple(b for b in BUILDS if b.name in names)
+
+
+def written_tables() -> tuple[str, ...]:
+    """Every table a phase writes, in phase order, without repeats."""
+    seen: dict[str, None] = {}
+    for p in PHASES:
+        for t in p.writes:
+            seen.setdefault(t, None)
+    return tuple(seen)

@@ -1,0 +1,507 @@
+"""The core object: one warehouse and its resources, and every operation the interfaces offer.
+
+``Project`` owns the settings, the DuckDB connection (opened lazily, migrated on open), the model
+registry path, the alert sink and the live sources. Every CLI command and every API endpoint is
+*parse -> one Project method -> render*; a notebook uses the same methods::
+
+    from nbaprops import Project
+    p = Project("nba.duckdb")
+    p.predictions("2024-04-10")          # a pandas DataFrame
+
+Reads open a fresh cursor per call on the shared connection (each cursor has its own transaction,
+so the API can read while a batch writes); writes run on the connection itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from nbaprops.config import Settings, load_settings
+from nbaprops.errors import InputError, LockError, NbapropsError
+from nbaprops.progress import Progress, no_progress
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from nbaprops.ops.alerts import AlertSink
+    from nbaprops.ops.checks import Check
+    from nbaprops.pipeline.backfill import BackfillReport
+    from nbaprops.pipeline.runner import RunReport
+    from nbaprops.predict.coordinator import BatchResult
+
+__all__ = ["BacktestResult", "DateLike", "GradeResult", "Project", "to_date"]
+
+DateLike = dt.date | str
+
+
+def to_date(value: DateLike) -> dt.date:
+    """A date from a ``date`` or ``YYYY-MM-DD`` (also ``today``, ``yesterday``, ``tomorrow``).
+
+    Raises:
+        InputError: the text is not a date.
+    """
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    v = str(value).strip().lower()
+    today = dt.date.today()
+    relative = {"today": today, "yesterday": today - dt.timedelta(days=1), "tomorrow": today + dt.timedelta(days=1)}
+    if v in relative:
+        return relative[v]
+    try:
+        return dt.date.fromisoformat(v)
+    except ValueError:
+        raise InputError(f"{value!r} is not a date: use YYYY-MM-DD, today, yesterday or tomorrow") from None
+
+
+def _range(date_from: DateLike, date_to: DateLike | None) -> tuple[dt.date, dt.date]:
+    lo = to_date(date_from)
+    hi = to_date(date_to) if date_to is not None else lo
+    if hi < lo:
+        raise InputError(f"the range {lo}..{hi} ends before it starts")
+    return lo, hi
+
+
+@dataclass
+class GradeResult:
+    """What :meth:`Project.grade` did: rows graded and the graded rows of the range."""
+
+    graded_rows: int
+    graded: pd.DataFrame
+
+
+@dataclass
+class BacktestResult:
+    """A walk-forward backtest: ``metrics`` (the metrics.json dict), ``graded`` (one row per graded
+    prediction), the retrain ``blocks`` and the run's figures, plus the report's paths when written."""
+
+    metrics: dict[str, Any]
+    graded: pd.DataFrame
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+    report: dict[str, Any] | None = None
+
+
+class Project:
+    """One nbaprops warehouse and everything done with it.
+
+    Args:
+        settings: a :class:`~nbaprops.config.Settings`, the path of the DuckDB file, or None to read
+            the settings from the environment (``NBAPROPS_*``, ``.env``).
+        connection: an already open connection to use instead of opening ``settings.db`` (it is not
+            closed by :meth:`close`).
+        wait_s: how long to keep trying to open a warehouse another process holds.
+    """
+
+    def __init__(self, settings: Settings | str | Path | None = None, *,
+                 connection: duckdb.DuckDBPyConnection | None = None, wait_s: float = 0.0) -> None:
+        if isinstance(settings, Settings):
+            self.settings = settings
+        elif settings is None:
+            self.settings = load_settings()
+        else:
+            self.settings = load_settings(db=Path(settings))
+        self._con = connection
+        self._owns_con = connection is None
+        self._lock = threading.Lock()
+        self._wait_s = wait_s
+        self._sink: AlertSink | None = None
+
+    # ------------------------------------------------------------------ resources
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The warehouse connection, opened (and migrated) on first use.
+
+        Raises:
+            LockError: another process holds the warehouse (after ``wait_s``).
+            WarehouseError: it cannot be opened.
+        """
+        with self._lock:
+            if self._con is None:
+                self._con = self._open()
+            return self._con
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        from nbaprops.warehouse import connect
+
+        deadline = time.monotonic() + max(0.0, self._wait_s)
+        while True:
+            try:
+                return connect(self.settings.db, threads=self.settings.threads)
+            except LockError as exc:
+                if time.monotonic() >= deadline:
+                    hint = (f" (waited {self._wait_s:.0f} s)" if self._wait_s
+                            else "; or pass --wait SECONDS to wait for it")
+                    raise LockError(f"{exc}{hint}") from None
+                time.sleep(1.0)
+
+    @contextmanager
+    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A fresh cursor (own transaction) on the connection, closed after the block."""
+        cur = self.con.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    @property
+    def model_path(self) -> Path:
+        """The model registry directory."""
+        return self.settings.model_path
+
+    @property
+    def alert_sink(self) -> AlertSink:
+        """Where alerts go (Slack webhook and/or the log, from the settings)."""
+        if self._sink is None:
+            from nbaprops.ops.alerts import make_sink
+
+            self._sink = make_sink(self.settings)
+        return self._sink
+
+    def close(self) -> None:
+        """Close the connection if this project opened it."""
+        with self._lock:
+            if self._con is not None and self._owns_con:
+                self._con.close()
+            if self._owns_con:
+                self._con = None
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ pipeline
+    def backfill(self, data_dir: str | Path, date_from: DateLike | None = None, date_to: DateLike | None = None,
+                 *, progress: Progress = no_progress) -> BackfillReport:
+        """Load every file in ``data_dir`` and run every build of the registry over the dates.
+
+        Raises:
+            InputError: ``data_dir`` is not a directory.
+            NbapropsError: nothing in it has games.
+        """
+        from nbaprops.pipeline.backfill import BackfillReport, buildable_range, load_files, run_phases
+
+        t0 = time.perf_counter()
+        data = Path(data_dir)
+        if not data.is_dir():
+            raise InputError(f"--data {data}: not a directory (give the folder that holds the bulk files)")
+        report = BackfillReport()
+        load_files(self.con, data, report, progress)
+        span = buildable_range(self.con)
+        if not span:
+            raise NbapropsError(f"no games found in {data}: is it the right directory?")
+        lo = to_date(date_from) if date_from else span[0]
+        hi = to_date(date_to) if date_to else span[1]
+        report.date_from, report.date_to = lo, hi
+        report.phases = run_phases(self.con, self.settings, lo, hi, progress=progress)
+        row = self.con.execute("SELECT count(*) FROM prop_line_snapshots WHERE is_void").fetchone()
+        report.void_lines = int(row[0]) if row else 0
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def run(self, game_date: DateLike, *, data_dir: str | Path | None = None, replay: str | Path | None = None,
+            only: Sequence[str] | None = None, force: bool = False, allow_incomplete: bool = False,
+            workers: int = 1, progress: Any = None) -> RunReport:
+        """The daily job for one date: every phase of the registry (or ``only`` these), gated, locked and
+        recorded (see :mod:`nbaprops.pipeline.runner`).
+
+        Raises:
+            SettingsError: live ingest is needed and its settings are missing.
+            InputError: ``data_dir``/``replay`` is not a directory, or both are given.
+        """
+        from nbaprops.errors import SettingsError
+        from nbaprops.ingest.live import make_sources, missing_live_settings
+        from nbaprops.pipeline import registry
+        from nbaprops.pipeline.runner import run_daily
+
+        d = to_date(game_date)
+        phases = tuple(only) if only is not None else None
+        for name in phases or ():
+            try:
+                registry.phase(name)
+            except KeyError as exc:
+                raise InputError(str(exc.args[0])) from None
+        if data_dir is not None and replay is not None:
+            raise InputError("give --data or --replay, not both")
+        for flag, path in (("--data", data_dir), ("--replay", replay)):
+            if path is not None and not Path(path).is_dir():
+                raise InputError(f"{flag} {path}: not a directory")
+        needs_ingest = phases is None or "ingest" in phases
+        if needs_ingest and data_dir is None and replay is None and (missing := missing_live_settings(self.settings)):
+            raise SettingsError(
+                "`nbaprops run` without --data fetches live data and needs settings that are missing:\n"
+                + "\n".join(f"  - {m}" for m in missing)
+                + "\nSet them in the environment (export NBAPROPS_ODDS_API_KEY=...) or in a .env file in the "
+                  "working directory, or run with --data DIR to ingest bulk files instead.")
+        con = self.con
+        sources = None
+        try:
+            if needs_ingest and data_dir is None:
+                sources = make_sources(self.settings, replay=Path(replay) if replay is not None else None,
+                                       store_dir=Path(self.settings.db).parent / "landing" / "payloads" / str(d))
+            return run_daily(con, self.settings, d, data_dir=Path(data_dir) if data_dir is not None else None,
+                             sources=sources, only=phases, force=force, allow_incomplete=allow_incomplete,
+                             workers=workers, wait_s=self._wait_s, sink=self.alert_sink,
+                             progress=progress or (lambda _: None))
+        finally:
+            if sources is not None:
+                sources.close()
+
+    def verify(self, game_date: DateLike) -> RunReport:
+        """The post-run checks of a date (the ``verify`` phase alone; failures are alerted)."""
+        return self.run(game_date, only=("verify",))
+
+    def status(self, date_from: DateLike | None = None, date_to: DateLike | None = None) -> list[dict[str, Any]]:
+        """Per date with games: row counts per build and whether each build (and the date) is complete."""
+        from nbaprops.pipeline.backfill import buildable_range, date_status
+
+        with self.reader() as cur:
+            span = buildable_range(cur) or (dt.date(1900, 1, 1), dt.date(1900, 1, 1))
+            lo = to_date(date_from) if date_from else span[0]
+            hi = to_date(date_to) if date_to else span[1]
+            return date_status(cur, lo, hi)
+
+    def run_records(self, date_from: DateLike, date_to: DateLike | None = None, limit: int = 20
+                    ) -> list[dict[str, Any]]:
+        """The latest run records (``phase_runs``) overlapping the dates."""
+        from nbaprops.queries.tables import run_records
+
+        lo, hi = _range(date_from, date_to)
+        with self.reader() as cur:
+            return run_records(cur, lo, hi, limit)
+
+    def doctor(self) -> list[Check]:
+        """Settings, warehouse and schema, the registry's tables, models, freshness, keys and disk."""
+        from nbaprops.ops.doctor import run_doctor
+
+        return run_doctor(lambda: self.settings)
+
+    def versions(self) -> dict[str, Any]:
+        """Package, schema and feature versions, the served model set and each system's version."""
+        from nbaprops.ops.versions import versions
+
+        return versions(self.settings)
+
+    # ------------------------------------------------------------------ features and models
+    def features(self, game_date: DateLike, *, version: str | None = None, player_id: int | None = None
+                 ) -> pd.DataFrame:
+        """The feature rows of a date as a wide DataFrame: ``game_date, game_id, player_id, team_abbr,
+        opponent_abbr, is_home, is_expected, has_line, played, quality_score, quality_tier,
+        required_missing``, the context columns, then one float column per feature (NaN = missing)."""
+        from nbaprops.features.definitions import FEATURE_VERSION
+        from nbaprops.features.store import load_features
+
+        version = self._feature_version(version)
+        d = to_date(game_date)
+        with self.reader() as cur:
+            df = load_features(cur, d, d, version or FEATURE_VERSION)
+        if player_id is not None:
+            df = df[df["player_id"] == player_id].reset_index(drop=True)
+        return df
+
+    def feature_records(self, game_date: DateLike, *, version: str | None = None,
+                        player_id: int | None = None) -> list[dict[str, Any]]:
+        """The feature rows of a date with their name/value/source arrays (``None`` stays ``None``)."""
+        from nbaprops.queries.tables import feature_records
+
+        with self.reader() as cur:
+            return feature_records(cur, to_date(game_date), self._feature_version(version), player_id)
+
+    @staticmethod
+    def _feature_version(version: str | None) -> str:
+        from nbaprops.features.definitions import FEATURE_VERSION, FEATURE_VERSIONS
+
+        version = version or FEATURE_VERSION
+        if version not in FEATURE_VERSIONS:
+            raise InputError(f"unknown feature version {version!r}; known: {sorted(FEATURE_VERSIONS)}")
+        return version
+
+    def train(self, until: DateLike, *, since: DateLike | None = None, promote: bool = False,
+              progress: Progress = no_progress) -> dict[str, Any]:
+        """Train every system on games strictly before ``until`` and save a model set (its manifest is
+        returned; ``promote`` serves it now)."""
+        from nbaprops.models.registry import promote as promote_set
+        from nbaprops.models.training import train_models
+
+        manifest = train_models(self.con, self.model_path, to_date(until),
+                                since=to_date(since) if since else None, thread_count=self.settings.threads,
+                                progress=progress)
+        if promote and manifest["served"] != manifest["model_set"]:
+            promote_set(self.model_path, manifest["model_set"])
+            manifest["served"] = manifest["model_set"]
+        return manifest
+
+    def model_sets(self) -> list[dict[str, Any]]:
+        """The model sets of the registry (``served`` marks the one in use)."""
+        from nbaprops.models.registry import list_model_sets
+
+        return list_model_sets(self.model_path)
+
+    def promote(self, model_set: str) -> dict[str, Any]:
+        """Serve ``model_set`` from now on."""
+        from nbaprops.models.registry import promote
+
+        return promote(self.model_path, model_set)
+
+    def rollback(self) -> dict[str, Any]:
+        """Serve the previously served model set again."""
+        from nbaprops.models.registry import rollback
+
+        return rollback(self.model_path)
+
+    # ------------------------------------------------------------------ predictions
+    def game_dates(self, date_from: DateLike, date_to: DateLike | None = None) -> list[dt.date]:
+        """Dates with games in the range."""
+        from nbaprops.queries.tables import prediction_dates
+
+        lo, hi = _range(date_from, date_to)
+        with self.reader() as cur:
+            return prediction_dates(cur, lo, hi)
+
+    def predict(self, game_date: DateLike, *, min_minutes: float = 15.0, force: bool = False, workers: int = 1,
+                allow_fallback: bool = False, queue: str = "auto", redis_url: str | None = None,
+                progress: Progress = no_progress) -> BatchResult:
+        """One prediction batch for a date (every expected player, every system); replaces the date's
+        stored rows when it consolidates."""
+        from nbaprops.predict.coordinator import start_batch
+        from nbaprops.predict.queue import make_queue
+
+        q = None if queue == "auto" else make_queue(workers, queue, redis_url=redis_url)
+        return start_batch(self.con, self.settings, to_date(game_date), min_minutes=min_minutes, force=force,
+                           workers=workers, allow_fallback=allow_fallback, queue=q, progress=progress)
+
+    def predictions(self, date_from: DateLike, date_to: DateLike | None = None, *, system: str | None = None,
+                    recommendation: str | None = None) -> pd.DataFrame:
+        """Stored predictions of a date (or range): every column of ``player_prop_predictions`` plus
+        ``player_name``, ``team_abbr``, ``opponent_abbr``."""
+        from nbaprops.queries.tables import predictions
+
+        lo, hi = _range(date_from, date_to)
+        with self.reader() as cur:
+            return predictions(cur, lo, hi, system=system, recommendation=recommendation)
+
+    def predictions_page(self, game_date: DateLike, columns: Sequence[str], *, system: str | None = None,
+                         recommendation: str | None = None, limit: int = 500, offset: int = 0
+                         ) -> tuple[int, list[dict[str, Any]]]:
+        """(total, one page of rows) of a date's predictions (the API's ``/predictions``)."""
+        from nbaprops.queries.tables import predictions_page
+
+        with self.reader() as cur:
+            return predictions_page(cur, to_date(game_date), columns, system=system, recommendation=recommendation,
+                                    limit=limit, offset=offset)
+
+    def batch(self, batch_id: str, columns: Sequence[str]) -> dict[str, Any] | None:
+        """One prediction batch row, or None."""
+        from nbaprops.queries.tables import batch
+
+        with self.reader() as cur:
+            return batch(cur, batch_id, columns)
+
+    def lines(self, game_date: DateLike, *, market: str | None = "player_points") -> pd.DataFrame:
+        """Every stored book quote of a date (all snapshots; ``market=None`` for every market)."""
+        from nbaprops.queries.tables import lines
+
+        with self.reader() as cur:
+            return lines(cur, to_date(game_date), market=market)
+
+    # ------------------------------------------------------------------ evaluation
+    def grade(self, date_from: DateLike, date_to: DateLike | None = None, *, require: bool = True) -> GradeResult:
+        """Grade the stored predictions of the dates against the box scores."""
+        from nbaprops.evaluate.grade import grade_dates, load_graded
+
+        lo, hi = _range(date_from, date_to)
+        n = grade_dates(self.con, lo, hi, require=require)
+        return GradeResult(n, load_graded(self.con, lo, hi))
+
+    def grades(self, date_from: DateLike, date_to: DateLike | None = None) -> pd.DataFrame:
+        """Graded predictions of the dates (``prediction_grades`` with prices, line validity and the
+        closing prices), without grading anything."""
+        from nbaprops.evaluate.grade import load_graded
+
+        lo, hi = _range(date_from, date_to)
+        with self.reader() as cur:
+            return load_graded(cur, lo, hi)
+
+    def import_lines(self, path: str | Path) -> dict[str, Any]:
+        """Import an Odds API flattened lines file and rebuild the phases of its dates."""
+        from nbaprops.evaluate.backtest import import_lines
+
+        return import_lines(self.con, self.settings, Path(path))
+
+    def backtest(self, date_from: DateLike, date_to: DateLike, *, retrain_every_days: int = 7,
+                 report_dir: str | Path | None = None, command: str | None = None, workers: int = 1,
+                 progress: Progress = no_progress) -> BacktestResult:
+        """Walk forward over the dates: for each block train only on earlier games, predict the block with
+        its pre-tip lines, grade it. ``metrics`` is the dict written as metrics.json (also without a
+        report directory)."""
+        from nbaprops.evaluate.backtest import run_backtest
+        from nbaprops.evaluate.metrics import summarize
+        from nbaprops.evaluate.report import write_report
+
+        lo, hi = _range(date_from, date_to)
+        if retrain_every_days < 1:
+            raise InputError(f"retrain every {retrain_every_days} days: use a whole number of days >= 1")
+        res = run_backtest(self.con, self.settings, lo, hi, retrain_every_days=retrain_every_days, workers=workers,
+                           progress=progress)
+        graded = res.pop("graded")
+        blocks = list(res.get("blocks", []))
+        report = None
+        if report_dir is not None:
+            cmd = command or f"nbaprops backtest --from {lo} --to {hi} --retrain-every {retrain_every_days}d"
+            info = write_report(graded, Path(report_dir), title=f"nbaprops walk-forward backtest {lo} to {hi}",
+                                period=f"{lo} to {hi}, retrained every {retrain_every_days} days", command=cmd)
+            metrics = dict(info["headline"])
+            report = {"report_md": info["report_md"], "metrics_json": info["metrics_json"],
+                      "alarms": info["alarms"], "edge_demonstrated": info["edge_demonstrated"]}
+        else:
+            metrics = summarize(graded, n_boot=500)
+        return BacktestResult(metrics=metrics, graded=graded, blocks=blocks, info=res, report=report)
+
+    # ------------------------------------------------------------------ operations
+    def views(self) -> dict[str, Any]:
+        """Row count of each monitoring view and the placeholder alerts."""
+        from nbaprops.ops.views import placeholder_alerts, view_counts
+
+        with self.reader() as cur:
+            counts = view_counts(cur)
+            alerts = placeholder_alerts(cur) if counts.get("placeholder_alerts") else []
+        return {"views": counts, "placeholder_alerts": alerts}
+
+    def remediate(self, date_from: DateLike, date_to: DateLike, *, dry_run: bool = False) -> dict[str, Any]:
+        """Archive stored predictions whose line fails today's line rules (``dry_run``: only count them)."""
+        from nbaprops.ops.remediate import archive_invalid, archive_summary, find_invalid
+
+        lo, hi = _range(date_from, date_to)
+        report: dict[str, Any] = {"date_from": str(lo), "date_to": str(hi), "dry_run": dry_run}
+        if dry_run:
+            bad = find_invalid(self.con, lo, hi)
+            report["would_archive"] = len(bad)
+            report["by_reason"] = {str(k): int(v) for k, v in bad["reason"].value_counts().sort_index().items()}
+        else:
+            report["archived"] = archive_invalid(self.con, lo, hi)
+            report["archive_by_reason"] = archive_summary(self.con, lo, hi)
+        return report
+
+    def restore(self, date_from: DateLike, date_to: DateLike, *, reason: str | None = None,
+                regrade: bool = True) -> dict[str, Any]:
+        """Move archived predictions back, unchanged, and re-grade the range."""
+        from nbaprops.evaluate.grade import grade_dates
+        from nbaprops.ops.remediate import archive_summary, restore_archived
+
+        lo, hi = _range(date_from, date_to)
+        n = restore_archived(self.con, lo, hi, reason=reason)
+        graded = grade_dates(self.con, lo, hi) if n and regrade else 0
+        return {"date_from": str(lo), "date_to": str(hi), "reason": reason, "restored": n,
+                "regraded_rows": graded, "still_archived": archive_summary(self.con, lo, hi)}

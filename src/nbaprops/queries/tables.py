@@ -1,0 +1,121 @@
+"""Read-only queries behind the CLI, the API and the Python API: stored rows as records or DataFrames.
+
+Every function takes a connection (or cursor) and returns plain data; none writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+__all__ = ["batch", "feature_records", "lines", "prediction_dates", "predictions",
+           "predictions_page", "run_records"]
+
+def feature_records(con: duckdb.DuckDBPyConnection, game_date: dt.date, version: str,
+                    player_id: int | None = None) -> list[dict[str, Any]]:
+    """Feature-store rows of a date with their arrays (names, values, sources) as Python lists.
+
+    NULL values stay ``None`` (the lists come straight from DuckDB, not through a float frame).
+    """
+    q = """SELECT game_date, game_id, player_id, team_abbr, opponent_abbr, is_expected, has_line, played,
+                  quality_score, quality_tier, feature_names, features, feature_sources
+           FROM feature_store WHERE game_date = ? AND feature_version = ?"""
+    args: list[Any] = [game_date, version]
+    if player_id is not None:
+        q += " AND player_id = ?"
+        args.append(player_id)
+    cur = con.execute(q + " ORDER BY game_id, player_id", args)
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+
+def prediction_dates(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date) -> list[dt.date]:
+    """Dates with games in [date_from, date_to], in order."""
+    return [r[0] for r in con.execute(
+        "SELECT DISTINCT game_date FROM games WHERE game_date BETWEEN ? AND ? ORDER BY 1",
+        [date_from, date_to]).fetchall()]
+
+
+def predictions(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, *,
+                system: str | None = None, recommendation: str | None = None) -> pd.DataFrame:
+    """Stored predictions of [date_from, date_to]: every column of ``player_prop_predictions`` plus the
+    player's ``player_name``, ``team_abbr`` and ``opponent_abbr``; ordered by date, game, player, system."""
+    where, args = ["p.game_date BETWEEN ? AND ?"], list[Any]([date_from, date_to])
+    if system is not None:
+        where.append("p.system_id = ?")
+        args.append(system)
+    if recommendation is not None:
+        where.append("p.recommendation = ?")
+        args.append(recommendation)
+    return con.execute(f"""
+        SELECT p.*, pl.full_name AS player_name, f.team_abbr, f.opponent_abbr
+        FROM player_prop_predictions p
+        LEFT JOIN players pl ON pl.player_id = p.player_id
+        LEFT JOIN (SELECT DISTINCT game_date, player_id, team_abbr, opponent_abbr FROM feature_store) f
+               ON f.game_date = p.game_date AND f.player_id = p.player_id
+        WHERE {' AND '.join(where)}
+        ORDER BY p.game_date, p.game_id, p.player_id, p.system_id, p.line_key""", args).df()
+
+
+def predictions_page(con: duckdb.DuckDBPyConnection, game_date: dt.date, columns: Sequence[str], *,
+                     system: str | None = None, recommendation: str | None = None, limit: int = 500,
+                     offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
+    """(total rows, one page of rows with ``columns``) of a date's predictions, stable order."""
+    where, params = ["game_date = ?"], list[Any]([game_date])
+    if system is not None:
+        where.append("system_id = ?")
+        params.append(system)
+    if recommendation is not None:
+        where.append("recommendation = ?")
+        params.append(recommendation)
+    cond = " AND ".join(where)
+    count_row = con.execute(f"SELECT count(*) FROM player_prop_predictions WHERE {cond}", params).fetchone()
+    total = int(count_row[0]) if count_row else 0
+    res = con.execute(f"""SELECT {', '.join(columns)} FROM player_prop_predictions WHERE {cond}
+                          ORDER BY game_id, player_id, system_id, line_key LIMIT ? OFFSET ?""",
+                      [*params, limit, offset])
+    cols = [d[0] for d in res.description]
+    return total, [dict(zip(cols, r, strict=True)) for r in res.fetchall()]
+
+
+def batch(con: duckdb.DuckDBPyConnection, batch_id: str, columns: Sequence[str]) -> dict[str, Any] | None:
+    """One ``prediction_batches`` row with ``columns``, or None."""
+    res = con.execute(f"SELECT {', '.join(columns)} FROM prediction_batches WHERE batch_id = ?", [batch_id])
+    row = res.fetchone()
+    return None if row is None else dict(zip([d[0] for d in res.description], row, strict=True))
+
+
+def lines(con: duckdb.DuckDBPyConnection, game_date: dt.date, *, market: str | None = "player_points"
+          ) -> pd.DataFrame:
+    """Every stored book quote of a date (all snapshots), resolved player first, then by book and time."""
+    where, args = ["game_date = ?"], list[Any]([game_date])
+    if market is not None:
+        where.append("market = ?")
+        args.append(market)
+    return con.execute(f"""
+        SELECT game_date, game_id, event_id, player_id, player_name, player_team, home_team, away_team, market,
+               source, sportsbook, line, over_price, under_price, quoted_at, tipoff_at, minutes_before_tipoff,
+               quote_basis, opening_line, is_void, snapshot_id
+        FROM prop_line_snapshots WHERE {' AND '.join(where)}
+        ORDER BY player_id NULLS LAST, player_name, sportsbook, quoted_at""", args).df()
+
+
+def run_records(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, limit: int = 20
+                ) -> list[dict[str, Any]]:
+    """The latest ``phase_runs`` records overlapping [date_from, date_to], JSON-ready."""
+    cur = con.execute("""SELECT phase, date_from, date_to, started_at, finished_at, n_rows, status, error
+                         FROM phase_runs WHERE date_from <= ? AND date_to >= ?
+                         ORDER BY started_at DESC LIMIT ?""", [date_to, date_from, limit])
+    cols = [d[0] for d in cur.description]
+    out = []
+    for row in cur.fetchall():
+        rec = dict(zip(cols, row, strict=True))
+        rec["date_from"], rec["date_to"] = str(rec["date_from"])[:10], str(rec["date_to"])[:10]
+        for k in ("started_at", "finished_at"):
+            rec[k] = None if rec[k] is None else str(rec[k])
+        out.append(rec)
+    return out

@@ -15,6 +15,7 @@ so the API can read while a batch writes); writes run on the connection itself.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -32,13 +33,16 @@ from nbaprops.progress import Progress, no_progress
 if TYPE_CHECKING:
     import duckdb
 
+    from nbaprops.models.probe import ModelProbe, ServedModels
     from nbaprops.ops.alerts import AlertSink
     from nbaprops.ops.checks import Check
     from nbaprops.pipeline.backfill import BackfillReport
     from nbaprops.pipeline.runner import RunReport
     from nbaprops.predict.coordinator import BatchResult
 
-__all__ = ["BacktestResult", "DateLike", "GradeResult", "Project", "to_date"]
+__all__ = ["BacktestResult", "DateLike", "GradeResult", "Project", "Readiness", "to_date"]
+
+log = logging.getLogger(__name__)
 
 DateLike = dt.date | str
 
@@ -92,6 +96,19 @@ class BacktestResult:
     report: dict[str, Any] | None = None
 
 
+@dataclass
+class Readiness:
+    """What :meth:`Project.readiness` found: ``reasons`` is empty when ready."""
+
+    reasons: list[str] = field(default_factory=list)
+    schema_version: int | None = None
+    models: ServedModels | None = None
+
+    @property
+    def ready(self) -> bool:
+        return not self.reasons
+
+
 class Project:
     """One nbaprops warehouse and everything done with it.
 
@@ -116,6 +133,7 @@ class Project:
         self._lock = threading.Lock()
         self._wait_s = wait_s
         self._sink: AlertSink | None = None
+        self._probe: ModelProbe | None = None
 
     # ------------------------------------------------------------------ resources
     @property
@@ -505,3 +523,38 @@ class Project:
         graded = grade_dates(self.con, lo, hi) if n and regrade else 0
         return {"date_from": str(lo), "date_to": str(hi), "reason": reason, "restored": n,
                 "regraded_rows": graded, "still_archived": archive_summary(self.con, lo, hi)}
+
+    # ------------------------------------------------------------------ readiness
+    def readiness(self) -> Readiness:
+        """Whether this project can serve: the warehouse answers at the current schema and the served model
+        set loads with files matching their manifest (verification reused while the files are unchanged)."""
+        import duckdb
+
+        from nbaprops.warehouse import SCHEMA_VERSION, schema_version
+
+        res = Readiness()
+        try:
+            with self.reader() as cur:
+                cur.execute("SELECT 1").fetchone()
+                res.schema_version = schema_version(cur)
+            if res.schema_version < SCHEMA_VERSION:
+                res.reasons.append(f"warehouse: schema version {res.schema_version} < {SCHEMA_VERSION}; "
+                                   "restart to migrate")
+        except (NbapropsError, duckdb.Error) as exc:
+            res.reasons.append(f"warehouse: {exc}")
+        try:
+            res.models = self._model_probe().check()
+        except NbapropsError as exc:
+            res.reasons.append(f"models: {exc}")
+        except Exception:
+            log.exception("readiness: loading the served model set failed")
+            res.reasons.append("models: the served model set cannot be loaded (see the server log)")
+        return res
+
+    def _model_probe(self) -> ModelProbe:
+        from nbaprops.models.probe import ModelProbe
+
+        with self._lock:
+            if self._probe is None:
+                self._probe = ModelProbe(self.model_path)
+            return self._probe

@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, cast
 
@@ -55,7 +54,6 @@ from nbaprops.api.models import (
     ValidationErrorResponse,
     row_dict,
 )
-from nbaprops.api.readiness import ModelProbe
 from nbaprops.config import Settings, load_settings
 from nbaprops.errors import (
     BatchConflictError,
@@ -69,8 +67,8 @@ from nbaprops.errors import (
     SourceError,
     WarehouseError,
 )
-from nbaprops.features.reader import FEATURE_VERSION
-from nbaprops.warehouse import SCHEMA_VERSION, connect, schema_version
+from nbaprops.features.definitions import FEATURE_VERSION
+from nbaprops.project import Project
 
 __all__ = ["ApiState", "create_app", "serve", "status_for"]
 
@@ -87,7 +85,8 @@ MAX_QUERY_BYTES = 4096
 
 
 class ApiState:
-    """What one app holds: settings, the single warehouse connection, the launcher and the model probe.
+    """What one app holds: its :class:`~nbaprops.project.Project` (settings, the single warehouse
+    connection, the model probe) and the launcher of background batches.
 
     The connection is opened lazily (and re-tried on the next request after a failure) so that
     ``/health`` answers and ``/ready`` can say why even when the warehouse cannot be opened, e.g.
@@ -104,11 +103,8 @@ class ApiState:
     def __init__(self, settings: Settings, *, con: duckdb.DuckDBPyConnection | None = None,
                  claim_timeout_s: float = 30.0, workers: int = 1) -> None:
         self.settings = settings
-        self._con = con
-        self._owns_con = con is None
-        self._con_lock = threading.Lock()
+        self.project = Project(settings, connection=con)
         self.launcher = BatchLauncher(self.connection, settings, claim_timeout_s=claim_timeout_s, workers=workers)
-        self.models = ModelProbe(settings.model_path)
 
     def connection(self) -> duckdb.DuckDBPyConnection:
         """The app's warehouse connection, opened (and migrated) on first use.
@@ -116,10 +112,7 @@ class ApiState:
         Raises:
             WarehouseError: The warehouse cannot be opened.
         """
-        with self._con_lock:
-            if self._con is None:
-                self._con = connect(self.settings.db, threads=self.settings.threads)
-            return self._con
+        return self.project.con
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A new cursor (own transaction context) on the app's connection."""
@@ -135,10 +128,7 @@ class ApiState:
             log.warning("shutting down with prediction batches still running for %s; they are left to "
                         "the coordinator's stale-batch detection", self.launcher.running())
             return
-        with self._con_lock:
-            if self._con is not None and self._owns_con:
-                self._con.close()
-                self._con = None
+        self.project.close()
 
     def scrub(self, text: str) -> str:
         """Remove the API key from a message (defence in depth: no error body carries a secret)."""
@@ -154,15 +144,6 @@ def _state(request: Request) -> ApiState:
 StateDep = Annotated[ApiState, Depends(_state)]
 
 
-def _cursor(state: StateDep) -> Iterator[duckdb.DuckDBPyConnection]:
-    cur = state.cursor()
-    try:
-        yield cur
-    finally:
-        cur.close()
-
-
-CursorDep = Annotated[duckdb.DuckDBPyConnection, Depends(_cursor)]
 
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="ApiKey",
                                description="required by state-changing endpoints (settings: NBAPROPS_API_KEY)")
@@ -203,31 +184,15 @@ def health() -> HealthResponse:
 def ready(state: StateDep) -> JSONResponse:
     """Readiness: 200 when the warehouse answers and the served model set loads with files matching
     their manifest SHA-256s; 503 with the reasons otherwise."""
-    reasons: list[str] = []
-    body = ReadyResponse(status="ready", package_version=__version__, feature_version=FEATURE_VERSION)
-    try:
-        cur = state.cursor()
-        try:
-            cur.execute("SELECT 1").fetchone()
-            version = schema_version(cur)
-        finally:
-            cur.close()
-        body.schema_version = version
-        if version < SCHEMA_VERSION:
-            reasons.append(f"warehouse: schema version {version} < {SCHEMA_VERSION}; restart to migrate")
-    except (NbapropsError, duckdb.Error) as exc:
-        reasons.append(f"warehouse: {state.scrub(str(exc))}")
-    try:
-        served = state.models.check()
-        body.model_set = served.model_set
-        body.feature_version = served.feature_version
-        body.trained_until = served.trained_until
-        body.models = [ModelInfo(system_id=s, model_version=v) for s, v in served.model_versions.items()]
-    except NbapropsError as exc:
-        reasons.append(f"models: {state.scrub(str(exc))}")
-    except Exception:
-        log.exception("readiness: loading the served model set failed")
-        reasons.append("models: the served model set cannot be loaded (see the server log)")
+    res = state.project.readiness()
+    reasons = [state.scrub(r) for r in res.reasons]
+    body = ReadyResponse(status="ready", package_version=__version__, feature_version=FEATURE_VERSION,
+                         schema_version=res.schema_version)
+    if res.models is not None:
+        body.model_set = res.models.model_set
+        body.feature_version = res.models.feature_version
+        body.trained_until = res.models.trained_until
+        body.models = [ModelInfo(system_id=s, model_version=v) for s, v in res.models.model_versions.items()]
     if reasons:
         body.status = "not_ready"
         body.reasons = reasons
@@ -255,49 +220,34 @@ def start(body: StartRequest, state: StateDep, response: Response) -> StartRespo
                          forced=launched.forced, min_minutes=launched.min_minutes, batch_url=url)
 
 
-_BATCH_COLUMNS = ", ".join(BatchResponse.model_fields)
-_PREDICTION_COLUMNS = ", ".join(PredictionRow.model_fields)
+_BATCH_COLUMNS = tuple(BatchResponse.model_fields)
+_PREDICTION_COLUMNS = tuple(PredictionRow.model_fields)
 
 
 @router.get("/batches/{batch_id}", response_model=BatchResponse, tags=["batches"],
             responses={**_ERRORS, 404: {"model": ErrorResponse, "description": "unknown batch"}})
-def get_batch(batch_id: Annotated[str, PathParam(min_length=1, max_length=200)], cur: CursorDep) -> BatchResponse:
+def get_batch(batch_id: Annotated[str, PathParam(min_length=1, max_length=200)], state: StateDep) -> BatchResponse:
     """One prediction batch: status, progress counters, heartbeat, owner and error."""
-    res = cur.execute(f"SELECT {_BATCH_COLUMNS} FROM prediction_batches WHERE batch_id = ?", [batch_id])
-    row = res.fetchone()
+    row = state.project.batch(batch_id, _BATCH_COLUMNS)
     if row is None:
         raise HTTPException(404, f"no prediction batch {batch_id[:80]!r}")
-    return BatchResponse(**row_dict([d[0] for d in res.description], row))
+    return BatchResponse(**row_dict(list(row), tuple(row.values())))
 
 
 @router.get("/predictions", response_model=PredictionsPage, tags=["predictions"], responses=_ERRORS)
 def predictions(
     date: Annotated[GameDate, Query(description="game date, YYYY-MM-DD")],
-    cur: CursorDep,
+    state: StateDep,
     system: Annotated[SystemId | None, Query(description="only this system")] = None,
     recommendation: Annotated[Recommendation | None, Query(description="only this recommendation")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")] = DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="rows to skip")] = 0,
 ) -> PredictionsPage:
     """Predictions of one date (the last consolidated batch), optionally filtered, one page at a time."""
-    where = ["game_date = ?"]
-    params: list[Any] = [date]
-    if system is not None:
-        where.append("system_id = ?")
-        params.append(system.value)
-    if recommendation is not None:
-        where.append("recommendation = ?")
-        params.append(recommendation.value)
-    cond = " AND ".join(where)
-    # one cursor, one statement per read; the page and the count come from the same committed state
-    # unless a consolidation commits in between, which only shifts `total`
-    count_row = cur.execute(f"SELECT count(*) FROM player_prop_predictions WHERE {cond}", params).fetchone()
-    total = int(count_row[0]) if count_row else 0
-    res = cur.execute(f"""SELECT {_PREDICTION_COLUMNS} FROM player_prop_predictions WHERE {cond}
-                          ORDER BY game_id, player_id, system_id, line_key LIMIT ? OFFSET ?""",
-                      [*params, limit, offset])
-    cols = [d[0] for d in res.description]
-    items = [PredictionRow(**row_dict(cols, r)) for r in res.fetchall()]
+    total, rows = state.project.predictions_page(
+        date, _PREDICTION_COLUMNS, system=system.value if system is not None else None,
+        recommendation=recommendation.value if recommendation is not None else None, limit=limit, offset=offset)
+    items = [PredictionRow(**row_dict(list(r), tuple(r.values()))) for r in rows]
     nxt = offset + len(items)
     return PredictionsPage(game_date=date, system=system, recommendation=recommendation, total=total, limit=limit,
                            offset=offset, next_offset=nxt if nxt < total else None, items=items)

@@ -1,4 +1,4 @@
-"""The model part of GET /ready: the served model set loads and its files match their SHA-256s."""
+"""Readiness of the served model set: it loads and its files match their SHA-256s (GET /ready, doctor)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from nbaprops.config import load_settings
 from nbaprops.evaluate.backtest import run_backtest
-from nbaprops.pipeline.backfill import BackfillReport, buildable_range, load_files, run_phases
+from nbaprops.pipeline.backfill import BackfillReport, buildable_range, load_files
+from nbaprops.pipeline.builds import run_phases
 from nbaprops.warehouse import connect
 
 

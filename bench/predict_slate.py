@@ -34,7 +34,8 @@ from nbaprops.features.definitions import CONTEXT_COLUMNS, FEATURE_VERSIONS
 from nbaprops.features.reader import FEATURE_VERSION
 from nbaprops.models.registry import served_model_set
 from nbaprops.models.training import train_models
-from nbaprops.pipeline.backfill import BackfillReport, buildable_range, load_files, run_phases
+from nbaprops.pipeline.backfill import BackfillReport, buildable_range, load_files
+from nbaprops.pipeline.builds import run_phases
 from nbaprops.predict.coordinator import BatchResult, start_batch
 from nbaprops.predict.slate import HISTORY_DAYS, HISTORY_GAMES, load_slate
 from nbaprops.warehouse import connect

@@ -11,9 +11,9 @@ See ``docs/python-api.md``. Every error nbaprops raises on purpose is a :class:`
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
+from nbaprops._version import __version__
 from nbaprops.errors import (
     BatchConflictError,
     InputError,
@@ -30,10 +30,6 @@ if TYPE_CHECKING:
     from nbaprops.config import Settings
     from nbaprops.project import BacktestResult, GradeResult, Project
 
-try:
-    __version__ = version("nbaprops")
-except PackageNotFoundError:  # running from a source tree without install
-    __version__ = "0.0.0+unknown"
 
 __all__ = ["BacktestResult", "BatchConflictError", "GradeResult", "InputError", "LockError", "ModelError",
            "NbapropsError", "PhaseGateError", "Project", "Settings", "SettingsError", "SourceError",

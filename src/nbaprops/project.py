@@ -209,7 +209,8 @@ class Project:
             InputError: ``data_dir`` is not a directory.
             NbapropsError: nothing in it has games.
         """
-        from nbaprops.pipeline.backfill import BackfillReport, buildable_range, load_files, run_phases
+        from nbaprops.pipeline.backfill import BackfillReport, buildable_range, load_files
+        from nbaprops.pipeline.builds import run_phases
 
         t0 = time.perf_counter()
         data = Path(data_dir)

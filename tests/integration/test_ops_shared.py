@@ -38,7 +38,7 @@ from nbaprops.ingest.sources.nba_stats import player_game_logs_params, scoreboar
 from nbaprops.ingest.sources.odds_api import event_odds_params, events_params
 from nbaprops.models.training import train_models
 from nbaprops.ops.versions import versions
-from nbaprops.pipeline.backfill import run_phases
+from nbaprops.pipeline.builds import run_phases
 from nbaprops.predict.coordinator import start_batch
 from nbaprops.warehouse import connect
 

@@ -27,7 +27,7 @@ import pytest
 
 from nbaprops.config import Settings, load_settings
 from nbaprops.features.definitions import FEATURES_V2
-from nbaprops.pipeline.backfill import run_phases
+from nbaprops.pipeline.builds import run_phases
 
 pytestmark = pytest.mark.integration
 

@@ -36,7 +36,7 @@ from nbaprops.config import DEFAULT_BOOK_PRIORITY, Settings
 from nbaprops.errors import BatchConflictError, ModelError, NbapropsError
 from nbaprops.features.reader import FEATURE_VERSION
 from nbaprops.models.training import SYSTEM_IDS
-from nbaprops.pipeline.backfill import run_phases
+from nbaprops.pipeline.builds import run_phases
 from nbaprops.predict.coordinator import BatchResult, start_batch
 from nbaprops.predict.line_gate import validate_lines
 from nbaprops.predict.queue import InlineQueue

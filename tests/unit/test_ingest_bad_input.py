@@ -25,7 +25,8 @@ from nbaprops.errors import InputError, MissingColumnsError, UnreadableFileError
 from nbaprops.features.store import build_feature_store
 from nbaprops.ingest import boxscores, lines
 from nbaprops.ingest.sources.files import discover, file_columns, require_columns
-from nbaprops.pipeline.backfill import BackfillReport, load_files, run_phases
+from nbaprops.pipeline.backfill import BackfillReport, load_files
+from nbaprops.pipeline.builds import run_phases
 from nbaprops.warehouse import connect, replace_partition
 
 # ----------------------------------------------------------------------------- the shared formats

@@ -34,7 +34,7 @@ from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from nbaprops import __version__
+from nbaprops._version import __version__
 from nbaprops.api import dashboard
 from nbaprops.api.launcher import BatchLauncher
 from nbaprops.api.models import (

@@ -30,7 +30,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from nbaprops import __version__
+from nbaprops._version import __version__
 from nbaprops.api import charts
 from nbaprops.api.models import GameDate, Recommendation, SystemId
 from nbaprops.queries.dashboard import (

@@ -18,7 +18,7 @@ from nbaprops.evaluate.grade import grade_dates, load_graded
 from nbaprops.ingest import lines as line_ingest
 from nbaprops.models.registry import read_manifest
 from nbaprops.models.training import train_models
-from nbaprops.pipeline.backfill import run_phases
+from nbaprops.pipeline.builds import run_phases
 from nbaprops.predict.coordinator import start_batch
 
 __all__ = ["LeakageError", "import_lines", "run_backtest"]

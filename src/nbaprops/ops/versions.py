@@ -23,7 +23,7 @@ def versions(settings: Settings | None = None) -> dict[str, Any]:
         ``{"package", "schema", "feature_versions", "feature_version", "model_set",
         "model_feature_version", "model_versions"}`` (+ ``"model_error"`` when the registry is unusable).
     """
-    from nbaprops import __version__
+    from nbaprops._version import __version__
     from nbaprops.errors import ModelError
     from nbaprops.features.definitions import FEATURE_VERSION, FEATURE_VERSIONS
     from nbaprops.models.registry import read_manifest, served_model_set

@@ -1,43 +1,29 @@
-"""Run the phases: load bulk files, then analytics and precompute for a date range.
+"""The backfill: load every bulk file of a folder, then run every build over the dates
+(:mod:`nbaprops.pipeline.builds`); and what ``status`` reports per date.
 
-Every phase is a function of (connection, date range) that replaces its partition atomically, so
-a backfill loop, a daily run or the API call the same thing and a re-run never duplicates rows.
+Every build replaces its date range atomically, so a backfill, a daily run or the API call the same
+thing and a re-run never duplicates rows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from nbaprops.config import Settings
-from nbaprops.errors import PhaseGateError
 from nbaprops.features.definitions import FEATURE_VERSIONS
-from nbaprops.features.store import build_feature_store
 from nbaprops.ingest import boxscores, lines, reference
 from nbaprops.ingest.sources.files import DataFile, discover
-from nbaprops.pipeline import registry
-from nbaprops.pipeline.gates import finish_record, start_record
-from nbaprops.warehouse.connection import replace_partition
+from nbaprops.pipeline.builds import BUILDS, build
+from nbaprops.progress import Progress, no_progress
 
-__all__ = ["ANALYTICS_TABLES", "buildable_range", "PRECOMPUTE_TABLES", "BackfillReport", "load_files", "run_phases",
-           "set_book_priority", "date_status"]
+__all__ = ["ANALYTICS_TABLES", "buildable_range", "PRECOMPUTE_TABLES", "BackfillReport", "load_files", "date_status"]
 
-ANALYTICS_TABLES = registry.build("analytics").tables
-PRECOMPUTE_TABLES = registry.build("precompute").tables
-BUILD_NAMES: tuple[str, ...] = tuple(b.name for b in registry.BUILDS)
-FAR_FUTURE = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
-
-Progress = Callable[[str, int, int], None]
-
-
-def _noop(_: str, __: int, ___: int) -> None:
-    return None
-
+ANALYTICS_TABLES = build("analytics").tables
+PRECOMPUTE_TABLES = build("precompute").tables
 
 @dataclass
 class BackfillReport:
@@ -60,14 +46,6 @@ class BackfillReport:
                 "date_to": str(self.date_to) if self.date_to else None, "seconds": round(self.seconds, 2)}
 
 
-def set_book_priority(con: duckdb.DuckDBPyConnection, books: list[str]) -> None:
-    """Load the sportsbook preference used to choose a player's line (temp table for the session)."""
-    con.execute("CREATE TEMP TABLE IF NOT EXISTS book_priority (sportsbook VARCHAR, priority INTEGER)")
-    con.execute("DELETE FROM book_priority")
-    if books:
-        con.executemany("INSERT INTO book_priority VALUES (?, ?)", [(b, i) for i, b in enumerate(books)])
-
-
 def _record_file(con: duckdb.DuckDBPyConnection, df: DataFile, n: int) -> None:
     from nbaprops.ingest.sources.files import file_sha256
 
@@ -76,7 +54,7 @@ def _record_file(con: duckdb.DuckDBPyConnection, df: DataFile, n: int) -> None:
 
 
 def load_files(con: duckdb.DuckDBPyConnection, data_dir: Path, report: BackfillReport,
-               progress: Progress = _noop) -> None:
+               progress: Progress = no_progress) -> None:
     """Load every recognised file under ``data_dir``; unknown files are reported, not loaded."""
     files = discover(con, data_dir)
     known = [f for f in files if f.kind]
@@ -121,52 +99,6 @@ def load_files(con: duckdb.DuckDBPyConnection, data_dir: Path, report: BackfillR
     report.names = lines.resolve_snapshot_players(con)
 
 
-def check_inputs(con: duckdb.DuckDBPyConnection, name: str, lo: dt.date, hi: dt.date) -> None:
-    """Refuse the build ``name`` when its input is missing for a date with games in [lo, hi]; the
-    message names the table and the dates (the input of each build is declared in the registry)."""
-    b = registry.build(name)
-    missing = con.execute(f"""SELECT list(DISTINCT g.game_date ORDER BY g.game_date) FROM games g
-        WHERE g.game_date BETWEEN ? AND ?
-          AND NOT EXISTS (SELECT 1 FROM {b.needs} t WHERE t.{b.needs_column} = g.game_date)""", [lo, hi]).fetchone()
-    dates = missing[0] if missing and missing[0] else []
-    if dates:
-        shown = ", ".join(str(d) for d in dates[:5]) + (" ..." if len(dates) > 5 else "")
-        raise PhaseGateError(f"{name} for {lo}..{hi} needs {b.needs} rows for {len(dates)} date(s) with games: "
-                             f"{shown}; run the earlier phase first (nbaprops backfill / run)")
-
-
-def run_phases(con: duckdb.DuckDBPyConnection, settings: Settings, lo: dt.date, hi: dt.date,
-               phases: tuple[str, ...] = BUILD_NAMES,
-               as_of: dt.datetime | None = None, progress: Progress = _noop) -> dict[str, int]:
-    """Run the builds called ``phases`` (``analytics``, ``precompute``, ``feature_store``; registry order)
-    for dates in [lo, hi]. Each table gets a run record ``<build>:<table>`` in ``phase_runs``."""
-    set_book_priority(con, settings.book_priority)
-    params = {"rotation_min_minutes": settings.rotation_min_minutes, "as_of": as_of or FAR_FUTURE}
-    steps = [(b.name, t) for b in registry.builds_of(phases) for t in b.tables]
-    counts: dict[str, int] = {}
-    gated: set[str] = set()
-    for i, (name, table) in enumerate(steps):
-        if name not in gated:
-            check_inputs(con, name, lo, hi)
-            gated.add(name)
-        progress(f"{name}: {table}", i, len(steps))
-        run_id = start_record(con, f"{name}:{table}", lo, hi)
-        try:
-            if table == "feature_store":
-                n = build_feature_store(con, lo, hi)
-            else:
-                n = replace_partition(con, table, lo, hi, params)
-                if table == "player_game_summary":
-                    lines.mark_void_lines(con, lo, hi)
-        except Exception as exc:
-            finish_record(con, run_id, "failed", None, str(exc))
-            raise
-        finish_record(con, run_id, "ok", n, None)
-        counts[table] = n
-    progress("done", len(steps), len(steps))
-    return counts
-
-
 def buildable_range(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date] | None:
     """Dates the warehouse can build features for: from the first player box score to the last box
     score, line or scheduled game (team-only history before that has no player rows)."""
@@ -198,7 +130,7 @@ def date_status(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date) -> lis
     for r in rows.to_dict("records"):
         r["game_date"] = str(r["game_date"])[:10]
         counts = {str(k): v for k, v in r.items()} | {"feature_versions": len(FEATURE_VERSIONS)}
-        checks = {b.name: b.complete(counts) for b in registry.BUILDS}
+        checks = {b.name: b.complete(counts) for b in BUILDS}
         r.update({f"{k}_complete": bool(v) for k, v in checks.items()})
         r["complete"] = all(checks.values())
         out.append({str(k): (int(v) if hasattr(v, "item") and not isinstance(v, bool) else v) for k, v in r.items()})

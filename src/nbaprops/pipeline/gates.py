@@ -32,11 +32,11 @@ from dataclasses import dataclass, field
 import duckdb
 
 from nbaprops.errors import LockError
-from nbaprops.ops.checks import Check
+from nbaprops.warehouse.calendar import previous_game_date
 
 __all__ = ["BOX_SCORE_DAYS", "GateResult", "PhaseRun", "boxscore_gate", "claim_phase", "features_gate",
            "finish_phase", "finish_record", "grade_gate", "lines_gate", "phase_done", "phase_run", "previous_game_date",
-           "release_abandoned", "run_records_check", "schedule_gate", "start_record"]
+           "release_abandoned", "schedule_gate", "start_record"]
 
 BOX_SCORE_DAYS = 7
 #: A ``running`` record older than this is abandoned even when its pid looks alive (pid reuse).
@@ -141,12 +141,6 @@ def grade_gate(con: duckdb.DuckDBPyConnection, game_date: dt.date) -> GateResult
         res.ok = False
         res.missing.insert(0, f"no predictions for {game_date}")
     return res
-
-
-def previous_game_date(con: duckdb.DuckDBPyConnection, game_date: dt.date) -> dt.date | None:
-    """The latest date before ``game_date`` with games."""
-    row = con.execute("SELECT max(game_date) FROM games WHERE game_date < ?", [game_date]).fetchone()
-    return row[0] if row and row[0] is not None else None
 
 
 # --------------------------------------------------------------------------- run records and locks
@@ -309,28 +303,6 @@ def phase_run(con: duckdb.DuckDBPyConnection, phase: str, game_date: dt.date, *,
         finish_phase(con, run, "failed", run.rows, f"{type(exc).__name__}: {exc}")
         raise
     finish_phase(con, run, run.status if run.status != "running" else "ok", run.rows, run.error)
-
-
-def run_records_check(con: duckdb.DuckDBPyConnection, game_date: dt.date) -> Check:
-    """Whether every phase of the registry before ``verify`` has a successful run record for the date.
-
-    A warning, never a failure: phases run one by one (``nbaprops predict``) leave no daily-run record,
-    and ``verify`` judges the data itself.
-    """
-    from nbaprops.pipeline.registry import PHASES
-
-    prev = previous_game_date(con, game_date)
-    missing = []
-    for p in PHASES:
-        if p.name == "verify":
-            continue
-        day = prev if p.target == "previous" else game_date
-        if day is not None and not phase_done(con, p.name, day):
-            missing.append(f"{p.name} ({day})")
-    if missing:
-        return Check.warning("run_records", "no successful run record for " + ", ".join(missing)
-                             + " (phases run outside `nbaprops run`, or not yet run)")
-    return Check.passed("run_records", "every phase of the date has a successful run record")
 
 
 def phase_done(con: duckdb.DuckDBPyConnection, phase: str, game_date: dt.date) -> bool:

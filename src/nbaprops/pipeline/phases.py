@@ -9,7 +9,7 @@ nothing to do raises :class:`~nbaprops.errors.PhaseSkipped`; any other error is 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,8 +25,9 @@ if TYPE_CHECKING:
     from nbaprops.config import Settings
     from nbaprops.ingest.live import LiveSources
     from nbaprops.pipeline.gates import PhaseRun
+    from nbaprops.pipeline.registry import Phase
 
-__all__ = ["PhaseContext", "analytics", "grade", "ingest", "precompute", "predict", "verify", "verify_checks"]
+__all__ = ["PhaseContext", "analytics", "grade", "ingest", "precompute", "predict", "run_records_check", "verify", "verify_checks"]
 
 
 @dataclass
@@ -47,6 +48,8 @@ class PhaseContext:
     sources: LiveSources | None = None
     allow_incomplete: bool = False
     workers: int = 1
+    #: the registry's phases (verify checks each has a run record)
+    phases: Sequence[Phase] = ()
     #: set by ingest: the scoreboard lists no game on the date
     no_slate: bool = False
     detail: str = ""
@@ -85,7 +88,7 @@ def ingest(ctx: PhaseContext) -> None:
 
 
 def _build(ctx: PhaseContext, names: tuple[str, ...]) -> None:
-    from nbaprops.pipeline.backfill import run_phases
+    from nbaprops.pipeline.builds import run_phases
 
     counts = run_phases(ctx.con, ctx.settings, ctx.date_from, ctx.game_date, phases=names)
     ctx.run.rows = sum(counts.values())
@@ -157,14 +160,36 @@ def grade(ctx: PhaseContext) -> None:
     ctx.detail = f"graded {n} predictions of {day}"
 
 
-def verify_checks(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: dt.date) -> list[Check]:
+def run_records_check(con: duckdb.DuckDBPyConnection, game_date: dt.date, phases: Sequence[Phase]) -> Check:
+    """Whether every phase of the registry before ``verify`` has a successful run record for the date.
+
+    A warning, never a failure: phases run one by one (``nbaprops predict``) leave no daily-run record,
+    and ``verify`` judges the data itself.
+    """
+    prev = gates.previous_game_date(con, game_date)
+    missing = []
+    for p in phases:
+        if p.name == "verify":
+            continue
+        day = prev if p.target == "previous" else game_date
+        if day is not None and not gates.phase_done(con, p.name, day):
+            missing.append(f"{p.name} ({day})")
+    if missing:
+        return Check.warning("run_records", "no successful run record for " + ", ".join(missing)
+                             + " (phases run outside `nbaprops run`, or not yet run)")
+    return Check.passed("run_records", "every phase of the date has a successful run record")
+
+
+def verify_checks(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: dt.date,
+                  phases: Sequence[Phase] = ()) -> list[Check]:
     """The post-run checks of a date, the run records of its phases and data freshness as of that date."""
     from nbaprops.features.definitions import FEATURE_VERSION
     from nbaprops.ops.doctor import freshness_checks
     from nbaprops.ops.verify import verify_date
 
     checks = verify_date(con, settings, game_date)
-    checks.append(gates.run_records_check(con, game_date))
+    if phases:
+        checks.append(run_records_check(con, game_date, phases))
     checks += freshness_checks(con, game_date, feature_version=FEATURE_VERSION)
     return checks
 
@@ -174,7 +199,7 @@ def verify(ctx: PhaseContext) -> None:
     from nbaprops.ops.verify import alerts_from_checks
 
     d = ctx.game_date
-    checks = verify_checks(ctx.con, ctx.settings, d)
+    checks = verify_checks(ctx.con, ctx.settings, d, ctx.phases)
     ctx.checks = checks
     ctx.run.rows = len(checks)
     for alert in alerts_from_checks(checks, d):

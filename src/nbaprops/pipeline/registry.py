@@ -20,11 +20,12 @@ registry writes exists) all read this module.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from nbaprops.pipeline import phases
+from nbaprops.pipeline.builds import ANALYTICS, BUILDS, FEATURE_STORE, PRECOMPUTE, Build, build, builds_of
 
 if TYPE_CHECKING:
     from nbaprops.pipeline.phases import PhaseContext
@@ -35,20 +36,6 @@ __all__ = ["BUILDS", "LOOKBACK_DAYS", "PHASES", "PHASE_NAMES", "Build", "Phase",
 #: How many days before D the analytics and precompute phases rebuild in the daily run (late box
 #: scores and corrections of the last week flow into rolling features).
 LOOKBACK_DAYS = 7
-
-
-@dataclass(frozen=True)
-class Build:
-    """A set-based SQL build inside a phase: tables written in order by ``replace_partition`` (or the
-    feature-store builder) for a date range, with the input that must exist for every date with games
-    before it may run, and how ``status`` judges a date complete."""
-
-    name: str
-    tables: tuple[str, ...]
-    needs: str
-    complete: Callable[[Mapping[str, Any]], bool]
-    #: the date column of ``needs``
-    needs_column: str = "game_date"
 
 
 @dataclass(frozen=True)
@@ -67,21 +54,6 @@ class Phase:
     #: skipped when it already completed for the date (verify always runs)
     skip_when_done: bool = True
 
-
-ANALYTICS = Build(
-    "analytics", ("player_game_summary", "team_game_summary", "upcoming_player_game_context"), needs="games",
-    complete=lambda r: bool((r["boxscores"] == 0 or r["player_game_summary"] == r["boxscores"])
-                            and r["upcoming_context"] > 0))
-PRECOMPUTE = Build(
-    "precompute", ("team_defense", "player_scoring_profile", "player_daily_cache", "composite_factors",
-                   "feature_values"), needs="upcoming_player_game_context",
-    complete=lambda r: bool(r["player_daily_cache"] == r["upcoming_context"] and r["team_defense"] == 2 * r["games"]))
-FEATURE_STORE = Build(
-    "feature_store", ("feature_store",), needs="feature_values",
-    complete=lambda r: bool(r["feature_store"] == r["feature_versions"] * r["upcoming_context"] > 0))
-
-#: Every build in order (the backfill runs them all over its date range).
-BUILDS: tuple[Build, ...] = (ANALYTICS, PRECOMPUTE, FEATURE_STORE)
 
 PHASES: tuple[Phase, ...] = (
     Phase("ingest", "land bulk files, saved payloads or live upstream data", gate="none (it brings the inputs)",
@@ -119,21 +91,6 @@ def phase(name: str) -> Phase:
         if p.name == name:
             return p
     raise KeyError(f"unknown phase {name!r}; phases: {', '.join(PHASE_NAMES)}")
-
-
-def build(name: str) -> Build:
-    """The build called ``name`` (``analytics``, ``precompute`` or ``feature_store``)."""
-    for b in BUILDS:
-        if b.name == name:
-            return b
-    raise KeyError(f"unknown build {name!r}; builds: {', '.join(b.name for b in BUILDS)}")
-
-
-def builds_of(names: tuple[str, ...]) -> tuple[Build, ...]:
-    """The builds called ``names``, in registry order whatever the order asked."""
-    for n in names:
-        build(n)
-    return tuple(b for b in BUILDS if b.name in names)
 
 
 def written_tables() -> tuple[str, ...]:

@@ -169,7 +169,8 @@ def run_daily(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: dt.
             ctx = PhaseContext(con=con, settings=settings, game_date=game_date, record_date=record_date,
                                date_from=game_date - dt.timedelta(days=ph.lookback_days), run=run,
                                warn=report.warnings.append, fire=fire, data_dir=data_dir, sources=sources,
-                               allow_incomplete=allow_incomplete, workers=workers)
+                               allow_incomplete=allow_incomplete, workers=workers,
+                               phases=registry.PHASES)
             try:
                 ph.run(ctx)
                 outcome.detail = ctx.detail

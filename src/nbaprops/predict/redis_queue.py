@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import pandas as pd
 
-from nbaprops import __version__
+from nbaprops._version import __version__
 from nbaprops.errors import NbapropsError
 from nbaprops.models.registry import MANIFEST
 from nbaprops.predict.queue import QueueStalledError, StatusHook

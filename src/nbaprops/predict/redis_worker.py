@@ -29,7 +29,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, cast
 
-from nbaprops import __version__
+from nbaprops._version import __version__
 from nbaprops.predict.redis_queue import (
     DEFAULT_GROUP,
     DEFAULT_STREAM,

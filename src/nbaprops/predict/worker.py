@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nbaprops import __version__
+from nbaprops._version import __version__
 from nbaprops.models.registry import LoadedModels, load_model_set
 from nbaprops.models.systems.ensemble import EnsembleSystem
 from nbaprops.predict.line_gate import devig_pair

@@ -18,7 +18,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -303,9 +303,16 @@ class Project:
 
     def doctor(self) -> list[Check]:
         """Settings, warehouse and schema, the registry's tables, models, freshness, keys and disk."""
-        from nbaprops.ops.doctor import run_doctor
+        return Project.health(lambda: self.settings)
 
-        return run_doctor(lambda: self.settings)
+    @staticmethod
+    def health(load_settings: Callable[[], Settings]) -> list[Check]:
+        """The doctor's checks with settings that may not load (the first check then says why), so
+        that ``nbaprops doctor`` reports a broken environment instead of failing on it."""
+        from nbaprops.ops.doctor import run_doctor
+        from nbaprops.pipeline.registry import written_tables
+
+        return run_doctor(load_settings, tables=written_tables())
 
     def versions(self) -> dict[str, Any]:
         """Package, schema and feature versions, the served model set and each system's version."""

@@ -86,10 +86,10 @@ def doctor_cmd(
     alert: Annotated[bool, typer.Option("--alert", help="send failures to the alert sink too")] = False,
 ) -> None:
     """Check settings, warehouse and schema, models, data freshness, API keys and disk space."""
-    from nbaprops.ops.doctor import run_doctor
     from nbaprops.ops.verify import alerts_from_checks
+    from nbaprops.project import Project
 
-    checks = run_doctor(lambda: settings(ctx))
+    checks = Project.health(lambda: settings(ctx))
     if alert and failed(checks):
         try:
             p = project(ctx)

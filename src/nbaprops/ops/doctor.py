@@ -13,7 +13,7 @@ import datetime as dt
 import importlib
 import pkgutil
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import duckdb
@@ -51,7 +51,8 @@ def check_imports() -> Check:
     return Check.passed("package", f"nbaprops {__version__}: {n} modules import")
 
 
-def check_warehouse(settings: Settings) -> tuple[list[Check], duckdb.DuckDBPyConnection | None]:
+def check_warehouse(settings: Settings, tables: Sequence[str] = ()
+                    ) -> tuple[list[Check], duckdb.DuckDBPyConnection | None]:
     """Open the warehouse read-only and compare its schema version with the package's.
 
     Returns:
@@ -78,6 +79,14 @@ def check_warehouse(settings: Settings) -> tuple[list[Check], duckdb.DuckDBPyCon
     else:
         checks.append(Check.failure("schema", f"warehouse schema {have} is newer than this package "
                                               f"({SCHEMA_VERSION}): upgrade nbaprops"))
+    if tables:
+        existing = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        missing = [t for t in tables if t not in existing]
+        if missing:
+            checks.append(Check.failure("tables", f"tables the pipeline writes are missing: {', '.join(missing)}; "
+                                                  "any writing command (e.g. `nbaprops status`) creates them"))
+        else:
+            checks.append(Check.passed("tables", f"all {len(tables)} tables the pipeline's phases write exist"))
     return checks, con
 
 
@@ -201,13 +210,14 @@ def check_disk(settings: Settings) -> Check:
 
 
 def run_doctor(load_settings: Callable[[], Settings], *, today: dt.date | None = None,
-               imports: bool = True) -> list[Check]:
+               imports: bool = True, tables: Sequence[str] = ()) -> list[Check]:
     """Every doctor check, in order; later checks are skipped (and say so) when settings are invalid.
 
     Args:
         load_settings: builds the settings (raising SettingsError with every invalid value).
         today: the date freshness is judged against (default: today).
         imports: also import every module of the package.
+        tables: tables that must exist (the phase registry's; see ``Project.health``).
 
     Returns:
         The checks.
@@ -222,7 +232,7 @@ def run_doctor(load_settings: Callable[[], Settings], *, today: dt.date | None =
         checks.append(Check.failure("warehouse", "not checked: fix the settings first"))
         return checks
     checks.append(Check.passed("settings", f"valid (db {settings.db}, models {settings.model_path})"))
-    wh, con = check_warehouse(settings)
+    wh, con = check_warehouse(settings, tables)
     checks += wh
     checks.append(check_models(settings))
     if con is not None:

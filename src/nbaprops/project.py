@@ -15,6 +15,7 @@ so the API can read while a batch writes); writes run on the connection itself.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import threading
 import time
@@ -93,7 +94,10 @@ class BacktestResult:
     graded: pd.DataFrame
     blocks: list[dict[str, Any]] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
+    #: report.md / metrics.json paths, alarms and the edge verdict when a report was written
     report: dict[str, Any] | None = None
+    #: the report's headline figures (``metrics`` itself when no report was written)
+    headline: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -232,7 +236,7 @@ class Project:
 
     def run(self, game_date: DateLike, *, data_dir: str | Path | None = None, replay: str | Path | None = None,
             only: Sequence[str] | None = None, force: bool = False, allow_incomplete: bool = False,
-            workers: int = 1, progress: Any = None) -> RunReport:
+            workers: int = 1, progress: Progress = no_progress) -> RunReport:
         """The daily job for one date: every phase of the registry (or ``only`` these), gated, locked and
         recorded (see :mod:`nbaprops.pipeline.runner`).
 
@@ -273,7 +277,7 @@ class Project:
             return run_daily(con, self.settings, d, data_dir=Path(data_dir) if data_dir is not None else None,
                              sources=sources, only=phases, force=force, allow_incomplete=allow_incomplete,
                              workers=workers, wait_s=self._wait_s, sink=self.alert_sink,
-                             progress=progress or (lambda _: None))
+                             progress=progress)
         finally:
             if sources is not None:
                 sources.close()
@@ -484,16 +488,19 @@ class Project:
         graded = res.pop("graded")
         blocks = list(res.get("blocks", []))
         report = None
+        headline: dict[str, Any] | None = None
         if report_dir is not None:
             cmd = command or f"nbaprops backtest --from {lo} --to {hi} --retrain-every {retrain_every_days}d"
             info = write_report(graded, Path(report_dir), title=f"nbaprops walk-forward backtest {lo} to {hi}",
                                 period=f"{lo} to {hi}, retrained every {retrain_every_days} days", command=cmd)
-            metrics = dict(info["headline"])
+            metrics = json.loads(Path(info["metrics_json"]).read_text(encoding="utf-8"))
+            headline = dict(info["headline"])
             report = {"report_md": info["report_md"], "metrics_json": info["metrics_json"],
                       "alarms": info["alarms"], "edge_demonstrated": info["edge_demonstrated"]}
         else:
             metrics = summarize(graded, n_boot=500)
-        return BacktestResult(metrics=metrics, graded=graded, blocks=blocks, info=res, report=report)
+        return BacktestResult(metrics=metrics, graded=graded, blocks=blocks, info=res, report=report,
+                              headline=headline if headline is not None else metrics)
 
     # ------------------------------------------------------------------ operations
     def views(self) -> dict[str, Any]:

@@ -62,7 +62,7 @@ def run_cmd(
     p = project(ctx, wait_s=wait)
     console.print(f"run {d}: phases {', '.join(phases or PHASE_NAMES)}")
     report = p.run(d, data_dir=data, replay=replay, only=phases, force=force, allow_incomplete=allow_incomplete,
-                   workers=workers, progress=lambda line: console.print(f"run {d}: {line}"))
+                   workers=workers, progress=lambda line, _done, _total: console.print(f"run {d}: {line}"))
     if as_json:
         emit(report.as_dict())
     else:

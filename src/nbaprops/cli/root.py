@@ -336,7 +336,7 @@ def backtest(
         res["report"] = bt.report
     res["imported_lines"] = imported
     if as_json:
-        emit({**res, "headline": bt.metrics})
+        emit({**res, "headline": bt.headline})
         return
     pm, bm = points_metrics(graded), betting_metrics(graded, n_boot=500)
     prm = probability_metrics(graded)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,7 @@ from nbaprops.ops.checks import Check
 from nbaprops.pipeline import registry
 from nbaprops.pipeline.gates import phase_done, phase_run, previous_game_date
 from nbaprops.pipeline.phases import PhaseContext
+from nbaprops.progress import Progress, no_progress
 
 if TYPE_CHECKING:
     import duckdb
@@ -36,11 +36,6 @@ log = logging.getLogger(__name__)
 
 #: The phase names in order (read from the registry).
 PHASES = registry.PHASE_NAMES
-LineProgress = Callable[[str], None]
-
-
-def _noop(_: str) -> None:
-    return None
 
 
 @dataclass
@@ -110,7 +105,7 @@ def run_daily(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: dt.
               data_dir: Path | None = None, sources: LiveSources | None = None,
               only: tuple[str, ...] | None = None, force: bool = False, allow_incomplete: bool = False,
               workers: int = 1, wait_s: float = 0.0, sink: AlertSink | None = None,
-              progress: LineProgress = _noop) -> RunReport:
+              progress: Progress = no_progress) -> RunReport:
     """Run the registry's phases for one date.
 
     Args:
@@ -125,7 +120,7 @@ def run_daily(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: dt.
         workers: prediction worker processes.
         wait_s: how long to wait for a phase another thread of this process is running.
         sink: where alerts go (default: the log).
-        progress: called with a line before each phase.
+        progress: called before each phase with ``("<phase> <date>", phases done, phases to run)``.
 
     Returns:
         The report; ``status`` is ``ok`` only when no phase was blocked or failed and verify passed.
@@ -143,9 +138,8 @@ def run_daily(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: dt.
         report.alerts.append(alert)
         sink.send(alert)
 
-    for ph in registry.PHASES:
-        if only is not None and ph.name not in only:
-            continue
+    wanted = [ph for ph in registry.PHASES if only is None or ph.name in only]
+    for i, ph in enumerate(wanted):
         if ph.target == "previous":
             prev = previous_game_date(con, game_date)
             if prev is None:
@@ -162,7 +156,7 @@ def run_daily(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: dt.
             report.phases.append(PhaseOutcome(ph.name, record_date, "skipped",
                                               detail="already done for this date (--force re-runs it)"))
             continue
-        progress(f"{ph.name} {record_date}")
+        progress(f"{ph.name} {record_date}", i, len(wanted))
         outcome = PhaseOutcome(ph.name, record_date, "ok")
         with phase_run(con, ph.name, record_date, wait_s=wait_s) as run:
             outcome.run_id = run.run_id

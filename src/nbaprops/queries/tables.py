@@ -52,7 +52,8 @@ def predictions(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.
         where.append("p.recommendation = ?")
         args.append(recommendation)
     return con.execute(f"""
-        SELECT p.*, pl.full_name AS player_name, f.team_abbr, f.opponent_abbr
+        SELECT p.game_id, p.game_date, p.player_id, pl.full_name AS player_name, f.team_abbr, f.opponent_abbr,
+               p.* EXCLUDE (game_id, game_date, player_id)
         FROM player_prop_predictions p
         LEFT JOIN players pl ON pl.player_id = p.player_id
         LEFT JOIN (SELECT DISTINCT game_date, player_id, team_abbr, opponent_abbr FROM feature_store) f

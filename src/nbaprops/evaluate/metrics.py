@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nbaprops.evaluate.grading import (
+from nbaprops.odds import (
     BREAK_EVEN_MINUS_110,
     american_to_decimal,
     devig_two_way,

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import duckdb
 
-from nbaprops.evaluate.grading import BREAK_EVEN_MINUS_110
+from nbaprops.odds import BREAK_EVEN_MINUS_110
 from nbaprops.predict.coordinator import is_stale
 
 __all__ = [

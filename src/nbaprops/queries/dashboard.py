@@ -19,6 +19,7 @@ from typing import Any, Literal
 import duckdb
 
 from nbaprops.odds import BREAK_EVEN_MINUS_110
+from nbaprops.ops.alerts import Alert
 from nbaprops.predict.coordinator import is_stale
 
 __all__ = [
@@ -27,7 +28,6 @@ __all__ = [
     "PHASE_STALL_AFTER",
     "PRIMARY_SYSTEM",
     "SLATE_SORTS",
-    "Alert",
     "PerformanceData",
     "PipelineData",
     "SlateData",
@@ -410,25 +410,6 @@ def load_performance(cur: duckdb.DuckDBPyConnection, *, date_from: dt.date | Non
 
 
 # ------------------------------------------------------------------------------------------ pipeline
-@dataclass(frozen=True)
-class Alert:
-    """A condition an operator should look at, computed from the warehouse tables.
-
-    Attributes:
-        severity: ``error`` or ``warning``.
-        kind: Stable key, e.g. ``phase_failed``, ``batch_stalled``, ``lines_quarantined``.
-        game_date: The date concerned, if any.
-        title: One line for a person.
-        detail: What is wrong (and, where possible, what to do).
-    """
-
-    severity: Literal["error", "warning"]
-    kind: str
-    game_date: dt.date | None
-    title: str
-    detail: str = ""
-
-
 @dataclass
 class PipelineData:
     """What the pipeline page shows.
@@ -544,11 +525,13 @@ def _alerts(cur: duckdb.DuckDBPyConnection, now: dt.datetime) -> list[Alert]:
         span = str(r["date_from"]) if r["date_from"] == r["date_to"] else f"{r['date_from']}..{r['date_to']}"
         if r["status"] == "running":
             if now - r["started_at"] > PHASE_STALL_AFTER:
-                out.append(Alert("error", "phase_stalled", r["date_to"], f"{r['phase']} {span} stalled",
-                                 f"running since {r['started_at']:%Y-%m-%d %H:%M} UTC; re-run the phase"))
+                out.append(Alert(severity="error", kind="phase_stalled", game_date=r["date_to"],
+                                 title=f"{r['phase']} {span} stalled",
+                                 detail=f"running since {r['started_at']:%Y-%m-%d %H:%M} UTC; re-run the phase"))
             continue
-        out.append(Alert("error" if r["status"] == "failed" else "warning", f"phase_{r['status']}", r["date_to"],
-                         f"{r['phase']} {span} {r['status']}", str(r["error"] or "")[:500]))
+        out.append(Alert(severity="error" if r["status"] == "failed" else "warning", kind=f"phase_{r['status']}",
+                         game_date=r["date_to"], title=f"{r['phase']} {span} {r['status']}",
+                         detail=str(r["error"] or "")[:500]))
     # the newest batch of each date decides
     for b in _records(cur, """
             SELECT * FROM (
@@ -557,37 +540,42 @@ def _alerts(cur: duckdb.DuckDBPyConnection, now: dt.datetime) -> list[Alert]:
             WHERE rn = 1 ORDER BY game_date DESC LIMIT 200"""):
         if b["status"] in ("running", "consolidating"):
             if is_stale(b.get("owner"), b.get("heartbeat_at"), now=now):
-                out.append(Alert("error", "batch_stalled", b["game_date"], f"prediction batch {b['batch_id']} stalled",
-                                 f"{b['status']} with its last heartbeat at {b.get('heartbeat_at')} (owner "
-                                 f"{b.get('owner')}); start the date again"))
+                out.append(Alert(severity="error", kind="batch_stalled", game_date=b["game_date"],
+                                 title=f"prediction batch {b['batch_id']} stalled",
+                                 detail=f"{b['status']} with its last heartbeat at {b.get('heartbeat_at')} (owner "
+                                        f"{b.get('owner')}); start the date again"))
         elif b["status"] == "stalled":  # a queue reported work units waiting with no consumer
-            out.append(Alert("error", "batch_stalled", b["game_date"], f"prediction batch {b['batch_id']} stalled",
-                             str(b.get("error") or "work units are waiting with no worker to run them")[:500]))
+            out.append(Alert(severity="error", kind="batch_stalled", game_date=b["game_date"],
+                             title=f"prediction batch {b['batch_id']} stalled",
+                             detail=str(b.get("error") or "work units are waiting with no worker to run them")[:500]))
         elif b["status"] in ("failed", "abandoned"):
-            out.append(Alert("error", f"batch_{b['status']}", b["game_date"],
-                             f"prediction batch {b['batch_id']} {b['status']}", str(b.get("error") or "")[:500]))
+            out.append(Alert(severity="error", kind=f"batch_{b['status']}", game_date=b["game_date"],
+                             title=f"prediction batch {b['batch_id']} {b['status']}",
+                             detail=str(b.get("error") or "")[:500]))
         elif b["status"] == "complete_with_failures":
-            out.append(Alert("warning", "batch_partial", b["game_date"],
-                             f"prediction batch {b['batch_id']} completed with failures",
-                             f"{b.get('failed_players') or 0} players failed"))
+            out.append(Alert(severity="warning", kind="batch_partial", game_date=b["game_date"],
+                             title=f"prediction batch {b['batch_id']} completed with failures",
+                             detail=f"{b.get('failed_players') or 0} players failed"))
     for q in _records(cur, """
             SELECT game_date, count(DISTINCT coalesce(line_snapshot_id, CAST(player_id AS VARCHAR))) AS n,
                    string_agg(DISTINCT reason, '; ' ORDER BY reason) AS reasons
             FROM line_quarantine GROUP BY game_date ORDER BY game_date DESC LIMIT 100"""):
-        out.append(Alert("warning", "lines_quarantined", q["game_date"],
-                         f"{q['n']} line{'s' if q['n'] != 1 else ''} quarantined",
-                         str(q["reasons"] or "")[:500]))
+        out.append(Alert(severity="warning", kind="lines_quarantined", game_date=q["game_date"],
+                         title=f"{q['n']} line{'s' if q['n'] != 1 else ''} quarantined",
+                         detail=str(q["reasons"] or "")[:500]))
     for e in _records(cur, """
             SELECT b.game_date, e.batch_id, e.system_id, e.last_error FROM system_circuit_events e
             LEFT JOIN prediction_batches b ON b.batch_id = e.batch_id
             ORDER BY e.event_at DESC LIMIT 100"""):
-        out.append(Alert("warning", "circuit_open", e["game_date"], f"system {e['system_id']} stopped in {e['batch_id']}",
-                         str(e["last_error"] or "")[:500]))
+        out.append(Alert(severity="warning", kind="circuit_open", game_date=e["game_date"],
+                         title=f"system {e['system_id']} stopped in {e['batch_id']}",
+                         detail=str(e["last_error"] or "")[:500]))
     if _has_relation(cur, "placeholder_alerts"):
         for p in _records(cur, "SELECT * FROM placeholder_alerts ORDER BY game_date DESC LIMIT 100"):
             where = " / ".join(str(p[k]) for k in ("source", "sportsbook") if p.get(k))
-            out.append(Alert("error", f"placeholder_{p['alert']}", p["game_date"], f"{p['alert']} {where}".strip(),
-                             f"{p.get('n_lines')} lines, modal line {p.get('modal_line')}"))
+            out.append(Alert(severity="error", kind=f"placeholder_{p['alert']}", game_date=p["game_date"],
+                             title=f"{p['alert']} {where}".strip(),
+                             detail=f"{p.get('n_lines')} lines, modal line {p.get('modal_line')}"))
     rank = {"error": 0, "warning": 1}
     out.sort(key=lambda a: (rank[a.severity], -(a.game_date.toordinal() if a.game_date else 0), a.kind))
     return out

@@ -5,8 +5,10 @@ so that the templates, the charts and the tests all see the same numbers. Nothin
 
 Definitions follow the grading module (:mod:`nbaprops.evaluate.grading`): a **bet** is an OVER/UNDER
 recommendation on a real, validated book line (``is_bet AND has_valid_line`` on the grade and
-``line_source = 'ACTUAL_PROP'`` on the stored prediction); bets = wins + losses + pushes (voids are
-refunded and counted apart); hit rate = wins / (wins + losses); ROI = profit / bets. The model's
+``line_source = 'ACTUAL_PROP'`` on the stored prediction). The SQL here only counts wins, losses, pushes,
+voids and profit; bets, hit rate and ROI come from the one definition,
+:class:`nbaprops.evaluate.metrics.betting.BetRecord` (bets = wins + losses + pushes, voids refunded and
+counted apart; hit rate = wins / (wins + losses); ROI = profit / bets), as in the report. The model's
 MAE is always shown next to the line's MAE on exactly the same rows (valid line, player played).
 """
 
@@ -18,6 +20,7 @@ from typing import Any, Literal
 
 import duckdb
 
+from nbaprops.evaluate.metrics.betting import SETTLED_RESULTS, BetRecord
 from nbaprops.odds import BREAK_EVEN_MINUS_110
 from nbaprops.ops.alerts import Alert
 from nbaprops.predict.coordinator import is_stale
@@ -325,13 +328,15 @@ _GRADED = """
         WHERE {where}
     )"""
 
-_AGG = """
-    count(CASE WHEN valid_bet AND result IN ('WIN', 'LOSS', 'PUSH') THEN 1 END) AS bets,
+_SETTLED_SQL = ", ".join(f"'{r}'" for r in SETTLED_RESULTS)
+
+# The counts of a BetRecord (bets, hit rate and ROI are derived from them in _derive).
+_AGG = f"""
     count(CASE WHEN valid_bet AND result = 'WIN' THEN 1 END) AS wins,
     count(CASE WHEN valid_bet AND result = 'LOSS' THEN 1 END) AS losses,
     count(CASE WHEN valid_bet AND result = 'PUSH' THEN 1 END) AS pushes,
     count(CASE WHEN valid_bet AND result = 'VOID' THEN 1 END) AS voids,
-    coalesce(sum(CASE WHEN valid_bet AND result IN ('WIN', 'LOSS', 'PUSH') THEN profit_units END), 0.0)
+    coalesce(sum(CASE WHEN valid_bet AND result IN ({_SETTLED_SQL}) THEN coalesce(profit_units, 0.0) END), 0.0)
         AS profit_units,
     count(CASE WHEN valid_line AND NOT is_void AND abs_error IS NOT NULL AND line_abs_error IS NOT NULL
                THEN 1 END) AS mae_rows,
@@ -341,10 +346,22 @@ _AGG = """
              THEN line_abs_error END) AS line_mae"""
 
 
+def _record(rec: dict[str, Any]) -> BetRecord:
+    return BetRecord(wins=int(rec["wins"]), losses=int(rec["losses"]), pushes=int(rec["pushes"]),
+                     voids=int(rec["voids"]), profit_units=float(rec["profit_units"]))
+
+
+def _defined(x: float) -> float | None:
+    """A derived figure for the page: None when undefined (NaN)."""
+    return None if x != x else x
+
+
 def _derive(rec: dict[str, Any]) -> dict[str, Any]:
-    decided = rec["wins"] + rec["losses"]
-    rec["hit_rate"] = rec["wins"] / decided if decided else None
-    rec["roi"] = rec["profit_units"] / rec["bets"] if rec["bets"] else None
+    """Add bets, hit rate and ROI (the one definition, :class:`BetRecord`) and the MAE difference."""
+    record = _record(rec)
+    rec["bets"] = record.bets
+    rec["hit_rate"] = _defined(record.hit_rate)
+    rec["roi"] = _defined(record.roi)
     rec["mae_minus_line"] = (rec["mae"] - rec["line_mae"]
                              if rec.get("mae") is not None and rec.get("line_mae") is not None else None)
     return rec
@@ -385,15 +402,13 @@ def load_performance(cur: duckdb.DuckDBPyConnection, *, date_from: dt.date | Non
     data.by_date = [_derive(r) for r in _records(cur, f"""
         WITH {graded} SELECT game_date, system_id, {_AGG}
         FROM graded GROUP BY game_date, system_id ORDER BY game_date, system_id""", params)]
-    running: dict[str, tuple[int, int, int, float]] = {}
+    running: dict[str, BetRecord] = {}
     for rec in data.by_date:  # cumulative figures per system, in date order
-        bets, wins, losses, profit = running.get(rec["system_id"], (0, 0, 0, 0.0))
-        bets, wins, losses = bets + rec["bets"], wins + rec["wins"], losses + rec["losses"]
-        profit += rec["profit_units"]
-        running[rec["system_id"]] = (bets, wins, losses, profit)
-        rec["cum_bets"] = bets
-        rec["cum_hit_rate"] = wins / (wins + losses) if wins + losses else None
-        rec["cum_roi"] = profit / bets if bets else None
+        total = running.get(rec["system_id"], BetRecord()) + _record(rec)
+        running[rec["system_id"]] = total
+        rec["cum_bets"] = total.bets
+        rec["cum_hit_rate"] = _defined(total.hit_rate)
+        rec["cum_roi"] = _defined(total.roi)
     data.calibration = _records(cur, f"""
         WITH {graded},
         scored AS (

@@ -12,11 +12,13 @@ The contract
   ``float`` for a scalar or a float64 array of the same shape otherwise. A bad or missing price gives
   **NaN**: missing, NaN, +/-inf, or ``|price| < 100`` (not an American price; +100 and -100 are both
   even money).
-* **Input boundaries raise.** Where a price enters the system (an API payload, a file, a frame handed to
-  the grader), :func:`check_american` raises :class:`nbaprops.errors.InputError` whose message names the
-  field (and the file and row when given) of the first bad price, so the bad input can be found and fixed.
-* The SQL that loads odds files (``ingest/lines.py``) applies the same validity rule
-  (``price IS NULL OR isnan(price) OR abs(price) < 100`` is a reject).
+* **Input boundaries raise.** Where a price enters the system and must be usable (an Odds API payload in
+  ``ingest/sources/odds_api.py``, the price of the side taken on a bet handed to the grader),
+  :func:`check_american` raises :class:`nbaprops.errors.InputError` whose message names the field (and the
+  file and row when given) of the first bad price, so the bad input can be found and fixed.
+* Bulk odds files are checked in SQL by ``ingest/lines.py`` with the same validity rule
+  (``price IS NULL OR isnan(price) OR abs(price) < 100``); such rows go to the rejects table with the
+  field named instead of failing the whole load.
 
 Reference values: -110 is decimal 1.9091, implied 0.5238 (the break-even hit rate,
 :data:`BREAK_EVEN_MINUS_110`) and wins 0.9091 per unit; +150 is decimal 2.5, implied 0.4 and wins 1.5;

@@ -11,6 +11,8 @@ further copy of that file. Proofs:
   so nothing is graded against it;
 - ``performance_valid_lines_only`` and ``system_daily_performance`` equal the same figures computed
   independently in pandas, with hit rate = wins / (wins + losses) (pushes and voids excluded);
+- the one betting definition: the report's ``betting_metrics`` / ``summarize``, the dashboard's
+  ``load_performance`` and both views give the same bets, hit rate and ROI (to 1e-9) on the graded slate;
 - ``remediate`` archives exactly the injected invalid rows with the gate's reason in one transaction
   (a failure half-way changes nothing), and ``restore`` brings them back identical and re-graded.
 """
@@ -18,6 +20,7 @@ further copy of that file. Proofs:
 from __future__ import annotations
 
 import datetime as dt
+import math
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -29,8 +32,11 @@ import pandas as pd
 import pytest
 from click.testing import Result
 
+from nbaprops.evaluate.grade import load_graded
+from nbaprops.evaluate.metrics import betting_metrics, summarize
 from nbaprops.ops.remediate import KEY_COLUMNS, archive_invalid
 from nbaprops.ops.views import MONITORING_VIEWS
+from nbaprops.queries.dashboard import load_performance
 
 pytestmark = pytest.mark.integration
 
@@ -161,6 +167,61 @@ def test_system_daily_performance_excludes_pushes_and_voids_from_hit_rate(con: d
     assert len(with_voids) > 0
     naive = with_voids["wins"] / (with_voids["wins"] + with_voids["losses"] + with_voids["voids"])
     assert not np.allclose(with_voids["hit_rate"], naive)
+
+
+# ------------------------------------------------------------------------------ one betting definition
+def _same(a: Any, b: Any) -> bool:
+    """Equal to 1e-9, or both undefined (None / NaN / NULL)."""
+    undefined_a = a is None or (isinstance(a, float) and math.isnan(a))
+    undefined_b = b is None or (isinstance(b, float) and math.isnan(b))
+    if undefined_a or undefined_b:
+        return undefined_a and undefined_b
+    return abs(float(a) - float(b)) <= 1e-9
+
+
+def test_report_dashboard_and_views_give_the_same_hit_rate_and_roi(con: duckdb.DuckDBPyConnection) -> None:
+    """The graded predictions of the slate, through all four consumers of the one betting definition."""
+    graded = load_graded(con, DAY, DAY)
+    assert len(graded) == _one(con, "SELECT count(*) FROM prediction_grades WHERE game_date = ?", [DAY])
+    # the report: betting_metrics directly, and the 'betting' block of metrics.json that report.md renders
+    metrics = {r["system_id"]: r for r in betting_metrics(graded, n_boot=0).to_dict("records")}
+    report = {r["system_id"]: r for r in summarize(graded, n_boot=0)["betting"]}
+    # the dashboard's performance page, per system and per date (with the cumulative figures)
+    perf = load_performance(con, date_from=DAY, date_to=DAY)
+    dash = {r["system_id"]: r for r in perf.by_system}
+    dash_day = {r["system_id"]: r for r in perf.by_date}
+    # the SQL views (a system without a bet has no row in performance_valid_lines_only)
+    view = {r["system_id"]: r for r in con.execute("SELECT * FROM performance_valid_lines_only").df()
+            .to_dict("records")}
+    daily = {r["system_id"]: r for r in con.execute("SELECT * FROM system_daily_performance WHERE game_date = ?",
+                                                    [DAY]).df().to_dict("records")}
+
+    systems = set(graded["system_id"])
+    assert len(systems) >= 5 and set(metrics) == set(report) == set(dash) == set(dash_day) == set(daily) == systems
+    assert set(view) <= systems
+    # not a vacuous comparison: real bets, some won and some lost, and voids that must stay out
+    assert sum(r["bets"] for r in metrics.values()) > 0
+    assert any(r["wins"] > 0 and r["losses"] > 0 for r in metrics.values())
+    assert sum(r["voids"] for r in metrics.values()) > 0
+    for sid in sorted(systems):
+        m = metrics[sid]
+        counts = (m["bets"], m["wins"], m["losses"], m["pushes"], m["voids"])
+        sources: dict[str, dict[str, Any]] = {"report": report[sid], "dashboard": dash[sid],
+                                              "dashboard by date": dash_day[sid], "system_daily_performance": daily[sid]}
+        if sid in view:
+            sources["performance_valid_lines_only"] = view[sid]
+        else:
+            assert m["bets"] == 0 and m["voids"] == 0, sid
+        for name, r in sources.items():
+            assert (r["bets"], r["wins"], r["losses"], r["pushes"], r["voids"]) == counts, (sid, name)
+            assert _same(r["hit_rate"], m["hit_rate"]), (sid, name, r["hit_rate"], m["hit_rate"])
+            assert _same(r["roi"], m["roi"]), (sid, name, r["roi"], m["roi"])
+        assert _same(dash_day[sid]["cum_hit_rate"], m["hit_rate"]) and _same(dash_day[sid]["cum_roi"], m["roi"])
+        if m["wins"] + m["losses"]:
+            assert m["hit_rate"] == pytest.approx(m["wins"] / (m["wins"] + m["losses"]), abs=1e-12)
+        if m["bets"]:
+            settled = graded[(graded["system_id"] == sid) & graded["result"].isin(["WIN", "LOSS", "PUSH"])]
+            assert m["roi"] == pytest.approx(settled["profit_units"].sum() / m["bets"], abs=1e-9)
 
 
 # ------------------------------------------------------------------------------ placeholder alerts

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import json
 import logging
 import socket
@@ -16,8 +18,8 @@ import stamina
 from nbaprops.config import Settings
 from nbaprops.ops.alerts import Alert, FanoutSink, LogSink, MemorySink, SlackWebhookSink, make_sink
 
-ALERT = Alert("gate_blocked", "analytics for 2024-04-10 blocked by its gate",
-              "player box scores missing for 1 final game(s): 0022301144 (2024-04-09, DAL@CHA)")
+ALERT = Alert(kind="gate_blocked", title="analytics for 2024-04-10 blocked by its gate",
+              detail="player box scores missing for 1 final game(s): 0022301144 (2024-04-09, DAL@CHA)")
 
 
 class Hook:
@@ -138,7 +140,7 @@ def test_log_sink_levels_and_fanout_survives_a_broken_sink(caplog: pytest.LogCap
             raise RuntimeError("sink bug")
 
     memory = MemorySink()
-    warning = Alert("no_lines", "no lines for 2024-02-01", severity="warning")
+    warning = Alert(kind="no_lines", title="no lines for 2024-02-01", severity="warning")
     with caplog.at_level(logging.WARNING, logger="nbaprops.ops.alerts"):
         assert FanoutSink([Broken(), LogSink(), memory]).send(ALERT)
         LogSink().send(warning)
@@ -147,3 +149,17 @@ def test_log_sink_levels_and_fanout_survives_a_broken_sink(caplog: pytest.LogCap
     assert (logging.WARNING, "nbaprops WARNING no_lines: no lines for 2024-02-01") in levels
     assert memory.alerts == [ALERT]
     assert any("sink bug" in r.getMessage() for r in caplog.records)
+
+
+def test_alert_is_keyword_only_and_frozen() -> None:
+    with pytest.raises(TypeError):
+        Alert("gate_blocked", "a title")  # type: ignore[misc]
+    a = Alert(kind="no_lines", title="no lines for 2024-02-01", severity="warning",
+              game_date=dt.date(2024, 2, 1))
+    assert (a.kind, a.title, a.detail, a.severity, a.game_date) == (
+        "no_lines", "no lines for 2024-02-01", "", "warning", dt.date(2024, 2, 1))
+    assert a.as_dict() == {"kind": "no_lines", "title": "no lines for 2024-02-01", "detail": "",
+                           "severity": "warning", "game_date": "2024-02-01"}
+    assert a.text() == "nbaprops WARNING no_lines [2024-02-01]: no lines for 2024-02-01"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        a.title = "changed"  # type: ignore[misc]

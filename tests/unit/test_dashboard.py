@@ -27,6 +27,7 @@ from nbaprops.api import create_app
 from nbaprops.api.dashboard import fmt_num, fmt_pct, fmt_signed
 from nbaprops.config import Settings
 from nbaprops.evaluate.grade import grade_dates
+from nbaprops.ops.alerts import Alert
 from nbaprops.queries.dashboard import BREAK_EVEN, load_performance, load_pipeline, load_slate
 from nbaprops.warehouse import connect
 
@@ -535,6 +536,11 @@ def test_load_functions_directly(db: Path) -> None:
         assert perf.graded_rows == 12 and perf.date_from == MARCH and perf.date_to == D2
         pipe = load_pipeline(con, now=NOW - dt.timedelta(hours=9))  # 1 h after the predict run began: not stalled
         assert "phase_stalled" not in {a.kind for a in pipe.alerts}
+        # the dashboard's alerts are the pipeline's Alert type, fields by name
+        failed = next(a for a in pipe.alerts if a.kind == "phase_failed")
+        assert type(failed) is Alert
+        assert (failed.severity, failed.game_date, failed.title) == ("error", D2, "precompute 2024-04-11 failed")
+        assert "feature_store: boom" in failed.detail
     finally:
         con.close()
 

@@ -10,12 +10,7 @@ import pandas as pd
 import pytest
 
 from nbaprops.errors import InputError, MissingColumnsError
-from nbaprops.evaluate.grading import (
-    american_to_profit,
-    devig_two_way,
-    grade_predictions,
-    implied_probability,
-)
+from nbaprops.evaluate.grading import grade_predictions
 
 
 def _pred(player_id: int, **overrides: Any) -> dict[str, Any]:
@@ -139,13 +134,17 @@ def test_bad_inputs_raise() -> None:
         _grade([_pred(1)], _actuals([(1, 3, 10.0), (1, 4, 12.0)]))
     with pytest.raises(InputError, match="recommendation"):
         _grade([_pred(1, recommendation="HOLD")], _actuals([(1, 3, 10.0)]))
-    with pytest.raises(InputError, match="American price"):
+    with pytest.raises(InputError, match=r"row 1, field 'over_price': price -50\.0 is not a valid American price"):
         _grade([_pred(1, over_price=-50.0)], _actuals([(1, 30, 10.0)]))
+    # the price of the side taken is checked, on the row that carries it
+    with pytest.raises(InputError, match=r"row 2, field 'under_price': price inf"):
+        _grade([_pred(1), _pred(2, recommendation="UNDER", under_price=math.inf)],
+               _actuals([(1, 30, 10.0), (2, 30, 10.0)]))
 
 
-def test_price_helpers() -> None:
-    assert american_to_profit([-110, 150, -200]).tolist() == pytest.approx([100 / 110, 1.5, 0.5])
-    assert implied_probability(-110)[0] == pytest.approx(110 / 210)
-    assert devig_two_way(-110, -110)[0] == pytest.approx(0.5)
-    fair = devig_two_way(-150, 130)[0]
-    assert 0.5 < fair < implied_probability(-150)[0]
+def test_bad_price_off_the_bet_is_not_checked() -> None:
+    # a PASS row and the untaken side of a bet may carry any price: nothing is settled at it
+    g = _grade([_pred(1, recommendation="PASS", over_price=-50.0), _pred(2, under_price=5.0)],
+               _actuals([(1, 30, 10.0), (2, 30, 10.0)]))
+    assert g["result"].tolist() == ["NO_BET", "WIN"]
+    assert g["profit_units"].tolist() == pytest.approx([0.0, 100 / 110])

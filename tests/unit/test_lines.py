@@ -1,4 +1,4 @@
-"""Unit tests of the odds math and the line validation gate."""
+"""Unit tests of the line validation gate (the odds maths are tested in test_odds.py)."""
 
 from __future__ import annotations
 
@@ -9,52 +9,9 @@ import pandas as pd
 import pytest
 
 from nbaprops.errors import MissingColumnsError
-from nbaprops.predict.line_gate import (
-    american_to_decimal,
-    american_to_implied,
-    devig_pair,
-    profit_units,
-    profit_units_array,
-    validate_lines,
-)
+from nbaprops.predict.line_gate import validate_lines
 
 TIP = pd.Timestamp("2025-01-15 19:30", tz="America/New_York")
-
-
-# ------------------------------------------------------------------------------ odds math
-def test_american_to_implied_and_decimal() -> None:
-    assert american_to_implied(-110) == pytest.approx(110 / 210)
-    assert american_to_implied(-150) == pytest.approx(0.6)
-    assert american_to_implied(130) == pytest.approx(100 / 230)
-    assert american_to_implied(100) == pytest.approx(0.5)
-    assert american_to_decimal(-110) == pytest.approx(1 + 100 / 110)
-    assert american_to_decimal(150) == pytest.approx(2.5)
-    arr = american_to_implied(np.array([-110.0, 50.0, np.nan, 200.0]))
-    assert isinstance(arr, np.ndarray)
-    assert arr[0] == pytest.approx(110 / 210) and np.isnan(arr[1]) and np.isnan(arr[2])
-    assert arr[3] == pytest.approx(1 / 3)
-
-
-def test_devig_pair_known_values() -> None:
-    p_over, p_under = devig_pair(-110, -110)
-    assert p_over == pytest.approx(0.5) and p_under == pytest.approx(0.5)
-    p_over, p_under = devig_pair(-150, 130)
-    assert p_over == pytest.approx(0.6 / (0.6 + 100 / 230))
-    assert p_over == pytest.approx(0.579832, abs=1e-6)
-    assert p_under == pytest.approx(0.420168, abs=1e-6)
-    po, pu = devig_pair(np.array([-110.0, -150.0, 90.0]), np.array([-110.0, 130.0, -110.0]))
-    assert isinstance(po, np.ndarray) and isinstance(pu, np.ndarray)
-    np.testing.assert_allclose(po[:2] + pu[:2], 1.0)
-    assert np.isnan(po[2])
-
-
-def test_profit_units() -> None:
-    assert profit_units(-110, True) == pytest.approx(100 / 110)
-    assert profit_units(150, True) == pytest.approx(1.5)
-    assert profit_units(-110, False) == -1.0
-    assert profit_units(-110, None) == 0.0
-    out = profit_units_array([-110, 150, -110], [1.0, 0.0, np.nan])
-    np.testing.assert_allclose(out, [100 / 110, -1.0, 0.0])
 
 
 # ------------------------------------------------------------------------------ the gate

@@ -12,16 +12,19 @@ import pytest
 
 from nbaprops.evaluate.grading import grade_predictions
 from nbaprops.evaluate.metrics import (
+    BetRecord,
     betting_metrics,
     brier,
     bucket_metrics,
     clv,
     ece,
+    hit_rate,
     leakage_alarms,
     log_loss,
     points_metrics,
     probability_metrics,
     reliability_table,
+    roi,
     summarize,
 )
 
@@ -57,6 +60,27 @@ def _bets(results: list[str], dates: list[str], price: float = -110.0) -> pd.Dat
 
 
 # ---------------------------------------------------------------------------------------------- betting
+def test_the_one_definition_of_hit_rate_and_roi() -> None:
+    assert hit_rate(2, 1) == pytest.approx(2 / 3)
+    assert math.isnan(hit_rate(0, 0))
+    np.testing.assert_allclose(hit_rate(np.array([3.0, 0.0, 1.0]), np.array([1.0, 0.0, 0.0])), [0.75, np.nan, 1.0])
+    assert roi(-0.5, 4) == -0.125
+    assert math.isnan(roi(0.0, 0))
+    np.testing.assert_allclose(roi(np.array([1.0, 2.0]), np.array([0.0, 4.0])), [np.nan, 0.5])
+
+    # rows of a graded frame: NO_BET rows and voids are not bets; a push is a bet but not decided
+    rec = BetRecord.from_results(["WIN", "WIN", "LOSS", "PUSH", "VOID", "NO_BET", "WIN"],
+                                 [100 / 110, 1.5, -1.0, 0.0, 0.0, 0.0, math.nan])
+    assert (rec.wins, rec.losses, rec.pushes, rec.voids, rec.bets) == (3, 1, 1, 1, 5)
+    assert rec.profit_units == pytest.approx(100 / 110 + 1.5 - 1.0)  # a settled bet without profit counts 0
+    assert rec.hit_rate == 0.75
+    assert rec.roi == pytest.approx((100 / 110 + 0.5) / 5)
+    total = rec + BetRecord(wins=0, losses=2, pushes=1, voids=2, profit_units=-2.0)
+    assert (total.bets, total.voids, total.hit_rate) == (8, 3, 0.5)
+    assert total.roi == pytest.approx((100 / 110 + 0.5 - 2.0) / 8)
+    assert math.isnan(BetRecord(voids=4).hit_rate) and math.isnan(BetRecord(voids=4).roi)
+
+
 
 
 def test_pushes_and_voids_excluded_from_hit_rate_denominator() -> None:

@@ -261,6 +261,12 @@ def test_flatten_rejects_bad_prices_and_non_events() -> None:
     event["bookmakers"][1]["markets"][0]["outcomes"][0]["price"] = 1.91
     with pytest.raises(InputError, match=r"row 7, field 'outcomes.price'.*oddsFormat=american"):
         flatten_event_odds(json.dumps(event), source="payload-1")
+    # an integer that is not an American price, a missing price and a non-integer American price
+    for bad, why in ((50, "is not a valid American price"), (None, "is missing"),
+                     (-110.5, "is not an American-odds integer")):
+        event["bookmakers"][1]["markets"][0]["outcomes"][0]["price"] = bad
+        with pytest.raises(InputError, match=rf"^file payload-1, row 7, field 'outcomes.price': price {bad!r} {why}"):
+            flatten_event_odds(json.dumps(event), source="payload-1")
     with pytest.raises(InputError, match="not an Odds API event"):
         flatten_event_odds('{"message": "quota"}')
     empty = flatten_event_odds(json.dumps({**json.loads(EVENT_ODDS), "bookmakers": []}))

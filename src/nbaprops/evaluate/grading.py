@@ -10,8 +10,11 @@ Rules (see DESIGN.md "Grading" and REFERENCE_SYSTEM.md §6, §11 item 13):
   ``NO_BET`` and ``correct`` is NULL: placeholder or estimated lines are never graded.
 * A **push** (actual == line, only possible on integer lines) is NULL in ``correct``, 0 profit, and is
   excluded from the hit-rate denominator.
-* Profit is 1 unit staked at the posted American price of the side taken. When that price is missing
-  the row is priced at -110 and flagged ``price_assumed`` so reports can say how many were assumed.
+* Profit is 1 unit staked at the posted American price of the side taken
+  (:func:`nbaprops.odds.profit_units`). When that price is missing the row is priced at -110 and flagged
+  ``price_assumed`` so reports can say how many were assumed; a posted price that is not an American
+  price raises :class:`~nbaprops.errors.InputError` naming the row and field
+  (:func:`nbaprops.odds.check_american`).
 """
 
 from __future__ import annotations
@@ -22,24 +25,18 @@ import numpy as np
 import pandas as pd
 
 from nbaprops.errors import InputError, MissingColumnsError
+from nbaprops.odds import check_american, profit_units
 
 __all__ = [
     "ASSUMED_PRICE",
-    "BREAK_EVEN_MINUS_110",
     "PREDICTION_COLUMNS",
     "RECOMMENDATIONS",
     "RESULTS",
-    "american_to_decimal",
-    "american_to_profit",
-    "devig_two_way",
     "grade_predictions",
-    "implied_probability",
 ]
 
 #: Price used when the side taken has no posted price (flagged per row as ``price_assumed``).
 ASSUMED_PRICE = -110.0
-#: Hit rate needed to break even at -110: 110 / 210.
-BREAK_EVEN_MINUS_110 = 110.0 / 210.0
 
 RECOMMENDATIONS = ("OVER", "UNDER", "PASS", "NO_LINE")
 RESULTS = ("WIN", "LOSS", "PUSH", "VOID", "NO_BET")
@@ -65,52 +62,6 @@ def _as_float_array(values: object) -> np.ndarray:
     if s.dtype == "boolean" or s.dtype == bool:
         s = s.astype("Float64")
     return pd.to_numeric(s, errors="coerce").astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-
-
-def american_to_profit(price: object) -> np.ndarray:
-    """Profit per 1 unit staked on a win at an American price.
-
-    Args:
-        price: scalar or array-like of American odds (e.g. -110, +150). NaN stays NaN.
-
-    Returns:
-        Float array: -110 -> 0.9091, +150 -> 1.5, -200 -> 0.5.
-
-    Raises:
-        InputError: a price strictly between -100 and +100 (not a valid American price).
-    """
-    p = _as_float_array(np.atleast_1d(np.asarray(price, dtype=object)))
-    bad = ~np.isnan(p) & (np.abs(p) < 100.0)
-    if bad.any():
-        raise InputError(f"invalid American price(s) {sorted(set(p[bad].tolist()))[:5]}: |price| must be >= 100",
-                         field="over_price/under_price")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(p > 0, p / 100.0, 100.0 / np.abs(p))
-
-
-def american_to_decimal(price: object) -> np.ndarray:
-    """Decimal odds (stake included) for American prices: -110 -> 1.9091, +150 -> 2.5."""
-    return 1.0 + american_to_profit(price)
-
-
-def implied_probability(price: object) -> np.ndarray:
-    """Implied (vigged) probability of an American price, i.e. its break-even rate: -110 -> 0.5238."""
-    return 1.0 / american_to_decimal(price)
-
-
-def devig_two_way(over_price: object, under_price: object) -> np.ndarray:
-    """Multiplicative de-vig of a two-way market: fair P(over) = q_over / (q_over + q_under).
-
-    Args:
-        over_price: American price(s) of the over.
-        under_price: American price(s) of the under.
-
-    Returns:
-        Float array of fair over probabilities; NaN where either price is missing.
-    """
-    q_over = implied_probability(over_price)
-    q_under = implied_probability(under_price)
-    return q_over / (q_over + q_under)
 
 
 def _bool_column(s: pd.Series) -> np.ndarray:
@@ -207,12 +158,13 @@ def grade_predictions(preds: pd.DataFrame, actuals: pd.DataFrame) -> pd.DataFram
     over_price = _as_float_array(out["over_price"])
     under_price = _as_float_array(out["under_price"])
     price_posted = np.where(is_over, over_price, np.where(is_under, under_price, np.nan))
+    for name, taken in (("over_price", is_bet & is_over), ("under_price", is_bet & is_under)):
+        check_american(price_posted[taken], where=name, rows=np.flatnonzero(taken) + 1, allow_missing=True,
+                       hint="a bet is settled at the posted price of its side")
     price_assumed = is_bet & np.isnan(price_posted)
     price_taken = np.where(price_assumed, ASSUMED_PRICE, np.where(is_bet, price_posted, np.nan))
-    win_profit = np.zeros(len(out))
-    if is_bet.any():
-        win_profit[is_bet] = american_to_profit(price_taken[is_bet])
-    profit = np.where(won, win_profit, np.where(lost, -1.0, 0.0))
+    outcome = np.where(won, 1.0, np.where(lost, 0.0, np.nan))
+    profit = np.where(is_bet, profit_units(price_taken, outcome), 0.0)
 
     out["actual_points"] = actual
     out["actual_minutes"] = minutes

@@ -20,8 +20,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from nbaprops._version import __version__
-from nbaprops.evaluate.grading import BREAK_EVEN_MINUS_110
 from nbaprops.evaluate.metrics import DEFAULT_BY, summarize
+from nbaprops.odds import BREAK_EVEN_MINUS_110
 
 __all__ = ["NO_EDGE_PHRASE", "verdict", "write_report"]
 

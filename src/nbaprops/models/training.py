@@ -30,7 +30,7 @@ from nbaprops.models.market_blend import MarketBlend
 from nbaprops.models.systems import make_system
 from nbaprops.models.systems.base import PointsSystem
 from nbaprops.models.systems.ensemble import EnsembleSystem
-from nbaprops.predict.line_gate import devig_pair
+from nbaprops.odds import devig_two_way
 from nbaprops.predict.recommend import Calibrator
 
 __all__ = ["MEMBER_SYSTEMS", "SYSTEM_IDS", "calibration_threshold", "train_models"]
@@ -137,7 +137,7 @@ def train_models(con: duckdb.DuckDBPyConnection, model_dir: Path, until: dt.date
         dist_ = preds_b["ensemble"] if sid == "ensemble" else system.predict_distribution(rows_)
         line_ = rows_["line"].to_numpy(dtype="float64")
         p_cal = calibrators[sid].transform(dist_.p_over(np.where(np.isfinite(line_), line_, 0.5)))
-        mkt, _ = devig_pair(rows_["over_price"].to_numpy(dtype="float64"), rows_["under_price"].to_numpy(dtype="float64"))
+        mkt = devig_two_way(rows_["over_price"].to_numpy(dtype="float64"), rows_["under_price"].to_numpy(dtype="float64"))
         blends[sid] = MarketBlend().fit(dist_.mean, p_cal, line_, mkt, rows_["actual_points"].to_numpy(dtype="float64"))
 
     progress("save", len(SYSTEM_IDS) + 2, steps)

@@ -28,9 +28,13 @@ log = logging.getLogger(__name__)
 Severity = Literal["warning", "error"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Alert:
-    """Something an operator must look at.
+    """Something an operator must look at: the one alert type of nbaprops.
+
+    Fired by the pipeline and the post-run checks (sent to an :class:`AlertSink`) and computed from
+    the warehouse by the dashboard's pipeline page. Keyword arguments only, e.g.
+    ``Alert(kind="no_lines", title="no lines for 2024-02-01", severity="warning", game_date=d)``.
 
     Attributes:
         kind: a stable machine key, e.g. ``gate_blocked``, ``model_fallback``, ``grading_coverage``.
@@ -38,6 +42,7 @@ class Alert:
         detail: what is wrong and what to do.
         severity: ``error`` (a phase did not do its job) or ``warning``.
         game_date: the date concerned, if any.
+        created_at: when the alert was made (UTC).
     """
 
     kind: str

@@ -161,9 +161,9 @@ def batch_alerts(con: duckdb.DuckDBPyConnection, game_date: dt.date) -> list[Ale
                              GROUP BY reason ORDER BY 2 DESC""", [batch[0]]).fetchall()
     if reasons:
         n = sum(int(c) for _, c in reasons)
-        out.append(Alert("lines_quarantined", f"{n} line(s) quarantined by the validation gate",
-                         "; ".join(f"{c} x {r}" for r, c in reasons) + " (those players were predicted NO_LINE; "
-                         "see table line_quarantine)", "warning", game_date))
+        out.append(Alert(kind="lines_quarantined", title=f"{n} line(s) quarantined by the validation gate",
+                         detail="; ".join(f"{c} x {r}" for r, c in reasons) + " (those players were predicted "
+                         "NO_LINE; see table line_quarantine)", severity="warning", game_date=game_date))
     return out
 
 
@@ -176,5 +176,6 @@ def alerts_from_checks(checks: list[Check], game_date: dt.date | None, *, source
         kind = _ALERT_KIND.get(c.name, f"{source}_failed")
         if c.name.startswith("freshness"):
             kind = "freshness_breach"
-        out.append(Alert(kind, f"{source} check {c.name} failed", c.detail, "error", game_date))
+        out.append(Alert(kind=kind, title=f"{source} check {c.name} failed", detail=c.detail, severity="error",
+                         game_date=game_date))
     return out

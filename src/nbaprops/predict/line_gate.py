@@ -1,7 +1,4 @@
-"""Pure line and odds math, and the line validation gate.
-
-Odds helpers accept scalars or arrays (vectorised with numpy); invalid American odds (|price| < 100,
-NaN, Inf) give NaN instead of raising.
+"""The line validation gate (pure; the odds maths it uses are in :mod:`nbaprops.odds`).
 
 The gate (:func:`validate_lines`) never raises on bad data: each row gets ``is_valid`` and a
 ``reject_reason`` (first failing check). It fixes REFERENCE_SYSTEM.md §11.12: a real 20.0 quote
@@ -11,13 +8,13 @@ from a book is valid; only a *pattern* of one constant value across a slate is r
 from __future__ import annotations
 
 import datetime as dt
-from typing import overload
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from nbaprops.errors import MissingColumnsError
+from nbaprops.odds import is_valid_american
 
 __all__ = [
     "ACTUAL_PROP",
@@ -26,11 +23,6 @@ __all__ = [
     "PLACEHOLDER_SHARE",
     "REJECT_REASONS",
     "SLATE_COLUMNS",
-    "american_to_decimal",
-    "american_to_implied",
-    "devig_pair",
-    "profit_units",
-    "profit_units_array",
     "validate_lines",
 ]
 
@@ -55,120 +47,6 @@ REJECT_REASONS: tuple[str, ...] = (
     "not_actual_prop", "no_sportsbook", "bad_quote_basis", "missing_quote_time", "naive_timestamp",
     "quoted_after_tipoff", "bad_line_value", "implausible_for_player", "bad_price", "placeholder_pattern",
 )
-
-
-# ------------------------------------------------------------------------------- odds math
-def _valid_american(price: FloatArray) -> npt.NDArray[np.bool_]:
-    return np.isfinite(price) & (np.abs(price) >= 100.0)
-
-
-@overload
-def american_to_implied(price: float) -> float: ...
-@overload
-def american_to_implied(price: npt.ArrayLike) -> FloatArray | float: ...
-def american_to_implied(price: npt.ArrayLike) -> FloatArray | float:
-    """Implied probability of American odds (including the vig).
-
-    -150 -> 150 / 250 = 0.6; +130 -> 100 / 230 ≈ 0.4348.
-
-    Args:
-        price: American odds (scalar or array).
-
-    Returns:
-        Probability (same shape as the input); NaN for invalid odds.
-    """
-    p = np.asarray(price, dtype=np.float64)
-    ok = _valid_american(p)
-    safe = np.where(ok, p, 100.0)
-    with np.errstate(divide="ignore", invalid="ignore"):  # the branch not taken may divide by 0
-        out = np.where(safe < 0, -safe / (-safe + 100.0), 100.0 / (safe + 100.0))
-    out = np.where(ok, out, np.nan)
-    return float(out) if out.ndim == 0 else out
-
-
-@overload
-def american_to_decimal(price: float) -> float: ...
-@overload
-def american_to_decimal(price: npt.ArrayLike) -> FloatArray | float: ...
-def american_to_decimal(price: npt.ArrayLike) -> FloatArray | float:
-    """Decimal odds (total return per unit staked) of American odds.
-
-    -110 -> 1.9091; +150 -> 2.5.
-
-    Args:
-        price: American odds (scalar or array).
-
-    Returns:
-        Decimal odds; NaN for invalid odds.
-    """
-    p = np.asarray(price, dtype=np.float64)
-    ok = _valid_american(p)
-    safe = np.where(ok, p, 100.0)
-    with np.errstate(divide="ignore", invalid="ignore"):  # the branch not taken may divide by 0
-        out = np.where(safe < 0, 1.0 + 100.0 / -safe, 1.0 + safe / 100.0)
-    out = np.where(ok, out, np.nan)
-    return float(out) if out.ndim == 0 else out
-
-
-@overload
-def devig_pair(over_price: float, under_price: float) -> tuple[float, float]: ...
-@overload
-def devig_pair(over_price: npt.ArrayLike, under_price: npt.ArrayLike) -> tuple[FloatArray | float, FloatArray | float]: ...
-def devig_pair(over_price: npt.ArrayLike, under_price: npt.ArrayLike) -> tuple[FloatArray | float, FloatArray | float]:
-    """Market probabilities of over and under with the vig removed proportionally.
-
-    ``p_over = i_over / (i_over + i_under)`` where ``i`` are implied probabilities (the
-    multiplicative / normalisation method).
-
-    Args:
-        over_price: American odds of the over.
-        under_price: American odds of the under.
-
-    Returns:
-        ``(p_over, p_under)`` summing to one; NaN where either price is invalid.
-    """
-    io = np.asarray(american_to_implied(over_price), dtype=np.float64)
-    iu = np.asarray(american_to_implied(under_price), dtype=np.float64)
-    total = io + iu
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p_over = io / total
-    p_under = 1.0 - p_over
-    if p_over.ndim == 0:
-        return float(p_over), float(p_under)
-    return p_over, p_under
-
-
-def profit_units(price: float, won: bool | None) -> float:
-    """Profit of a one-unit stake at American odds.
-
-    Args:
-        price: American odds of the side taken.
-        won: True (win), False (loss) or None (push / void: stake returned).
-
-    Returns:
-        ``decimal - 1`` for a win, ``-1`` for a loss, ``0`` for a push or void; NaN for invalid odds.
-    """
-    if won is None:
-        return 0.0
-    if won:
-        return float(american_to_decimal(price)) - 1.0
-    return -1.0 if np.isfinite(american_to_implied(price)) else float("nan")
-
-
-def profit_units_array(price: npt.ArrayLike, outcome: npt.ArrayLike) -> FloatArray:
-    """Vectorised :func:`profit_units`.
-
-    Args:
-        price: American odds of the side taken.
-        outcome: 1.0 win, 0.0 loss, NaN push/void.
-
-    Returns:
-        Profit per one-unit stake (0 for push/void; NaN for invalid odds on a settled bet).
-    """
-    dec = np.asarray(american_to_decimal(price), dtype=np.float64)
-    out = np.asarray(outcome, dtype=np.float64)
-    res = np.where(out == 1.0, dec - 1.0, np.where(np.isfinite(dec), -1.0, np.nan))
-    return np.where(np.isnan(out), 0.0, res)
 
 
 # ------------------------------------------------------------------------------- the gate
@@ -290,7 +168,7 @@ def validate_lines(slate: pd.DataFrame) -> pd.DataFrame:
         reject(np.isfinite(avg) & (np.abs(line - avg) > tolerance), "implausible_for_player")
         over = pd.to_numeric(out["over_price"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         under = pd.to_numeric(out["under_price"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-        reject(~(_valid_american(over) & _valid_american(under)), "bad_price")
+        reject(~(is_valid_american(over) & is_valid_american(under)), "bad_price")
 
     candidate = np.asarray(pd.isna(reason), dtype=bool)
     slate_keys = ["game_date"] if "game_date" in out.columns else []

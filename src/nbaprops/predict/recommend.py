@@ -30,7 +30,7 @@ import numpy.typing as npt
 from sklearn.isotonic import IsotonicRegression
 
 from nbaprops.errors import ModelError
-from nbaprops.predict.line_gate import american_to_decimal
+from nbaprops.odds import american_to_decimal
 
 __all__ = [
     "NO_LINE",

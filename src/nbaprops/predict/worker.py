@@ -20,7 +20,7 @@ import pandas as pd
 from nbaprops._version import __version__
 from nbaprops.models.registry import LoadedModels, load_model_set
 from nbaprops.models.systems.ensemble import EnsembleSystem
-from nbaprops.predict.line_gate import devig_pair
+from nbaprops.odds import devig_two_way
 from nbaprops.predict.recommend import recommend
 
 __all__ = ["UnitResult", "WorkUnit", "run_unit"]
@@ -72,7 +72,7 @@ def _frame(unit: WorkUnit, sid: str, mean: np.ndarray, scale: np.ndarray, p_over
         rec = np.where(np.isfinite(line), "PASS", "NO_LINE").astype(object)
         conf = np.full(len(r), np.nan)
         ev = np.full(len(r), np.nan)
-    mkt_over, _ = devig_pair(over, under)
+    mkt_over = devig_two_way(over, under)
     has_line = np.isfinite(line)
     return pd.DataFrame({
         "game_id": r["game_id"].to_numpy(), "game_date": r["game_date"].dt.date.to_numpy(),
@@ -161,7 +161,7 @@ def _system_rows(unit: WorkUnit, models: LoadedModels, sid: str, mean: np.ndarra
     p = cal.transform(raw) if cal is not None else raw
     blend = models.blends.get(sid)
     if blend is not None:
-        mkt, _ = devig_pair(unit.rows["over_price"].to_numpy(dtype="float64"),
+        mkt = devig_two_way(unit.rows["over_price"].to_numpy(dtype="float64"),
                             unit.rows["under_price"].to_numpy(dtype="float64"))
         mean, p = blend.apply(mean, p, line, mkt)
     p = np.where(np.isfinite(line), p, np.nan)

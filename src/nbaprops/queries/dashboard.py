@@ -5,8 +5,10 @@ so that the templates, the charts and the tests all see the same numbers. Nothin
 
 Definitions follow the grading module (:mod:`nbaprops.evaluate.grading`): a **bet** is an OVER/UNDER
 recommendation on a real, validated book line (``is_bet AND has_valid_line`` on the grade and
-``line_source = 'ACTUAL_PROP'`` on the stored prediction); bets = wins + losses + pushes (voids are
-refunded and counted apart); hit rate = wins / (wins + losses); ROI = profit / bets. The model's
+``line_source = 'ACTUAL_PROP'`` on the stored prediction). The SQL here only counts wins, losses, pushes,
+voids and profit; bets, hit rate and ROI come from the one definition,
+:class:`nbaprops.evaluate.metrics.betting.BetRecord` (bets = wins + losses + pushes, voids refunded and
+counted apart; hit rate = wins / (wins + losses); ROI = profit / bets), as in the report. The model's
 MAE is always shown next to the line's MAE on exactly the same rows (valid line, player played).
 """
 
@@ -18,7 +20,9 @@ from typing import Any, Literal
 
 import duckdb
 
-from nbaprops.evaluate.grading import BREAK_EVEN_MINUS_110
+from nbaprops.evaluate.metrics.betting import SETTLED_RESULTS, BetRecord
+from nbaprops.odds import BREAK_EVEN_MINUS_110
+from nbaprops.ops.alerts import Alert
 from nbaprops.predict.coordinator import is_stale
 
 __all__ = [
@@ -27,7 +31,6 @@ __all__ = [
     "PHASE_STALL_AFTER",
     "PRIMARY_SYSTEM",
     "SLATE_SORTS",
-    "Alert",
     "PerformanceData",
     "PipelineData",
     "SlateData",
@@ -325,13 +328,15 @@ _GRADED = """
         WHERE {where}
     )"""
 
-_AGG = """
-    count(CASE WHEN valid_bet AND result IN ('WIN', 'LOSS', 'PUSH') THEN 1 END) AS bets,
+_SETTLED_SQL = ", ".join(f"'{r}'" for r in SETTLED_RESULTS)
+
+# The counts of a BetRecord (bets, hit rate and ROI are derived from them in _derive).
+_AGG = f"""
     count(CASE WHEN valid_bet AND result = 'WIN' THEN 1 END) AS wins,
     count(CASE WHEN valid_bet AND result = 'LOSS' THEN 1 END) AS losses,
     count(CASE WHEN valid_bet AND result = 'PUSH' THEN 1 END) AS pushes,
     count(CASE WHEN valid_bet AND result = 'VOID' THEN 1 END) AS voids,
-    coalesce(sum(CASE WHEN valid_bet AND result IN ('WIN', 'LOSS', 'PUSH') THEN profit_units END), 0.0)
+    coalesce(sum(CASE WHEN valid_bet AND result IN ({_SETTLED_SQL}) THEN coalesce(profit_units, 0.0) END), 0.0)
         AS profit_units,
     count(CASE WHEN valid_line AND NOT is_void AND abs_error IS NOT NULL AND line_abs_error IS NOT NULL
                THEN 1 END) AS mae_rows,
@@ -341,10 +346,22 @@ _AGG = """
              THEN line_abs_error END) AS line_mae"""
 
 
+def _record(rec: dict[str, Any]) -> BetRecord:
+    return BetRecord(wins=int(rec["wins"]), losses=int(rec["losses"]), pushes=int(rec["pushes"]),
+                     voids=int(rec["voids"]), profit_units=float(rec["profit_units"]))
+
+
+def _defined(x: float) -> float | None:
+    """A derived figure for the page: None when undefined (NaN)."""
+    return None if x != x else x
+
+
 def _derive(rec: dict[str, Any]) -> dict[str, Any]:
-    decided = rec["wins"] + rec["losses"]
-    rec["hit_rate"] = rec["wins"] / decided if decided else None
-    rec["roi"] = rec["profit_units"] / rec["bets"] if rec["bets"] else None
+    """Add bets, hit rate and ROI (the one definition, :class:`BetRecord`) and the MAE difference."""
+    record = _record(rec)
+    rec["bets"] = record.bets
+    rec["hit_rate"] = _defined(record.hit_rate)
+    rec["roi"] = _defined(record.roi)
     rec["mae_minus_line"] = (rec["mae"] - rec["line_mae"]
                              if rec.get("mae") is not None and rec.get("line_mae") is not None else None)
     return rec
@@ -385,15 +402,13 @@ def load_performance(cur: duckdb.DuckDBPyConnection, *, date_from: dt.date | Non
     data.by_date = [_derive(r) for r in _records(cur, f"""
         WITH {graded} SELECT game_date, system_id, {_AGG}
         FROM graded GROUP BY game_date, system_id ORDER BY game_date, system_id""", params)]
-    running: dict[str, tuple[int, int, int, float]] = {}
+    running: dict[str, BetRecord] = {}
     for rec in data.by_date:  # cumulative figures per system, in date order
-        bets, wins, losses, profit = running.get(rec["system_id"], (0, 0, 0, 0.0))
-        bets, wins, losses = bets + rec["bets"], wins + rec["wins"], losses + rec["losses"]
-        profit += rec["profit_units"]
-        running[rec["system_id"]] = (bets, wins, losses, profit)
-        rec["cum_bets"] = bets
-        rec["cum_hit_rate"] = wins / (wins + losses) if wins + losses else None
-        rec["cum_roi"] = profit / bets if bets else None
+        total = running.get(rec["system_id"], BetRecord()) + _record(rec)
+        running[rec["system_id"]] = total
+        rec["cum_bets"] = total.bets
+        rec["cum_hit_rate"] = _defined(total.hit_rate)
+        rec["cum_roi"] = _defined(total.roi)
     data.calibration = _records(cur, f"""
         WITH {graded},
         scored AS (
@@ -410,25 +425,6 @@ def load_performance(cur: duckdb.DuckDBPyConnection, *, date_from: dt.date | Non
 
 
 # ------------------------------------------------------------------------------------------ pipeline
-@dataclass(frozen=True)
-class Alert:
-    """A condition an operator should look at, computed from the warehouse tables.
-
-    Attributes:
-        severity: ``error`` or ``warning``.
-        kind: Stable key, e.g. ``phase_failed``, ``batch_stalled``, ``lines_quarantined``.
-        game_date: The date concerned, if any.
-        title: One line for a person.
-        detail: What is wrong (and, where possible, what to do).
-    """
-
-    severity: Literal["error", "warning"]
-    kind: str
-    game_date: dt.date | None
-    title: str
-    detail: str = ""
-
-
 @dataclass
 class PipelineData:
     """What the pipeline page shows.
@@ -544,11 +540,13 @@ def _alerts(cur: duckdb.DuckDBPyConnection, now: dt.datetime) -> list[Alert]:
         span = str(r["date_from"]) if r["date_from"] == r["date_to"] else f"{r['date_from']}..{r['date_to']}"
         if r["status"] == "running":
             if now - r["started_at"] > PHASE_STALL_AFTER:
-                out.append(Alert("error", "phase_stalled", r["date_to"], f"{r['phase']} {span} stalled",
-                                 f"running since {r['started_at']:%Y-%m-%d %H:%M} UTC; re-run the phase"))
+                out.append(Alert(severity="error", kind="phase_stalled", game_date=r["date_to"],
+                                 title=f"{r['phase']} {span} stalled",
+                                 detail=f"running since {r['started_at']:%Y-%m-%d %H:%M} UTC; re-run the phase"))
             continue
-        out.append(Alert("error" if r["status"] == "failed" else "warning", f"phase_{r['status']}", r["date_to"],
-                         f"{r['phase']} {span} {r['status']}", str(r["error"] or "")[:500]))
+        out.append(Alert(severity="error" if r["status"] == "failed" else "warning", kind=f"phase_{r['status']}",
+                         game_date=r["date_to"], title=f"{r['phase']} {span} {r['status']}",
+                         detail=str(r["error"] or "")[:500]))
     # the newest batch of each date decides
     for b in _records(cur, """
             SELECT * FROM (
@@ -557,37 +555,42 @@ def _alerts(cur: duckdb.DuckDBPyConnection, now: dt.datetime) -> list[Alert]:
             WHERE rn = 1 ORDER BY game_date DESC LIMIT 200"""):
         if b["status"] in ("running", "consolidating"):
             if is_stale(b.get("owner"), b.get("heartbeat_at"), now=now):
-                out.append(Alert("error", "batch_stalled", b["game_date"], f"prediction batch {b['batch_id']} stalled",
-                                 f"{b['status']} with its last heartbeat at {b.get('heartbeat_at')} (owner "
-                                 f"{b.get('owner')}); start the date again"))
+                out.append(Alert(severity="error", kind="batch_stalled", game_date=b["game_date"],
+                                 title=f"prediction batch {b['batch_id']} stalled",
+                                 detail=f"{b['status']} with its last heartbeat at {b.get('heartbeat_at')} (owner "
+                                        f"{b.get('owner')}); start the date again"))
         elif b["status"] == "stalled":  # a queue reported work units waiting with no consumer
-            out.append(Alert("error", "batch_stalled", b["game_date"], f"prediction batch {b['batch_id']} stalled",
-                             str(b.get("error") or "work units are waiting with no worker to run them")[:500]))
+            out.append(Alert(severity="error", kind="batch_stalled", game_date=b["game_date"],
+                             title=f"prediction batch {b['batch_id']} stalled",
+                             detail=str(b.get("error") or "work units are waiting with no worker to run them")[:500]))
         elif b["status"] in ("failed", "abandoned"):
-            out.append(Alert("error", f"batch_{b['status']}", b["game_date"],
-                             f"prediction batch {b['batch_id']} {b['status']}", str(b.get("error") or "")[:500]))
+            out.append(Alert(severity="error", kind=f"batch_{b['status']}", game_date=b["game_date"],
+                             title=f"prediction batch {b['batch_id']} {b['status']}",
+                             detail=str(b.get("error") or "")[:500]))
         elif b["status"] == "complete_with_failures":
-            out.append(Alert("warning", "batch_partial", b["game_date"],
-                             f"prediction batch {b['batch_id']} completed with failures",
-                             f"{b.get('failed_players') or 0} players failed"))
+            out.append(Alert(severity="warning", kind="batch_partial", game_date=b["game_date"],
+                             title=f"prediction batch {b['batch_id']} completed with failures",
+                             detail=f"{b.get('failed_players') or 0} players failed"))
     for q in _records(cur, """
             SELECT game_date, count(DISTINCT coalesce(line_snapshot_id, CAST(player_id AS VARCHAR))) AS n,
                    string_agg(DISTINCT reason, '; ' ORDER BY reason) AS reasons
             FROM line_quarantine GROUP BY game_date ORDER BY game_date DESC LIMIT 100"""):
-        out.append(Alert("warning", "lines_quarantined", q["game_date"],
-                         f"{q['n']} line{'s' if q['n'] != 1 else ''} quarantined",
-                         str(q["reasons"] or "")[:500]))
+        out.append(Alert(severity="warning", kind="lines_quarantined", game_date=q["game_date"],
+                         title=f"{q['n']} line{'s' if q['n'] != 1 else ''} quarantined",
+                         detail=str(q["reasons"] or "")[:500]))
     for e in _records(cur, """
             SELECT b.game_date, e.batch_id, e.system_id, e.last_error FROM system_circuit_events e
             LEFT JOIN prediction_batches b ON b.batch_id = e.batch_id
             ORDER BY e.event_at DESC LIMIT 100"""):
-        out.append(Alert("warning", "circuit_open", e["game_date"], f"system {e['system_id']} stopped in {e['batch_id']}",
-                         str(e["last_error"] or "")[:500]))
+        out.append(Alert(severity="warning", kind="circuit_open", game_date=e["game_date"],
+                         title=f"system {e['system_id']} stopped in {e['batch_id']}",
+                         detail=str(e["last_error"] or "")[:500]))
     if _has_relation(cur, "placeholder_alerts"):
         for p in _records(cur, "SELECT * FROM placeholder_alerts ORDER BY game_date DESC LIMIT 100"):
             where = " / ".join(str(p[k]) for k in ("source", "sportsbook") if p.get(k))
-            out.append(Alert("error", f"placeholder_{p['alert']}", p["game_date"], f"{p['alert']} {where}".strip(),
-                             f"{p.get('n_lines')} lines, modal line {p.get('modal_line')}"))
+            out.append(Alert(severity="error", kind=f"placeholder_{p['alert']}", game_date=p["game_date"],
+                             title=f"{p['alert']} {where}".strip(),
+                             detail=f"{p.get('n_lines')} lines, modal line {p.get('modal_line')}"))
     rank = {"error": 0, "warning": 1}
     out.sort(key=lambda a: (rank[a.severity], -(a.game_date.toordinal() if a.game_date else 0), a.kind))
     return out

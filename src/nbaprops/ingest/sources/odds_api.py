@@ -28,6 +28,7 @@ import stamina
 from nbaprops.config import Settings
 from nbaprops.errors import BudgetExceededError, InputError, SourceError
 from nbaprops.ingest.sources.base import MASK, RawPayload, SnapshotStore, redact
+from nbaprops.odds import check_american
 
 __all__ = [
     "EVENT_COLUMNS",
@@ -472,11 +473,13 @@ def flatten_event_odds(body: str, *, file_date: date | str | None = None,
                 f_date = fixed_date or _eastern_date(m_last) or _eastern_date(commence)
                 for outcome in market.get("outcomes") or []:
                     price = outcome.get("price")
-                    if (not isinstance(price, int | float) or isinstance(price, bool) or price != price
-                            or price != int(price)):
+                    row = len(cols["id"]) + 1
+                    check_american(price, where="outcomes.price", file=source, rows=row,
+                                   hint="request oddsFormat=american")
+                    if not isinstance(price, int | float) or isinstance(price, bool) or price != int(price):
                         raise InputError(f"price {price!r} is not an American-odds integer "
-                                         f"(request oddsFormat=american)", file=source,
-                                         row=len(cols["id"]) + 1, field="outcomes.price")
+                                         f"(request oddsFormat=american)", file=source, row=row,
+                                         field="outcomes.price")
                     point = outcome.get("point")
                     values = [outcome.get("name"), outcome.get("description"), int(price),
                               float(point) if point is not None else np.nan, *head, book.get("key"),

@@ -1,0 +1,64 @@
+"""Frame helpers shared by the metric modules (private to :mod:`nbaprops.evaluate.metrics`)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["DEFAULT_BY", "as_bool", "as_float", "frame", "groups", "nanmean", "slate_dates", "valid_line"]
+
+#: Metrics are reported per system unless told otherwise.
+DEFAULT_BY: tuple[str, ...] = ("system_id",)
+
+
+def as_float(values: Any) -> np.ndarray:
+    """Float array with every missing marker (None, NA, NaT-free numerics) as NaN."""
+    s = pd.Series(values)
+    if s.dtype == "boolean" or s.dtype == bool:
+        s = s.astype("Float64")
+    return pd.to_numeric(s, errors="coerce").astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+
+
+def as_bool(values: Any) -> np.ndarray:
+    """Bool array; missing values are False."""
+    return np.asarray(pd.Series(values).astype("boolean").fillna(False), dtype=bool)
+
+
+def nanmean(x: np.ndarray) -> float:
+    """Mean of an array, NaN when it is empty."""
+    return float(np.mean(x)) if x.size else math.nan
+
+
+def groups(df: pd.DataFrame, by: Sequence[str]) -> Iterator[tuple[dict[str, Any], pd.DataFrame]]:
+    """``(key dict, sub-frame)`` per group of ``by`` (one group, ``{}``, when ``by`` is empty)."""
+    keys = list(by)
+    if not keys:
+        yield {}, df
+        return
+    for key, sub in df.groupby(keys, sort=True, dropna=False):
+        values = key if isinstance(key, tuple) else (key,)
+        yield dict(zip(keys, values, strict=True)), sub
+
+
+def frame(rows: list[dict[str, Any]], by: Sequence[str]) -> pd.DataFrame:
+    """A frame of metric rows (the ``by`` columns only when there are none)."""
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return pd.DataFrame(columns=list(by))
+    return df
+
+
+def valid_line(df: pd.DataFrame) -> np.ndarray:
+    """Rows with a real, validated book line (``has_valid_line`` of the grader when present)."""
+    if "has_valid_line" in df.columns:
+        return as_bool(df["has_valid_line"])
+    return as_bool(df["line_valid"]) & ~np.isnan(as_float(df["line"]))
+
+
+def slate_dates(df: pd.DataFrame) -> np.ndarray:
+    """The slate date of each row (normalised timestamps)."""
+    return np.asarray(pd.to_datetime(df["game_date"]).dt.normalize().to_numpy())

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from nbaprops.features.definitions import FEATURE_VERSIONS
 from nbaprops.features.store import build_feature_store
 from nbaprops.ingest import boxscores, lines, reference
 from nbaprops.ingest.sources.files import DataFile, discover
+from nbaprops.progress import Progress, no_progress
 from nbaprops.warehouse.connection import replace_partition
 
 __all__ = ["ANALYTICS_TABLES", "buildable_range", "PRECOMPUTE_TABLES", "BackfillReport", "load_files", "run_phases",
@@ -32,11 +32,6 @@ PRECOMPUTE_TABLES = ("team_defense", "player_scoring_profile", "player_daily_cac
                      "feature_values")
 FAR_FUTURE = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 
-Progress = Callable[[str, int, int], None]
-
-
-def _noop(_: str, __: int, ___: int) -> None:
-    return None
 
 
 @dataclass
@@ -76,7 +71,7 @@ def _record_file(con: duckdb.DuckDBPyConnection, df: DataFile, n: int) -> None:
 
 
 def load_files(con: duckdb.DuckDBPyConnection, data_dir: Path, report: BackfillReport,
-               progress: Progress = _noop) -> None:
+               progress: Progress = no_progress) -> None:
     """Load every recognised file under ``data_dir``; unknown files are reported, not loaded."""
     files = discover(con, data_dir)
     known = [f for f in files if f.kind]
@@ -151,7 +146,7 @@ def check_inputs(con: duckdb.DuckDBPyConnection, phase: str, lo: dt.date, hi: dt
 
 def run_phases(con: duckdb.DuckDBPyConnection, settings: Settings, lo: dt.date, hi: dt.date,
                phases: tuple[str, ...] = ("analytics", "precompute", "feature_store"),
-               as_of: dt.datetime | None = None, progress: Progress = _noop) -> dict[str, int]:
+               as_of: dt.datetime | None = None, progress: Progress = no_progress) -> dict[str, int]:
     """Run the analytics, precompute and feature-store phases for dates in [lo, hi]."""
     set_book_priority(con, settings.book_priority)
     params = {"rotation_min_minutes": settings.rotation_min_minutes, "as_of": as_of or FAR_FUTURE}

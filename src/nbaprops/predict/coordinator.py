@@ -16,7 +16,6 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,17 +32,13 @@ from nbaprops.predict.line_gate import validate_lines
 from nbaprops.predict.queue import QueueStalledError, ReportsStatus, TaskQueue, make_queue
 from nbaprops.predict.slate import load_slate
 from nbaprops.predict.worker import UnitResult, WorkUnit, run_unit
+from nbaprops.progress import Progress, no_progress
 
 __all__ = ["BatchResult", "consolidate", "is_stale", "start_batch"]
 
 UNIT_SIZE = 60
 STALE_AFTER_S = 300
 _start_lock = threading.Lock()
-Progress = Callable[[str, int, int], None]
-
-
-def _noop(_: str, __: int, ___: int) -> None:
-    return None
 
 
 @dataclass
@@ -166,7 +161,7 @@ def _gate(con: duckdb.DuckDBPyConnection, batch_id: str, slate: pd.DataFrame) ->
 
 def start_batch(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: dt.date, *,
                 min_minutes: float = 15.0, force: bool = False, workers: int = 1, allow_fallback: bool = False,
-                queue: TaskQueue | None = None, progress: Progress = _noop,
+                queue: TaskQueue | None = None, progress: Progress = no_progress,
                 fail_systems: tuple[str, ...] = (), crash_before_commit: bool = False,
                 model_dir: Path | None = None, model_set: str | None = None) -> BatchResult:
     """Predict every expected player of ``game_date`` with every system and consolidate.

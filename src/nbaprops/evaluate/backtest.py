@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,25 +12,16 @@ import duckdb
 import pandas as pd
 
 from nbaprops.config import Settings
-from nbaprops.errors import NbapropsError
+from nbaprops.errors import LeakageError, NbapropsError
 from nbaprops.evaluate.grade import grade_dates, load_graded
 from nbaprops.ingest import lines as line_ingest
 from nbaprops.models.registry import read_manifest
 from nbaprops.models.training import train_models
 from nbaprops.pipeline.backfill import run_phases
 from nbaprops.predict.coordinator import start_batch
+from nbaprops.progress import Progress, no_progress
 
-__all__ = ["LeakageError", "import_lines", "run_backtest"]
-
-Progress = Callable[[str, int, int], None]
-
-
-class LeakageError(NbapropsError):
-    """A date would be graded by a model whose training window includes it."""
-
-
-def _noop(_: str, __: int, ___: int) -> None:
-    return None
+__all__ = ["import_lines", "run_backtest"]
 
 
 def import_lines(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path) -> dict[str, Any]:
@@ -55,7 +45,7 @@ def import_lines(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path)
 
 
 def run_backtest(con: duckdb.DuckDBPyConnection, settings: Settings, lo: dt.date, hi: dt.date, *,
-                 retrain_every_days: int = 7, progress: Progress = _noop, workers: int = 1) -> dict[str, Any]:
+                 retrain_every_days: int = 7, progress: Progress = no_progress, workers: int = 1) -> dict[str, Any]:
     """Walk forward over [lo, hi]; returns the graded frame's summary inputs and the blocks."""
     t0 = time.perf_counter()
     dates = [r[0] for r in con.execute("""SELECT DISTINCT game_date FROM feature_store

@@ -331,7 +331,7 @@ def predict(
 ) -> None:
     """Predict every expected player of a date (or a range) with every system; replaces, never appends."""
     from nbaprops.predict.coordinator import start_batch
-    from nbaprops.predict.queue import make_queue
+    from nbaprops.predict.queues import make_queue
 
     if date and (date_from or date_to):
         raise typer.BadParameter("give --date or --from/--to, not both")

@@ -25,11 +25,12 @@ import numpy as np
 import pandas as pd
 
 from nbaprops.config import Settings
-from nbaprops.errors import BatchConflictError, ModelError, NbapropsError
+from nbaprops.errors import BatchConflictError, ModelError, NbapropsError, QueueStalledError
 from nbaprops.features.reader import FEATURE_VERSION
 from nbaprops.models.registry import load_model_set, served_model_set
 from nbaprops.predict.line_gate import validate_lines
-from nbaprops.predict.queue import QueueStalledError, ReportsStatus, TaskQueue, make_queue
+from nbaprops.predict.queue import ReportsStatus, TaskQueue
+from nbaprops.predict.queues import make_queue
 from nbaprops.predict.slate import load_slate
 from nbaprops.predict.worker import UnitResult, WorkUnit, run_unit
 from nbaprops.progress import Progress, no_progress

@@ -422,7 +422,7 @@ def test_batch_of_another_host_blocks_while_its_heartbeat_is_fresh(built: Built,
         with pytest.raises(BatchConflictError, match="b-fresh"):
             start_batch(con, s, OTHER_DAY)
         forced = start_batch(con, s, OTHER_DAY, force=True)
-        con.execute(insert, ["b-stale", OTHER_DAY, 30])   # heartbeat older than STALE_AFTER_S
+        con.execute(insert, ["b-stale", OTHER_DAY, 30])   # heartbeat older than BATCH_STALE_AFTER_S
         normal = start_batch(con, s, OTHER_DAY)
         status = dict(con.execute("SELECT batch_id, status FROM prediction_batches WHERE game_date = ?",
                                   [OTHER_DAY]).fetchall())

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import socket
 import threading
 import time
 import uuid
@@ -24,6 +23,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from nbaprops import leases
 from nbaprops.config import Settings
 from nbaprops.errors import BatchConflictError, ModelError, NbapropsError, QueueStalledError
 from nbaprops.features.reader import FEATURE_VERSION
@@ -35,10 +35,9 @@ from nbaprops.predict.slate import load_slate
 from nbaprops.predict.worker import UnitResult, WorkUnit, run_unit
 from nbaprops.progress import Progress, no_progress
 
-__all__ = ["BatchResult", "consolidate", "is_stale", "start_batch"]
+__all__ = ["BatchResult", "consolidate", "start_batch"]
 
 UNIT_SIZE = 60
-STALE_AFTER_S = 300
 _start_lock = threading.Lock()
 
 
@@ -63,47 +62,6 @@ class BatchResult:
         return d
 
 
-def _owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def is_stale(owner: str | None, heartbeat: dt.datetime | None, *, now: dt.datetime | None = None) -> bool:
-    """Whether a ``running`` batch row is dead (mirrors the coordinator's rule).
-
-    A row owned by a process on this host that no longer exists is stale; a row of this very
-    process is live; otherwise a heartbeat older than the coordinator's ``STALE_AFTER_S`` is stale.
-
-    Args:
-        owner: ``host:pid`` of the coordinator that claimed the batch.
-        heartbeat: Last heartbeat (naive UTC, as stored).
-        now: Current naive UTC time (for tests).
-
-    Returns:
-        True when the batch can be ignored (the coordinator marks it abandoned on its next claim).
-    """
-    host, _, pid_text = (owner or "").partition(":")
-    if owner and host == socket.gethostname():
-        try:
-            pid = int(pid_text)
-        except ValueError:
-            return True
-        if pid <= 0:
-            return True
-        if pid == os.getpid():
-            return False
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False  # alive, owned by another user
-    if heartbeat is None:
-        return True
-    current = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    hb = heartbeat.astimezone(dt.UTC).replace(tzinfo=None) if heartbeat.tzinfo else heartbeat
-    return (current - hb).total_seconds() > STALE_AFTER_S
-
-
 def _claim(con: duckdb.DuckDBPyConnection, game_date: dt.date, force: bool, min_minutes: float) -> str:
     """Register a new running batch for the date, refusing if a live one exists (unless force)."""
     with _start_lock:
@@ -112,7 +70,7 @@ def _claim(con: duckdb.DuckDBPyConnection, game_date: dt.date, force: bool, min_
                                     OR (status = 'stalled' AND finished_at IS NULL))""",
                            [game_date]).fetchall()
         for batch_id, owner, hb in live:
-            if is_stale(owner, hb):
+            if leases.is_stale(owner, hb, after=leases.BATCH_STALE_AFTER_S):
                 con.execute("UPDATE prediction_batches SET status = 'abandoned', finished_at = now(), "
                             "error = 'coordinator died (stale heartbeat or dead process)' WHERE batch_id = ?", [batch_id])
             elif not force:
@@ -125,7 +83,7 @@ def _claim(con: duckdb.DuckDBPyConnection, game_date: dt.date, force: bool, min_
         con.execute("""INSERT INTO prediction_batches (batch_id, game_date, status, min_minutes, forced, started_at,
                                                        heartbeat_at, owner)
                        VALUES (?, ?, 'running', ?, ?, now(), now(), ?)""",
-                    [batch_id, game_date, min_minutes, force, _owner()])
+                    [batch_id, game_date, min_minutes, force, leases.owner_id()])
         return batch_id
 
 

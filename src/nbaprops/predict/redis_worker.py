@@ -30,6 +30,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, cast
 
 from nbaprops import __version__
+from nbaprops.leases import owner_id
 from nbaprops.predict.redis_queue import (
     DEFAULT_GROUP,
     DEFAULT_STREAM,
@@ -100,7 +101,7 @@ class StreamWorker:
         self.model_dir = model_dir
         self.visibility_s, self.max_deliveries, self.block_s = visibility_s, max_deliveries, block_s
         self.heartbeat_s = max(0.2, min(visibility_s / 3, 2.0))
-        self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.name = f"{owner_id()}:{uuid.uuid4().hex[:6]}"   # host:pid:suffix
         self.log = log
         self.stats = WorkerStats(self.name)
         self._client: redis.Redis = connect_redis(url)

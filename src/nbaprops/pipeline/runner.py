@@ -19,18 +19,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from nbaprops.errors import NbapropsError, PhaseGateError, SettingsError
 from nbaprops.ops.alerts import Alert, AlertSink, LogSink
 from nbaprops.ops.checks import Check, failed
 from nbaprops.pipeline.gates import PhaseRun, phase_done, phase_run
-from nbaprops.warehouse.connection import CRASH_ENV, crash_point
 
 if TYPE_CHECKING:
     import duckdb
@@ -141,29 +139,6 @@ class RunReport:
                 "phases": [p.as_dict() for p in self.phases], "warnings": self.warnings,
                 "alerts": [a.as_dict() for a in self.alerts], "checks": [c.as_dict() for c in self.checks],
                 "seconds": round(self.seconds, 2)}
-
-
-class _CrashBeforeCommit:
-    """Test hook for code paths with no hook of their own (grading): with ``NBAPROPS_TEST_CRASH_IN``
-    naming ``table``, the process dies like ``kill -9`` at the path's COMMIT."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection, table: str) -> None:
-        self._con = con
-        self._table = table
-
-    def execute(self, query: object, *args: Any, **kwargs: Any) -> Any:
-        if isinstance(query, str) and query.strip().upper() == "COMMIT":
-            crash_point(self._table)
-        return self._con.execute(query, *args, **kwargs)  # type: ignore[arg-type]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._con, name)
-
-
-def _maybe_crashing(con: duckdb.DuckDBPyConnection, table: str) -> duckdb.DuckDBPyConnection:
-    if os.environ.get(CRASH_ENV) == table:
-        return cast("duckdb.DuckDBPyConnection", _CrashBeforeCommit(con, table))
-    return con
 
 
 class _Blocked(Exception):
@@ -359,8 +334,7 @@ def _run_phase(phase: str, con: duckdb.DuckDBPyConnection, settings: Settings, g
         for w in lines.warnings:
             warn(f"predict: {w}")
             fire(Alert("no_lines", f"no lines for {d}", w, "warning", d))
-        res = start_batch(con, settings, d, min_minutes=settings.rotation_min_minutes, workers=workers,
-                          crash_before_commit=os.environ.get(CRASH_ENV) == "player_prop_predictions")
+        res = start_batch(con, settings, d, min_minutes=settings.rotation_min_minutes, workers=workers)
         run.rows = res.rows
         outcome.detail = (f"batch {res.batch_id} {res.status}: {res.expected_players} players, {res.rows} rows, "
                           f"{res.quarantined_lines} quarantined lines, model set {res.model_set}")
@@ -382,7 +356,7 @@ def _run_phase(phase: str, con: duckdb.DuckDBPyConnection, settings: Settings, g
             if gate.missing and gate.missing[0].startswith("no predictions"):
                 raise _Skipped(f"no predictions for {record_date} to grade")
             raise _Blocked(gate.message())
-        n = grade_dates(_maybe_crashing(con, "prediction_grades"), record_date, record_date)
+        n = grade_dates(con, record_date, record_date)
         run.rows = n
         outcome.detail = f"graded {n} predictions of {record_date}"
         return

@@ -10,7 +10,6 @@ one atomic consolidation.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 import threading
 import time
@@ -34,6 +33,7 @@ from nbaprops.predict.queues import make_queue
 from nbaprops.predict.slate import load_slate
 from nbaprops.predict.worker import UnitResult, WorkUnit, run_unit
 from nbaprops.progress import Progress, no_progress
+from nbaprops.warehouse.connection import transaction
 
 __all__ = ["BatchResult", "consolidate", "start_batch"]
 
@@ -121,7 +121,7 @@ def _gate(con: duckdb.DuckDBPyConnection, batch_id: str, slate: pd.DataFrame) ->
 def start_batch(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: dt.date, *,
                 min_minutes: float = 15.0, force: bool = False, workers: int = 1, allow_fallback: bool = False,
                 queue: TaskQueue | None = None, progress: Progress = no_progress,
-                fail_systems: tuple[str, ...] = (), crash_before_commit: bool = False,
+                fail_systems: tuple[str, ...] = (),
                 model_dir: Path | None = None, model_set: str | None = None) -> BatchResult:
     """Predict every expected player of ``game_date`` with every system and consolidate.
 
@@ -195,7 +195,7 @@ def start_batch(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: d
                 return result   # a forced newer batch owns the date now: never consolidate over it
             con.execute("UPDATE prediction_batches SET status = 'consolidating', heartbeat_at = now() "
                         "WHERE batch_id = ?", [batch_id])
-        result.rows = consolidate(con, game_date, batch_id, paths, crash_before_commit=crash_before_commit)
+        result.rows = consolidate(con, game_date, batch_id, paths)
         result.status = "complete" if not failed else "complete_with_failures"
         shutil.rmtree(staging / batch_id, ignore_errors=True)
     except Exception as exc:
@@ -235,32 +235,24 @@ def _record_breaker(con: duckdb.DuckDBPyConnection, batch_id: str, failures: dic
         con.execute("INSERT INTO system_circuit_events VALUES (?, ?, 'open', 1, ?, now())", [batch_id, sid, err])
 
 
-def consolidate(con: duckdb.DuckDBPyConnection, game_date: dt.date, batch_id: str, paths: list[str], *,
-                crash_before_commit: bool = False) -> int:
+def consolidate(con: duckdb.DuckDBPyConnection, game_date: dt.date, batch_id: str, paths: list[str]) -> int:
     """Replace the date's predictions with the staged rows in ONE transaction; verify unique keys.
 
     A crash at any point before COMMIT leaves the previous predictions of the date untouched.
     """
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute("DELETE FROM player_prop_predictions WHERE game_date = ?", [game_date])
+    with transaction(con) as tx:
+        tx.execute("DELETE FROM player_prop_predictions WHERE game_date = ?", [game_date])
         if paths:
             lst = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
-            con.execute(f"""INSERT INTO player_prop_predictions BY NAME
+            tx.execute(f"""INSERT INTO player_prop_predictions BY NAME
                 SELECT * REPLACE (CAST(line AS DECIMAL(6, 1)) AS line, CAST(over_price AS INTEGER) AS over_price,
                                   CAST(under_price AS INTEGER) AS under_price,
                                   CAST(game_date AS DATE) AS game_date)
                 FROM read_parquet([{lst}], union_by_name = true)""")
-        dup = con.execute("""SELECT count(*) FROM (SELECT game_id, player_id, system_id, line_key
-                             FROM player_prop_predictions WHERE game_date = ? GROUP BY ALL HAVING count(*) > 1)""",
-                          [game_date]).fetchone()
+        dup = tx.execute("""SELECT count(*) FROM (SELECT game_id, player_id, system_id, line_key
+                            FROM player_prop_predictions WHERE game_date = ? GROUP BY ALL HAVING count(*) > 1)""",
+                         [game_date]).fetchone()
         if dup and dup[0]:
             raise NbapropsError(f"consolidation of {batch_id} would create {dup[0]} duplicate keys; rolled back")
-        n = con.execute("SELECT count(*) FROM player_prop_predictions WHERE game_date = ?", [game_date]).fetchone()
-        if crash_before_commit:
-            os._exit(137)   # test hook: die like kill -9 inside the transaction
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        n = tx.execute("SELECT count(*) FROM player_prop_predictions WHERE game_date = ?", [game_date]).fetchone()
     return int(n[0]) if n else 0

@@ -105,7 +105,11 @@ def slow_units(seconds: float) -> None:
 
 
 def preamble(*, crash_in: str | None = None, slow_units_s: float | None = None) -> str:
-    """Python source (one line, ending in ``; ``) that a ``python -c`` child runs before its own code."""
+    """Python source (one line, ending in ``; ``) that a ``python -c`` child runs before its own code.
+
+    The child imports this helper and the very ``nbaprops`` the test process runs (whatever the child's
+    working directory): a hook installed into another copy of the package would never fire.
+    """
     calls = []
     if crash_in is not None:
         calls.append(f"crash.install_crash({crash_in!r})")
@@ -113,4 +117,7 @@ def preamble(*, crash_in: str | None = None, slow_units_s: float | None = None) 
         calls.append(f"crash.slow_units({float(slow_units_s)!r})")
     if not calls:
         return ""
-    return f"import sys; sys.path.insert(0, {str(TESTS_DIR)!r}); import crash; {'; '.join(calls)}; "
+    import nbaprops
+
+    paths = [str(TESTS_DIR), str(Path(nbaprops.__file__).resolve().parents[1])]
+    return f"import sys; sys.path[:0] = {paths!r}; import crash; {'; '.join(calls)}; "

@@ -168,7 +168,7 @@ def _alive(run_id: str, started_at: dt.datetime | None) -> bool:
         return False
     if holder.this_process:
         return run_id in _held
-    return leases.is_alive(str(holder))     # another machine: alive (only the age rule releases it)
+    return leases.is_alive(str(holder))     # a dead pid here: no; another machine: yes (age rule above)
 
 
 def release_abandoned(con: duckdb.DuckDBPyConnection, phase: str, game_date: dt.date) -> int:

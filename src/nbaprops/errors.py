@@ -8,11 +8,19 @@
     ├── InputError               a bad input file, row or field (names file/row/field)
     │   ├── MissingColumnsError
     │   └── UnreadableFileError
-    ├── SourceError              an upstream (stats.nba.com, The Odds API) failed
-    │   └── BudgetExceededError  the Odds API request budget would be exceeded
+    ├── SourceError              an upstream (stats.nba.com, The Odds API, the Slack webhook) failed
+    │   ├── BudgetExceededError  the Odds API request budget would be exceeded
+    │   └── TransientUpstreamError  a failure worth retrying (429, 5xx, transport error, empty body);
+    │                               retried inside the client, a SourceError once retries are spent
     ├── PhaseGateError           a phase's inputs for a date are not complete (names what is missing)
+    │   └── PhaseBlockedError    a gate of the daily run refused the phase (recorded 'blocked', alerted)
+    ├── PhaseSkipped             not a failure: the daily run has nothing to do for a phase
     ├── ModelError               a model is missing, corrupt or does not match the feature version
-    └── LineValidationError      a line failed the validation gate
+    ├── LeakageError             the backtest would grade a date with a model trained on it
+    └── QueueStalledError        work units stayed queued with no consumer past the give-up time
+
+Bad sportsbook lines are never raised: ingest quarantines them (``quarantine_rows``) and the
+prediction gate (``predict.line_gate.validate_lines``) marks them invalid (``line_quarantine``).
 """
 
 from __future__ import annotations
@@ -21,14 +29,18 @@ __all__ = [
     "BatchConflictError",
     "BudgetExceededError",
     "InputError",
-    "LineValidationError",
+    "LeakageError",
     "LockError",
     "MissingColumnsError",
     "ModelError",
     "NbapropsError",
+    "PhaseBlockedError",
     "PhaseGateError",
+    "PhaseSkipped",
+    "QueueStalledError",
     "SettingsError",
     "SourceError",
+    "TransientUpstreamError",
     "UnreadableFileError",
     "WarehouseError",
 ]
@@ -78,28 +90,40 @@ class UnreadableFileError(InputError):
 
 
 class SourceError(NbapropsError):
-    """An upstream data source failed."""
+    """An upstream data source (or the alert webhook) failed."""
 
 
 class BudgetExceededError(SourceError):
     """A call would exceed the configured API request budget."""
 
 
+class TransientUpstreamError(SourceError):
+    """A failure worth retrying (HTTP 429 or 5xx, transport error, empty body).
+
+    The HTTP clients retry on it and raise a plain :class:`SourceError` once their attempts are
+    spent; its message never holds a secret (URLs with keys are redacted before it is raised).
+    """
+
+
 class PhaseGateError(NbapropsError):
     """A phase's inputs are incomplete for the date."""
+
+
+class PhaseBlockedError(PhaseGateError):
+    """A gate of the daily run refused a phase (the message names what is missing)."""
+
+
+class PhaseSkipped(NbapropsError):
+    """Not a failure: the daily run has nothing to do for a phase (the message says why)."""
 
 
 class ModelError(NbapropsError):
     """A model is missing, corrupt, or built for another feature version."""
 
 
-class LineValidationError(NbapropsError):
-    """A line failed the validation gate."""
+class LeakageError(NbapropsError):
+    """A date would be graded by a model whose training window includes it."""
 
 
-class PhaseBlockedError(PhaseGateError):
-    """A phase's gate refused to run it (the message names what is missing)."""
-
-
-class PhaseSkipped(NbapropsError):
-    """A phase had nothing to do for the date (the message says why); not a failure."""
+class QueueStalledError(NbapropsError):
+    """Units stayed queued with no consumer for longer than the backend's give-up time."""

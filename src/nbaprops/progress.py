@@ -1,4 +1,8 @@
-"""The one progress-callback type of long work (backfill, training, batches, backtests)."""
+"""The progress callback long-running steps report through (backfill, training, backtest, predict).
+
+``progress(description, done, total)`` is called after each unit of work; the CLI draws a bar from
+it, library callers pass nothing (:func:`no_progress`).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,10 @@ from collections.abc import Callable
 
 __all__ = ["Progress", "no_progress"]
 
-#: ``progress(description, done, total)``: called as work advances; ``done == total`` at the end.
+#: ``progress(description, done, total)``: ``done`` of ``total`` units of ``description`` are finished.
 Progress = Callable[[str, int, int], None]
 
 
-def no_progress(_description: str, _done: int, _total: int) -> None:
-    """A progress callback that reports nothing."""
+def no_progress(description: str, done: int, total: int) -> None:
+    """A :data:`Progress` that reports nothing (the default of every step that takes one)."""
     return None

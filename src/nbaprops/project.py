@@ -406,7 +406,7 @@ class Project:
         """One prediction batch for a date (every expected player, every system); replaces the date's
         stored rows when it consolidates."""
         from nbaprops.predict.coordinator import start_batch
-        from nbaprops.predict.queue import make_queue
+        from nbaprops.predict.queues import make_queue
 
         q = None if queue == "auto" else make_queue(workers, queue, redis_url=redis_url)
         return start_batch(self.con, self.settings, to_date(game_date), min_minutes=min_minutes, force=force,
@@ -466,7 +466,7 @@ class Project:
 
     def import_lines(self, path: str | Path) -> dict[str, Any]:
         """Import an Odds API flattened lines file and rebuild the phases of its dates."""
-        from nbaprops.evaluate.backtest import import_lines
+        from nbaprops.pipeline.backfill import import_lines
 
         return import_lines(self.con, self.settings, Path(path))
 

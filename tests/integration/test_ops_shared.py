@@ -29,6 +29,7 @@ import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
+from crash import preamble
 from nbaprops import cli
 from nbaprops.config import Settings
 from nbaprops.errors import PhaseGateError
@@ -108,9 +109,11 @@ def _ok(result: Result) -> Any:
     return json.loads(result.stdout) if result.stdout.lstrip().startswith(("{", "[")) else result.stdout
 
 
-def _proc(ops: Ops, *args: str, **env: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-c", CLI_MAIN, "--db", str(ops.db), *args], env=_clean_env(**env),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def _proc(ops: Ops, *args: str, crash_in: str | None = None, **env: str) -> subprocess.Popen[str]:
+    """``nbaprops --db DB ARGS`` in a child process; ``crash_in``: it dies like kill -9 right before the
+    COMMIT that writes that table (tests/crash.py)."""
+    return subprocess.Popen([sys.executable, "-c", preamble(crash_in=crash_in) + CLI_MAIN, "--db", str(ops.db), *args],
+                            env=_clean_env(**env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, int]:
@@ -343,7 +346,7 @@ def test_kill_9_in_the_middle_of_a_phase_then_rerun_matches_a_clean_run(ops: Ops
     if phase == "ingest":
         _delete_game_boxscores(ops, ops.game_on_prev)
 
-    crashed = _proc(ops, "run", "--date", str(D), *only, NBAPROPS_TEST_CRASH_IN=CRASH_AT[phase])
+    crashed = _proc(ops, "run", "--date", str(D), *only, crash_in=CRASH_AT[phase])
     _, err = crashed.communicate(timeout=300)
     assert crashed.returncode == 137, err[-3000:]
     with _db(ops.db) as con:

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from crash import preamble
 from nbaprops import __version__
 from nbaprops.config import DEFAULT_BOOK_PRIORITY, Settings
 from nbaprops.errors import BatchConflictError, ModelError, NbapropsError
@@ -58,13 +59,13 @@ MIN_MINUTES = 15.0
 KEY = ["game_id", "player_id", "system_id", "line_key"]
 FAKE_BOOK = "zz_placeholder_book"
 CLI = "from nbaprops.cli import main; main()"
-CRASH = """
+CRASH = preamble(crash_in="player_prop_predictions") + """
 import datetime as dt, sys
 from nbaprops.config import Settings
 from nbaprops.predict.coordinator import start_batch
 from nbaprops.warehouse import connect
 s = Settings(db=sys.argv[1], model_dir=sys.argv[2])
-start_batch(connect(s.db), s, dt.date.fromisoformat(sys.argv[3]), crash_before_commit=True)
+start_batch(connect(s.db), s, dt.date.fromisoformat(sys.argv[3]))
 print("consolidation committed: the crash hook did not fire")
 """
 CONNECT = """
@@ -422,7 +423,7 @@ def test_batch_of_another_host_blocks_while_its_heartbeat_is_fresh(built: Built,
         with pytest.raises(BatchConflictError, match="b-fresh"):
             start_batch(con, s, OTHER_DAY)
         forced = start_batch(con, s, OTHER_DAY, force=True)
-        con.execute(insert, ["b-stale", OTHER_DAY, 30])   # heartbeat older than STALE_AFTER_S
+        con.execute(insert, ["b-stale", OTHER_DAY, 30])   # heartbeat older than BATCH_STALE_AFTER_S
         normal = start_batch(con, s, OTHER_DAY)
         status = dict(con.execute("SELECT batch_id, status FROM prediction_batches WHERE game_date = ?",
                                   [OTHER_DAY]).fetchall())

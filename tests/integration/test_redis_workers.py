@@ -32,6 +32,7 @@ import pandas as pd
 import pytest
 
 import nbaprops.predict.coordinator as coordinator
+from crash import preamble
 from nbaprops.config import Settings
 from nbaprops.models.training import train_models
 from nbaprops.predict.coordinator import BatchResult, start_batch
@@ -106,13 +107,14 @@ class Workers:
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def start(self, n: int, *, sleep_s: float = 0.0, visibility_s: float = 3.0) -> None:
-        extra = {"NBAPROPS_TEST_WORKER_SLEEP_S": str(sleep_s)} if sleep_s else {}
+        """``sleep_s``: each worker sleeps that long after taking a unit (tests/crash.py), so a kill lands
+        while it holds one."""
         for _ in range(n):
             log = (self.dir / f"worker-{len(self.procs)}.log").open("wb")
             self.procs.append(subprocess.Popen(
-                [sys.executable, "-c", CLI, "worker", "--redis-url", self.url, "--stream", self.stream,
-                 "--visibility-timeout", str(visibility_s), "--idle-exit", "90"],
-                stdout=log, stderr=subprocess.STDOUT, env=_env(**extra)))
+                [sys.executable, "-c", preamble(slow_units_s=sleep_s) + CLI, "worker", "--redis-url", self.url,
+                 "--stream", self.stream, "--visibility-timeout", str(visibility_s), "--idle-exit", "90"],
+                stdout=log, stderr=subprocess.STDOUT, env=_env()))
 
     def by_pid(self, pid: int) -> subprocess.Popen[bytes] | None:
         return next((p for p in self.procs if p.pid == pid), None)

@@ -23,7 +23,6 @@ from nbaprops import __version__
 from nbaprops.api import create_app
 from nbaprops.api import launcher as launcher_mod
 from nbaprops.api.app import ApiState, status_for
-from nbaprops.api.launcher import is_stale
 from nbaprops.api.models import Recommendation, SystemId
 from nbaprops.config import Settings
 from nbaprops.errors import (
@@ -536,16 +535,6 @@ def test_openapi_schema(client: TestClient) -> None:
 def test_enums_match_the_code() -> None:
     assert {s.value for s in SystemId} == set(SYSTEMS)
     assert {r.value for r in Recommendation} == {"OVER", "UNDER", "PASS", "NO_LINE"}
-
-
-def test_is_stale_rules() -> None:
-    now = dt.datetime(2024, 4, 10, 12)
-    fresh, old = now - dt.timedelta(seconds=10), now - dt.timedelta(hours=1)
-    assert not is_stale(OWNER, old, now=now)                         # this very process: live
-    assert is_stale(f"{socket.gethostname()}:999999999", fresh, now=now)  # dead process on this host
-    assert not is_stale("elsewhere:1", fresh, now=now)
-    assert is_stale("elsewhere:1", old, now=now)
-    assert is_stale("elsewhere:1", None, now=now)
 
 
 def test_serve_runs_uvicorn_with_the_app(warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from nbaprops.errors import NbapropsError
-from nbaprops.predict.queue import InlineQueue, ProcessPoolQueue, make_queue
+from nbaprops.predict.queue import InlineQueue, ProcessPoolQueue
+from nbaprops.predict.queues import make_queue
 from nbaprops.predict.redis_queue import (
     RedisStreamQueue,
     decode_result,

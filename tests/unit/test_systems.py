@@ -177,14 +177,29 @@ def test_no_scoring_history_gives_nan(fitted: dict[str, PointsSystem],
         assert np.isnan(fitted[sid].predict_distribution(rows).p_over(np.full(3, 10.5))).all()
 
 
-def test_inf_inputs_are_treated_as_missing(fitted: dict[str, PointsSystem],
+@pytest.mark.parametrize("system_id", BASE_SYSTEMS)
+def test_inf_inputs_are_treated_as_missing(system_id: str, fitted: dict[str, PointsSystem],
                                            data: tuple[pd.DataFrame, pd.Series, pd.DataFrame]) -> None:
+    """+inf / -inf in a feature give exactly the prediction of the same rows with that feature missing."""
     X, _, _ = data
     rows = X.iloc[100:105].copy()
-    rows["pace_score"] = np.inf
-    rows["vegas_points_line"] = -np.inf
-    for sid in ("xgboost", "catboost"):
-        assert np.isfinite(fitted[sid].predict(rows)).all()
+    columns = ("pace_score", "vegas_points_line", "points_avg_last_5")
+    assert set(columns) <= set(rows.columns)
+    missing, infinite = rows.copy(), rows.copy()
+    for c in columns:
+        missing[c] = np.nan
+    infinite["pace_score"] = np.inf
+    infinite["vegas_points_line"] = -np.inf
+    infinite["points_avg_last_5"] = np.inf
+    system = fitted[system_id]
+    want = system.predict(missing)
+    got = system.predict(infinite)
+    assert np.isfinite(want).all()                    # the rows are predictable without those features
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(system.predict_distribution(infinite).p_over(np.full(len(rows), 15.5)),
+                                  system.predict_distribution(missing).p_over(np.full(len(rows), 15.5)))
+    if system_id in ("xgboost", "catboost"):   # the trees use these features: NaN is not a no-op there
+        assert not np.array_equal(system.predict(rows), want)
 
 
 def test_moving_average_weights_convex_and_fallback(fitted: dict[str, PointsSystem],

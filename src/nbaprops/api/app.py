@@ -58,7 +58,6 @@ from nbaprops.config import Settings, load_settings
 from nbaprops.errors import (
     BatchConflictError,
     InputError,
-    LineValidationError,
     LockError,
     ModelError,
     NbapropsError,
@@ -267,7 +266,7 @@ def status_for(exc: NbapropsError) -> int:
     """
     table: tuple[tuple[type[NbapropsError], int], ...] = (
         (BatchConflictError, 409), (LockError, 503), (PhaseGateError, 409),
-        (InputError, 400), (LineValidationError, 422),
+        (InputError, 400),
         (ModelError, 503), (WarehouseError, 503),
         (SourceError, 502), (SettingsError, 500),
     )

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -27,19 +25,15 @@ import duckdb
 
 from nbaprops.config import Settings
 from nbaprops.errors import BatchConflictError, NbapropsError
-from nbaprops.predict.coordinator import BatchResult, is_stale, start_batch
+from nbaprops.leases import BATCH_STALE_AFTER_S, is_stale, owner_id
+from nbaprops.predict.coordinator import BatchResult, start_batch
 
-__all__ = ["CLAIM_ATTEMPTS", "BatchLauncher", "Launched", "is_stale", "live_batch", "owner_id"]
+__all__ = ["CLAIM_ATTEMPTS", "BatchLauncher", "Launched", "live_batch"]
 
 log = logging.getLogger("nbaprops.api")
 
 #: How often POST /start claims again when the claim meets a concurrent write of the same row.
 CLAIM_ATTEMPTS = 3
-
-
-def owner_id() -> str:
-    """``host:pid`` of this process, as the coordinator writes it in ``prediction_batches.owner``."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def live_batch(con: duckdb.DuckDBPyConnection, game_date: dt.date) -> tuple[str, str | None] | None:
@@ -57,7 +51,7 @@ def live_batch(con: duckdb.DuckDBPyConnection, game_date: dt.date) -> tuple[str,
                                 OR (status = 'stalled' AND finished_at IS NULL))
                           ORDER BY started_at DESC""", [game_date]).fetchall()
     for batch_id, owner, heartbeat in rows:
-        if not is_stale(owner, heartbeat):
+        if not is_stale(owner, heartbeat, after=BATCH_STALE_AFTER_S):
             return str(batch_id), owner
     return None
 

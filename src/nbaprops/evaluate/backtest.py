@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,49 +12,18 @@ import duckdb
 import pandas as pd
 
 from nbaprops.config import Settings
-from nbaprops.errors import NbapropsError
+from nbaprops.errors import LeakageError, NbapropsError
 from nbaprops.evaluate.grade import grade_dates, load_graded
-from nbaprops.ingest import lines as line_ingest
 from nbaprops.models.registry import read_manifest
 from nbaprops.models.training import train_models
-from nbaprops.pipeline.builds import run_phases
 from nbaprops.predict.coordinator import start_batch
+from nbaprops.progress import Progress, no_progress
 
-__all__ = ["LeakageError", "import_lines", "run_backtest"]
-
-Progress = Callable[[str, int, int], None]
-
-
-class LeakageError(NbapropsError):
-    """A date would be graded by a model whose training window includes it."""
-
-
-def _noop(_: str, __: int, ___: int) -> None:
-    return None
-
-
-def import_lines(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path) -> dict[str, Any]:
-    """Import any Odds API flattened file (parquet or CSV) and rebuild the phases of its dates."""
-    from nbaprops.ingest.sources.files import classify
-
-    f = classify(con, path)
-    if f.kind != "odds_api_lines":
-        raise NbapropsError(f"{path} is not an Odds API flattened lines file: {f.reason or f.kind}")
-    stats: dict[str, Any] = dict(line_ingest.load_odds_api_lines(con, path))
-    span = con.execute("SELECT min(game_date), max(game_date) FROM prop_line_snapshots WHERE file = ?",
-                       [str(path)]).fetchone()
-    if span and span[0] is not None:
-        lo, hi = span[0], span[1]
-        stats["names"] = line_ingest.resolve_snapshot_players(con, lo, hi)
-        has_games = con.execute("SELECT count(*) FROM games WHERE game_date BETWEEN ? AND ?", [lo, hi]).fetchone()
-        if has_games and has_games[0]:
-            run_phases(con, settings, lo, hi)
-        stats["dates"] = [str(lo), str(hi)]
-    return stats
+__all__ = ["run_backtest"]
 
 
 def run_backtest(con: duckdb.DuckDBPyConnection, settings: Settings, lo: dt.date, hi: dt.date, *,
-                 retrain_every_days: int = 7, progress: Progress = _noop, workers: int = 1) -> dict[str, Any]:
+                 retrain_every_days: int = 7, progress: Progress = no_progress, workers: int = 1) -> dict[str, Any]:
     """Walk forward over [lo, hi]; returns the graded frame's summary inputs and the blocks."""
     t0 = time.perf_counter()
     dates = [r[0] for r in con.execute("""SELECT DISTINCT game_date FROM feature_store

@@ -14,7 +14,7 @@ import pandas as pd
 
 from nbaprops.errors import PhaseGateError
 from nbaprops.evaluate.grading import grade_predictions
-from nbaprops.warehouse.connection import crash_point
+from nbaprops.warehouse.connection import transaction
 
 __all__ = ["GRADE_COLUMNS", "grade_dates", "load_graded"]
 
@@ -68,15 +68,10 @@ def grade_dates(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date, *, req
     out = graded[list(GRADE_COLUMNS)].copy()
     out["game_date"] = pd.to_datetime(out["game_date"]).dt.date
     con.register("_grades_in", out)
-    con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("DELETE FROM prediction_grades WHERE game_date IN (SELECT unnest(?::DATE[]))", [dates])
-        con.execute("INSERT INTO prediction_grades BY NAME SELECT *, now() AS graded_at FROM _grades_in")
-        crash_point("prediction_grades")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con) as tx:
+            tx.execute("DELETE FROM prediction_grades WHERE game_date IN (SELECT unnest(?::DATE[]))", [dates])
+            tx.execute("INSERT INTO prediction_grades BY NAME SELECT *, now() AS graded_at FROM _grades_in")
     finally:
         con.unregister("_grades_in")
     return len(out)

@@ -9,6 +9,7 @@ import pandas as pd
 
 from nbaprops.features.definitions import CONTEXT_COLUMNS, FEATURE_VERSIONS
 from nbaprops.features.quality import quality_sql
+from nbaprops.warehouse.connection import transaction
 
 __all__ = ["build_feature_store", "load_features"]
 
@@ -17,14 +18,13 @@ def build_feature_store(con: duckdb.DuckDBPyConnection, date_from: dt.date, date
                         versions: tuple[str, ...] = tuple(FEATURE_VERSIONS)) -> int:
     """Replace the feature store rows of [date_from, date_to] for every version, atomically."""
     args = [date_from, date_to]
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute("DELETE FROM feature_store WHERE game_date BETWEEN ? AND ?", args)
+    with transaction(con) as tx:
+        tx.execute("DELETE FROM feature_store WHERE game_date BETWEEN ? AND ?", args)
         for version in versions:
             names = list(FEATURE_VERSIONS[version])
             q = quality_sql(names, "v")
             # NULL stays NULL in the arrays: never a made-up default
-            con.execute(f"""INSERT INTO feature_store BY NAME
+            tx.execute(f"""INSERT INTO feature_store BY NAME
                 SELECT v.game_date, v.game_id, v.player_id, ? AS feature_version,
                        v.team_abbr, v.opponent_abbr, v.is_home, v.is_expected, v.has_line, v.played,
                        {len(names)} AS feature_count, ? AS feature_names,
@@ -34,11 +34,7 @@ def build_feature_store(con: duckdb.DuckDBPyConnection, date_from: dt.date, date
                        {q["required_missing"]} AS required_missing, now() AS built_at
                 FROM feature_values v
                 WHERE v.game_date BETWEEN ? AND ?""", [version, names, date_from, date_to])
-        row = con.execute("SELECT count(*) FROM feature_store WHERE game_date BETWEEN ? AND ?", args).fetchone()
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        row = tx.execute("SELECT count(*) FROM feature_store WHERE game_date BETWEEN ? AND ?", args).fetchone()
     return int(row[0]) if row else 0
 
 

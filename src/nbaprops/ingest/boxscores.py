@@ -12,6 +12,7 @@ import duckdb
 
 from nbaprops.errors import InputError, MissingColumnsError
 from nbaprops.ingest.sources.files import reader_sql
+from nbaprops.warehouse.connection import transaction
 
 __all__ = ["load_official_game_log", "load_player_boxscores", "load_team_advanced", "load_team_game_logs",
            "load_linescores", "season_type_label"]
@@ -30,14 +31,9 @@ def season_type_label(column: str) -> str:
 
 
 def _tx(con: duckdb.DuckDBPyConnection, statements: list[tuple[str, list[object]]]) -> None:
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con) as tx:
         for sql, params in statements:
-            con.execute(sql, params)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+            tx.execute(sql, params)
 
 
 def _check_unknown_teams(con: duckdb.DuckDBPyConnection, path: Path, table_expr: str, cols: list[str]) -> None:

@@ -15,6 +15,7 @@ import duckdb
 
 from nbaprops.ingest.names import load_aliases, player_lookup, resolve_player_names
 from nbaprops.ingest.sources.files import reader_sql
+from nbaprops.warehouse.connection import transaction
 
 __all__ = ["BETTINGPROS_BOOKS", "BETTINGPROS_MARKETS", "load_bettingpros", "load_odds_api_lines",
            "resolve_snapshot_players", "mark_void_lines"]
@@ -106,14 +107,13 @@ def load_odds_api_lines(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str,
                             line ASC NULLS LAST,
                             file_row ASC NULLS LAST) AS rn
         FROM _oa_pairs""")
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute("DELETE FROM prop_line_alternates WHERE snapshot_id IN (SELECT snapshot_id FROM prop_line_snapshots WHERE file = ?)", [f])
-        con.execute("DELETE FROM prop_line_snapshots WHERE file = ?", [f])
-        con.execute("DELETE FROM quarantine_rows WHERE file = ?", [f])
-        quarantined = _quarantine(con, "odds_api", f, "_oa_bad")
-        before = con.execute("SELECT count(*) FROM prop_line_snapshots").fetchone()
-        con.execute("""INSERT OR IGNORE INTO prop_line_snapshots BY NAME
+    with transaction(con) as tx:
+        tx.execute("DELETE FROM prop_line_alternates WHERE snapshot_id IN (SELECT snapshot_id FROM prop_line_snapshots WHERE file = ?)", [f])
+        tx.execute("DELETE FROM prop_line_snapshots WHERE file = ?", [f])
+        tx.execute("DELETE FROM quarantine_rows WHERE file = ?", [f])
+        quarantined = _quarantine(tx, "odds_api", f, "_oa_bad")
+        before = tx.execute("SELECT count(*) FROM prop_line_snapshots").fetchone()
+        tx.execute("""INSERT OR IGNORE INTO prop_line_snapshots BY NAME
             SELECT r.snapshot_id, 'odds_api' AS source, r.event_id, g.game_id, r.game_date, r.sportsbook,
                    r.player_name, '' AS player_lookup, NULL AS player_id, NULL AS match_method, NULL AS player_team,
                    r.home_team, r.away_team, r.market, r.line, r.over_price, r.under_price, r.quoted_at,
@@ -123,19 +123,15 @@ def load_odds_api_lines(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str,
             FROM _oa_ranked r
             LEFT JOIN games g ON g.game_date = r.game_date AND g.home_abbr = r.home_team AND g.away_abbr = r.away_team
             WHERE r.rn = 1""", [f])
-        after = con.execute("SELECT count(*) FROM prop_line_snapshots").fetchone()
-        con.execute("""INSERT OR IGNORE INTO prop_line_alternates
+        after = tx.execute("SELECT count(*) FROM prop_line_snapshots").fetchone()
+        tx.execute("""INSERT OR IGNORE INTO prop_line_alternates
             SELECT snapshot_id, line, over_price, under_price FROM _oa_ranked WHERE rn > 1""")
         # tip-off times the schedule did not have
-        con.execute("""UPDATE games SET tipoff_at = t.tipoff_at FROM (
+        tx.execute("""UPDATE games SET tipoff_at = t.tipoff_at FROM (
                 SELECT g.game_id, min(r.tipoff_at) AS tipoff_at FROM _oa_ok r
                 JOIN games g ON g.game_date = r.game_date AND g.home_abbr = r.home_team AND g.away_abbr = r.away_team
                 GROUP BY g.game_id) t
             WHERE games.game_id = t.game_id AND games.tipoff_at IS NULL""")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     total = con.execute("SELECT count(*) FROM _oa").fetchone()
     ranked = con.execute("SELECT count(*) FILTER (WHERE rn = 1), count(*) FILTER (WHERE rn > 1) FROM _oa_ranked").fetchone()
     dup_rows = con.execute("SELECT (SELECT count(*) FROM _oa_ok) - (SELECT count(*) FROM _oa_dedup)").fetchone()
@@ -199,14 +195,13 @@ def load_bettingpros(con: duckdb.DuckDBPyConnection, paths: list[Path]) -> dict[
                ROW_NUMBER() OVER (PARTITION BY j.game_date, j.sportsbook, j.market, j.player_name, j.player_team
                                   ORDER BY j.file DESC NULLS LAST, j.file_row DESC NULLS LAST) AS rn
         FROM _bp_j j WHERE NOT EXISTS (SELECT 1 FROM _bp_bad b WHERE b.file = j.file AND b.file_row = j.file_row)""")
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute(f"DELETE FROM prop_line_snapshots WHERE file IN ({lst})")
-        con.execute(f"DELETE FROM quarantine_rows WHERE file IN ({lst})")
-        con.execute("""INSERT INTO quarantine_rows
+    with transaction(con) as tx:
+        tx.execute(f"DELETE FROM prop_line_snapshots WHERE file IN ({lst})")
+        tx.execute(f"DELETE FROM quarantine_rows WHERE file IN ({lst})")
+        tx.execute("""INSERT INTO quarantine_rows
             SELECT 'bettingpros', file, file_row, field, reason, CAST(to_json(b) AS VARCHAR), now() FROM _bp_bad b""")
-        before = con.execute("SELECT count(*) FROM prop_line_snapshots").fetchone()
-        con.execute("""INSERT OR IGNORE INTO prop_line_snapshots BY NAME
+        before = tx.execute("SELECT count(*) FROM prop_line_snapshots").fetchone()
+        tx.execute("""INSERT OR IGNORE INTO prop_line_snapshots BY NAME
             SELECT r.snapshot_id, 'bettingpros' AS source, NULL AS event_id, g.game_id, r.game_date, r.sportsbook,
                    r.player_name, '' AS player_lookup, NULL AS player_id, NULL AS match_method, r.player_team,
                    g.home_abbr AS home_team, g.away_abbr AS away_team, r.market, r.line,
@@ -218,11 +213,7 @@ def load_bettingpros(con: duckdb.DuckDBPyConnection, paths: list[Path]) -> dict[
             FROM _bp_ranked r
             LEFT JOIN games g ON g.game_date = r.game_date AND r.player_team IN (g.home_abbr, g.away_abbr)
             WHERE r.rn = 1""")
-        after = con.execute("SELECT count(*) FROM prop_line_snapshots").fetchone()
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        after = tx.execute("SELECT count(*) FROM prop_line_snapshots").fetchone()
     total = con.execute("SELECT count(*) FROM _bp").fetchone()
     bad = con.execute("SELECT count(*) FROM _bp_bad").fetchone()
     dups = con.execute("SELECT count(*) FROM _bp_ranked WHERE rn > 1").fetchone()
@@ -259,27 +250,23 @@ def resolve_snapshot_players(con: duckdb.DuckDBPyConnection, date_from: dt.date 
     con.register("_resolved", out[["source", "game_date", "player_name", "player_team", "home_team", "away_team",
                                    "player_id", "match_method", "unmatched_reason", "player_lookup", "n"]])
     try:
-        con.execute("BEGIN TRANSACTION")
-        con.execute("""UPDATE prop_line_snapshots AS s
-            SET player_id = r.player_id, match_method = r.match_method, player_lookup = r.player_lookup
-            FROM _resolved r
-            WHERE s.source = r.source AND s.game_date = r.game_date AND s.player_name = r.player_name
-              AND s.player_team IS NOT DISTINCT FROM r.player_team AND s.home_team IS NOT DISTINCT FROM r.home_team
-              AND s.away_team IS NOT DISTINCT FROM r.away_team""")
-        # the Odds API does not say which side a player is on: take the team he played for
-        con.execute("""UPDATE prop_line_snapshots AS s SET player_team = b.team_abbr
-            FROM player_boxscores b
-            WHERE s.player_team IS NULL AND s.player_id = b.player_id AND s.game_date = b.game_date
-              AND s.game_date BETWEEN ? AND ?""", [lo, hi])
-        con.execute("DELETE FROM unmatched_player_names WHERE game_date BETWEEN ? AND ?", [lo, hi])
-        con.execute("""INSERT OR REPLACE INTO unmatched_player_names
-            SELECT source, game_date, player_name, coalesce(player_team, home_team || '/' || away_team),
-                   coalesce(unmatched_reason, 'no_candidate'), sum(n)
-            FROM _resolved WHERE player_id IS NULL GROUP BY ALL""")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con) as tx:
+            tx.execute("""UPDATE prop_line_snapshots AS s
+                SET player_id = r.player_id, match_method = r.match_method, player_lookup = r.player_lookup
+                FROM _resolved r
+                WHERE s.source = r.source AND s.game_date = r.game_date AND s.player_name = r.player_name
+                  AND s.player_team IS NOT DISTINCT FROM r.player_team AND s.home_team IS NOT DISTINCT FROM r.home_team
+                  AND s.away_team IS NOT DISTINCT FROM r.away_team""")
+            # the Odds API does not say which side a player is on: take the team he played for
+            tx.execute("""UPDATE prop_line_snapshots AS s SET player_team = b.team_abbr
+                FROM player_boxscores b
+                WHERE s.player_team IS NULL AND s.player_id = b.player_id AND s.game_date = b.game_date
+                  AND s.game_date BETWEEN ? AND ?""", [lo, hi])
+            tx.execute("DELETE FROM unmatched_player_names WHERE game_date BETWEEN ? AND ?", [lo, hi])
+            tx.execute("""INSERT OR REPLACE INTO unmatched_player_names
+                SELECT source, game_date, player_name, coalesce(player_team, home_team || '/' || away_team),
+                       coalesce(unmatched_reason, 'no_candidate'), sum(n)
+                FROM _resolved WHERE player_id IS NULL GROUP BY ALL""")
     finally:
         con.unregister("_resolved")
     matched = int(out["player_id"].notna().sum())

@@ -43,7 +43,7 @@ from nbaprops.ingest.sources.base import (
 )
 from nbaprops.ingest.sources.nba_stats import parse_player_game_logs, parse_scoreboard_v3
 from nbaprops.ingest.sources.odds_api import flatten_event_odds, parse_events
-from nbaprops.warehouse.connection import crash_point
+from nbaprops.warehouse.connection import transaction
 
 __all__ = ["GAME_LOG_SOURCE", "LOOKBACK_DAYS", "SCOREBOARD_SOURCE", "LiveIngestReport", "LiveSources",
            "ingest_live", "make_sources", "missing_live_settings", "odds_window", "upsert_games",
@@ -155,16 +155,10 @@ class LiveIngestReport:
         return d
 
 
-def _tx(con: duckdb.DuckDBPyConnection, table: str, statements: list[tuple[str, list[object]]]) -> None:
-    con.execute("BEGIN TRANSACTION")
-    try:
+def _tx(con: duckdb.DuckDBPyConnection, statements: list[tuple[str, list[object]]]) -> None:
+    with transaction(con) as tx:
         for sql, args in statements:
-            con.execute(sql, args)
-        crash_point(table)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+            tx.execute(sql, args)
 
 
 def upsert_games(con: duckdb.DuckDBPyConnection, board: pd.DataFrame) -> int:
@@ -191,7 +185,7 @@ def upsert_games(con: duckdb.DuckDBPyConnection, board: pd.DataFrame) -> int:
     con.register("_live_board", frame)
     try:
         season_year = _SEASON_YEAR_SQL.format(g="s.game_id")
-        _tx(con, "games", [(f"""INSERT INTO games (game_id, game_date, season, season_year, season_type,
+        _tx(con, [(f"""INSERT INTO games (game_id, game_date, season, season_year, season_type,
                 home_team_id, home_abbr, away_team_id, away_abbr, home_pts, away_pts, neutral_site, tipoff_at,
                 status, source)
             SELECT s.game_id, CAST(s.game_date AS DATE),
@@ -266,7 +260,7 @@ def upsert_player_game_logs(con: duckdb.DuckDBPyConnection, logs: pd.DataFrame, 
         season_year = _SEASON_YEAR_SQL.format(g="l.game_id")
         season = (f"CAST({season_year} AS VARCHAR) || '-' || lpad(CAST(({season_year} + 1) % 100 AS VARCHAR), 2, '0')")
         src: list[object] = [GAME_LOG_SOURCE]
-        _tx(con, "player_boxscores", [
+        _tx(con, [
             ("""INSERT OR IGNORE INTO players (player_id, full_name, first_name, last_name, player_lookup, is_active)
                 SELECT l.player_id, any_value(l.player_name), split_part(any_value(l.player_name), ' ', 1),
                        nullif(trim(substr(any_value(l.player_name),

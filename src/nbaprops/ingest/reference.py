@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 
 from nbaprops.ingest.sources.files import reader_sql
+from nbaprops.warehouse.connection import transaction
 
 __all__ = ["TEAM_ALIASES", "load_players", "load_teams"]
 
@@ -20,23 +21,18 @@ TEAM_ALIASES: dict[str, str] = {
 def load_teams(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     """Replace ``teams`` and rebuild ``team_aliases`` (abbreviation, full name, nickname, aliases)."""
     src = reader_sql(path)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute("DELETE FROM teams")
-        con.execute(f"""INSERT INTO teams
+    with transaction(con) as tx:
+        tx.execute("DELETE FROM teams")
+        tx.execute(f"""INSERT INTO teams
             SELECT CAST(team_id AS BIGINT), upper(abbreviation), full_name, city, nickname FROM {src}""")
-        con.execute("DELETE FROM team_aliases")
-        con.execute("""INSERT OR IGNORE INTO team_aliases
+        tx.execute("DELETE FROM team_aliases")
+        tx.execute("""INSERT OR IGNORE INTO team_aliases
             SELECT DISTINCT upper(a), abbreviation FROM (
                 SELECT abbreviation AS a, abbreviation FROM teams
                 UNION ALL SELECT full_name, abbreviation FROM teams
                 UNION ALL SELECT city || ' ' || nickname, abbreviation FROM teams)""")
-        con.executemany("INSERT OR IGNORE INTO team_aliases VALUES (?, ?)", list(TEAM_ALIASES.items()))
-        n = con.execute("SELECT count(*) FROM teams").fetchone()
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        tx.executemany("INSERT OR IGNORE INTO team_aliases VALUES (?, ?)", list(TEAM_ALIASES.items()))
+        n = tx.execute("SELECT count(*) FROM teams").fetchone()
     return int(n[0]) if n else 0
 
 

@@ -14,7 +14,6 @@ import hashlib
 import json
 import shutil
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +31,12 @@ from nbaprops.models.systems.base import PointsSystem
 from nbaprops.models.systems.ensemble import EnsembleSystem
 from nbaprops.odds import devig_two_way
 from nbaprops.predict.recommend import Calibrator
+from nbaprops.progress import Progress, no_progress
 
 __all__ = ["MEMBER_SYSTEMS", "SYSTEM_IDS", "calibration_threshold", "train_models"]
 
 MEMBER_SYSTEMS = ("moving_average", "zone_matchup", "similarity", "xgboost", "catboost")
 SYSTEM_IDS = (*MEMBER_SYSTEMS, "ensemble")
-Progress = Callable[[str, int, int], None]
-
-
-def _noop(_: str, __: int, ___: int) -> None:
-    return None
 
 
 def calibration_threshold(frame: pd.DataFrame) -> np.ndarray:
@@ -64,7 +59,7 @@ def _split_dates(dates: pd.Series, frac_a: float, frac_b: float) -> tuple[pd.Tim
 
 def train_models(con: duckdb.DuckDBPyConnection, model_dir: Path, until: dt.date, *,
                  since: dt.date | None = None, thread_count: int = 2, promote_if_first: bool = True,
-                 progress: Progress = _noop, val_fraction: float = 0.12) -> dict[str, Any]:
+                 progress: Progress = no_progress, val_fraction: float = 0.12) -> dict[str, Any]:
     """Train all systems on games strictly before ``until``; save a model set; return its manifest."""
     t0 = time.perf_counter()
     lo = since or dt.date(1900, 1, 1)

@@ -18,6 +18,7 @@ import stamina
 from pydantic import SecretStr
 
 from nbaprops.config import Settings
+from nbaprops.errors import TransientUpstreamError
 from nbaprops.ingest.sources.base import MASK
 
 __all__ = ["Alert", "AlertSink", "FanoutSink", "LogSink", "MemorySink", "SlackWebhookSink", "make_sink",
@@ -100,10 +101,6 @@ class MemorySink:
         return True
 
 
-class _Transient(Exception):
-    """A webhook failure worth retrying (transport error, 429, 5xx)."""
-
-
 class _MaskFilter(logging.Filter):
     """Masks one secret string in every record of a logger (httpx logs each request URL)."""
 
@@ -168,7 +165,7 @@ class SlackWebhookSink:
         """Post the alert; True when the webhook answered 2xx. Never raises."""
         body = self.payload(alert)
         try:
-            for attempt in stamina.retry_context(on=_Transient, attempts=self._attempts, timeout=None,
+            for attempt in stamina.retry_context(on=TransientUpstreamError, attempts=self._attempts, timeout=None,
                                                  wait_initial=self._wait_initial_s, wait_max=self._wait_max_s):
                 with attempt:
                     self._post(body)
@@ -194,10 +191,10 @@ class SlackWebhookSink:
         if response is None:
             # raised outside the except block so the httpx exception (with the URL) is not chained
             log.info("Slack webhook: %s, will retry", failure)
-            raise _Transient(failure)
+            raise TransientUpstreamError(failure)
         if response.status_code == 429 or response.status_code >= 500:
             log.info("Slack webhook answered HTTP %d, will retry", response.status_code)
-            raise _Transient(f"HTTP {response.status_code}")
+            raise TransientUpstreamError(f"HTTP {response.status_code}")
         if not 200 <= response.status_code < 300:
             raise RuntimeError(f"HTTP {response.status_code}: {self._mask(response.text[:200])}")
 

@@ -102,15 +102,15 @@ def archive_invalid(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to:
     keys = bad[[*KEY_COLUMNS, "reason"]].astype({"player_id": "int64"})
     con.register("_remediate_keys", keys)
     try:
-        with transaction(con):
-            con.execute(f"DELETE FROM prediction_archive AS t WHERE EXISTS (SELECT 1 FROM _remediate_keys AS k "
-                        f"WHERE {_KEY_MATCH})")
-            con.execute(f"""INSERT INTO prediction_archive BY NAME
+        with transaction(con) as tx:
+            tx.execute(f"DELETE FROM prediction_archive AS t WHERE EXISTS (SELECT 1 FROM _remediate_keys AS k "
+                       f"WHERE {_KEY_MATCH})")
+            tx.execute(f"""INSERT INTO prediction_archive BY NAME
                             SELECT t.*, now() AS archived_at, k.reason AS archive_reason
                             FROM player_prop_predictions AS t JOIN _remediate_keys AS k ON {_KEY_MATCH}""")
             for table in ("prediction_grades", "player_prop_predictions"):
-                con.execute(f"DELETE FROM {table} AS t WHERE EXISTS (SELECT 1 FROM _remediate_keys AS k "
-                            f"WHERE {_KEY_MATCH})")
+                tx.execute(f"DELETE FROM {table} AS t WHERE EXISTS (SELECT 1 FROM _remediate_keys AS k "
+                           f"WHERE {_KEY_MATCH})")
     finally:
         con.unregister("_remediate_keys")
     return len(keys)
@@ -146,12 +146,12 @@ def restore_archived(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to
         return 0
     con.register("_restore_keys", keys)
     try:
-        with transaction(con):
-            con.execute(f"""INSERT INTO player_prop_predictions BY NAME
+        with transaction(con) as tx:
+            tx.execute(f"""INSERT INTO player_prop_predictions BY NAME
                             SELECT t.* EXCLUDE (archived_at, archive_reason)
                             FROM prediction_archive AS t JOIN _restore_keys AS k ON {_KEY_MATCH}""")
-            con.execute(f"DELETE FROM prediction_archive AS t WHERE EXISTS (SELECT 1 FROM _restore_keys AS k "
-                        f"WHERE {_KEY_MATCH})")
+            tx.execute(f"DELETE FROM prediction_archive AS t WHERE EXISTS (SELECT 1 FROM _restore_keys AS k "
+                       f"WHERE {_KEY_MATCH})")
     finally:
         con.unregister("_restore_keys")
     return len(keys)

@@ -14,13 +14,15 @@ from typing import Any
 
 import duckdb
 
+from nbaprops.config import Settings
+from nbaprops.errors import InputError
 from nbaprops.features.definitions import FEATURE_VERSIONS
 from nbaprops.ingest import boxscores, lines, reference
 from nbaprops.ingest.sources.files import DataFile, discover
-from nbaprops.pipeline.builds import BUILDS, build
+from nbaprops.pipeline.builds import BUILDS, build, run_phases
 from nbaprops.progress import Progress, no_progress
 
-__all__ = ["ANALYTICS_TABLES", "buildable_range", "PRECOMPUTE_TABLES", "BackfillReport", "load_files", "date_status"]
+__all__ = ["ANALYTICS_TABLES", "buildable_range", "PRECOMPUTE_TABLES", "BackfillReport", "date_status", "import_lines", "load_files"]
 
 ANALYTICS_TABLES = build("analytics").tables
 PRECOMPUTE_TABLES = build("precompute").tables
@@ -135,3 +137,23 @@ def date_status(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date) -> lis
         r["complete"] = all(checks.values())
         out.append({str(k): (int(v) if hasattr(v, "item") and not isinstance(v, bool) else v) for k, v in r.items()})
     return out
+
+
+def import_lines(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path) -> dict[str, Any]:
+    """Import any Odds API flattened file (parquet or CSV) and rebuild the phases of its dates."""
+    from nbaprops.ingest.sources.files import classify
+
+    f = classify(con, path)
+    if f.kind != "odds_api_lines":
+        raise InputError(f"{path} is not an Odds API flattened lines file: {f.reason or f.kind}")
+    stats: dict[str, Any] = dict(lines.load_odds_api_lines(con, path))
+    span = con.execute("SELECT min(game_date), max(game_date) FROM prop_line_snapshots WHERE file = ?",
+                       [str(path)]).fetchone()
+    if span and span[0] is not None:
+        lo, hi = span[0], span[1]
+        stats["names"] = lines.resolve_snapshot_players(con, lo, hi)
+        has_games = con.execute("SELECT count(*) FROM games WHERE game_date BETWEEN ? AND ?", [lo, hi]).fetchone()
+        if has_games and has_games[0]:
+            run_phases(con, settings, lo, hi)
+        stats["dates"] = [str(lo), str(hi)]
+    return stats

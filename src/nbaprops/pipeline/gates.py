@@ -20,8 +20,6 @@ abandoned and does not block the re-run.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import socket
 import threading
 import time
 import uuid
@@ -31,6 +29,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from nbaprops import leases
 from nbaprops.errors import LockError
 from nbaprops.warehouse.calendar import previous_game_date
 
@@ -146,21 +145,13 @@ def grade_gate(con: duckdb.DuckDBPyConnection, game_date: dt.date) -> GateResult
 # --------------------------------------------------------------------------- run records and locks
 
 
-def _owner() -> tuple[str, int]:
-    return socket.gethostname(), os.getpid()
-
-
 def _new_run_id() -> str:
-    host, pid = _owner()
-    return f"{uuid.uuid4().hex[:16]}@{host}:{pid}"
+    return f"{uuid.uuid4().hex[:16]}@{leases.owner_id()}"
 
 
-def _holder(run_id: str) -> tuple[str, int] | None:
+def _holder(run_id: str) -> leases.Owner | None:
     _, sep, owner = run_id.rpartition("@")
-    host, sep2, pid = owner.rpartition(":")
-    if not sep or not sep2 or not pid.isdigit():
-        return None
-    return host, int(pid)
+    return leases.parse_owner(owner) if sep else None
 
 
 def _alive(run_id: str, started_at: dt.datetime | None) -> bool:
@@ -170,18 +161,9 @@ def _alive(run_id: str, started_at: dt.datetime | None) -> bool:
     holder = _holder(run_id)
     if holder is None:
         return False
-    host, pid = holder
-    if host != socket.gethostname():
-        return True     # another machine: only the age rule can release it
-    if pid == os.getpid():
+    if holder.this_process:
         return run_id in _held
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False    # the process is gone (crash, kill -9)
-    except PermissionError:
-        return True
-    return True
+    return leases.is_alive(str(holder))     # a dead pid here: no; another machine: yes (age rule above)
 
 
 def release_abandoned(con: duckdb.DuckDBPyConnection, phase: str, game_date: dt.date) -> int:

@@ -10,13 +10,10 @@ one atomic consolidation.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
-import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,25 +22,23 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from nbaprops import leases
 from nbaprops.config import Settings
-from nbaprops.errors import BatchConflictError, ModelError, NbapropsError
+from nbaprops.errors import BatchConflictError, ModelError, NbapropsError, QueueStalledError
 from nbaprops.features.reader import FEATURE_VERSION
 from nbaprops.models.registry import load_model_set, served_model_set
 from nbaprops.predict.line_gate import validate_lines
-from nbaprops.predict.queue import QueueStalledError, ReportsStatus, TaskQueue, make_queue
+from nbaprops.predict.queue import ReportsStatus, TaskQueue
+from nbaprops.predict.queues import make_queue
 from nbaprops.predict.slate import load_slate
 from nbaprops.predict.worker import UnitResult, WorkUnit, run_unit
+from nbaprops.progress import Progress, no_progress
+from nbaprops.warehouse.connection import transaction
 
-__all__ = ["BatchResult", "consolidate", "is_stale", "start_batch"]
+__all__ = ["BatchResult", "consolidate", "start_batch"]
 
 UNIT_SIZE = 60
-STALE_AFTER_S = 300
 _start_lock = threading.Lock()
-Progress = Callable[[str, int, int], None]
-
-
-def _noop(_: str, __: int, ___: int) -> None:
-    return None
 
 
 @dataclass
@@ -67,47 +62,6 @@ class BatchResult:
         return d
 
 
-def _owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def is_stale(owner: str | None, heartbeat: dt.datetime | None, *, now: dt.datetime | None = None) -> bool:
-    """Whether a ``running`` batch row is dead (mirrors the coordinator's rule).
-
-    A row owned by a process on this host that no longer exists is stale; a row of this very
-    process is live; otherwise a heartbeat older than the coordinator's ``STALE_AFTER_S`` is stale.
-
-    Args:
-        owner: ``host:pid`` of the coordinator that claimed the batch.
-        heartbeat: Last heartbeat (naive UTC, as stored).
-        now: Current naive UTC time (for tests).
-
-    Returns:
-        True when the batch can be ignored (the coordinator marks it abandoned on its next claim).
-    """
-    host, _, pid_text = (owner or "").partition(":")
-    if owner and host == socket.gethostname():
-        try:
-            pid = int(pid_text)
-        except ValueError:
-            return True
-        if pid <= 0:
-            return True
-        if pid == os.getpid():
-            return False
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False  # alive, owned by another user
-    if heartbeat is None:
-        return True
-    current = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    hb = heartbeat.astimezone(dt.UTC).replace(tzinfo=None) if heartbeat.tzinfo else heartbeat
-    return (current - hb).total_seconds() > STALE_AFTER_S
-
-
 def _claim(con: duckdb.DuckDBPyConnection, game_date: dt.date, force: bool, min_minutes: float) -> str:
     """Register a new running batch for the date, refusing if a live one exists (unless force)."""
     with _start_lock:
@@ -116,7 +70,7 @@ def _claim(con: duckdb.DuckDBPyConnection, game_date: dt.date, force: bool, min_
                                     OR (status = 'stalled' AND finished_at IS NULL))""",
                            [game_date]).fetchall()
         for batch_id, owner, hb in live:
-            if is_stale(owner, hb):
+            if leases.is_stale(owner, hb, after=leases.BATCH_STALE_AFTER_S):
                 con.execute("UPDATE prediction_batches SET status = 'abandoned', finished_at = now(), "
                             "error = 'coordinator died (stale heartbeat or dead process)' WHERE batch_id = ?", [batch_id])
             elif not force:
@@ -129,7 +83,7 @@ def _claim(con: duckdb.DuckDBPyConnection, game_date: dt.date, force: bool, min_
         con.execute("""INSERT INTO prediction_batches (batch_id, game_date, status, min_minutes, forced, started_at,
                                                        heartbeat_at, owner)
                        VALUES (?, ?, 'running', ?, ?, now(), now(), ?)""",
-                    [batch_id, game_date, min_minutes, force, _owner()])
+                    [batch_id, game_date, min_minutes, force, leases.owner_id()])
         return batch_id
 
 
@@ -166,8 +120,8 @@ def _gate(con: duckdb.DuckDBPyConnection, batch_id: str, slate: pd.DataFrame) ->
 
 def start_batch(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: dt.date, *,
                 min_minutes: float = 15.0, force: bool = False, workers: int = 1, allow_fallback: bool = False,
-                queue: TaskQueue | None = None, progress: Progress = _noop,
-                fail_systems: tuple[str, ...] = (), crash_before_commit: bool = False,
+                queue: TaskQueue | None = None, progress: Progress = no_progress,
+                fail_systems: tuple[str, ...] = (),
                 model_dir: Path | None = None, model_set: str | None = None) -> BatchResult:
     """Predict every expected player of ``game_date`` with every system and consolidate.
 
@@ -241,7 +195,7 @@ def start_batch(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: d
                 return result   # a forced newer batch owns the date now: never consolidate over it
             con.execute("UPDATE prediction_batches SET status = 'consolidating', heartbeat_at = now() "
                         "WHERE batch_id = ?", [batch_id])
-        result.rows = consolidate(con, game_date, batch_id, paths, crash_before_commit=crash_before_commit)
+        result.rows = consolidate(con, game_date, batch_id, paths)
         result.status = "complete" if not failed else "complete_with_failures"
         shutil.rmtree(staging / batch_id, ignore_errors=True)
     except Exception as exc:
@@ -281,32 +235,24 @@ def _record_breaker(con: duckdb.DuckDBPyConnection, batch_id: str, failures: dic
         con.execute("INSERT INTO system_circuit_events VALUES (?, ?, 'open', 1, ?, now())", [batch_id, sid, err])
 
 
-def consolidate(con: duckdb.DuckDBPyConnection, game_date: dt.date, batch_id: str, paths: list[str], *,
-                crash_before_commit: bool = False) -> int:
+def consolidate(con: duckdb.DuckDBPyConnection, game_date: dt.date, batch_id: str, paths: list[str]) -> int:
     """Replace the date's predictions with the staged rows in ONE transaction; verify unique keys.
 
     A crash at any point before COMMIT leaves the previous predictions of the date untouched.
     """
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute("DELETE FROM player_prop_predictions WHERE game_date = ?", [game_date])
+    with transaction(con) as tx:
+        tx.execute("DELETE FROM player_prop_predictions WHERE game_date = ?", [game_date])
         if paths:
             lst = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
-            con.execute(f"""INSERT INTO player_prop_predictions BY NAME
+            tx.execute(f"""INSERT INTO player_prop_predictions BY NAME
                 SELECT * REPLACE (CAST(line AS DECIMAL(6, 1)) AS line, CAST(over_price AS INTEGER) AS over_price,
                                   CAST(under_price AS INTEGER) AS under_price,
                                   CAST(game_date AS DATE) AS game_date)
                 FROM read_parquet([{lst}], union_by_name = true)""")
-        dup = con.execute("""SELECT count(*) FROM (SELECT game_id, player_id, system_id, line_key
-                             FROM player_prop_predictions WHERE game_date = ? GROUP BY ALL HAVING count(*) > 1)""",
-                          [game_date]).fetchone()
+        dup = tx.execute("""SELECT count(*) FROM (SELECT game_id, player_id, system_id, line_key
+                            FROM player_prop_predictions WHERE game_date = ? GROUP BY ALL HAVING count(*) > 1)""",
+                         [game_date]).fetchone()
         if dup and dup[0]:
             raise NbapropsError(f"consolidation of {batch_id} would create {dup[0]} duplicate keys; rolled back")
-        n = con.execute("SELECT count(*) FROM player_prop_predictions WHERE game_date = ?", [game_date]).fetchone()
-        if crash_before_commit:
-            os._exit(137)   # test hook: die like kill -9 inside the transaction
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        n = tx.execute("SELECT count(*) FROM player_prop_predictions WHERE game_date = ?", [game_date]).fetchone()
     return int(n[0]) if n else 0

@@ -3,7 +3,8 @@
 Built in: :class:`InlineQueue` (runs each unit in the calling process) and
 :class:`ProcessPoolQueue` (a local pool of worker processes). A durable or distributed backend
 implements the same three methods: ``nbaprops.predict.redis_queue.RedisStreamQueue`` (Redis streams,
-optional extra ``nbaprops[redis]``, workers started with ``nbaprops worker``).
+optional extra ``nbaprops[redis]``, workers started with ``nbaprops worker``). This module knows no
+backend beyond its own two; :func:`nbaprops.predict.queues.make_queue` picks one by name.
 
 A backend that can tell a stalled batch (work queued, nobody consuming it) from a slow one also
 implements :class:`ReportsStatus`; the coordinator then records ``stalled`` on the batch.
@@ -17,20 +18,12 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from nbaprops.errors import NbapropsError
-
-__all__ = ["BACKENDS", "InlineQueue", "ProcessPoolQueue", "QueueStalledError", "ReportsStatus", "StatusHook",
-           "TaskQueue", "make_queue"]
+__all__ = ["InlineQueue", "ProcessPoolQueue", "ReportsStatus", "StatusHook", "TaskQueue"]
 
 T = TypeVar("T")
 
 #: ``hook(status, detail)``: ``status`` is ``"stalled"`` (detail says why) or ``"running"`` (detail None).
 StatusHook = Callable[[str, str | None], None]
-BACKENDS = ("auto", "inline", "process", "redis")
-
-
-class QueueStalledError(NbapropsError):
-    """Units stayed queued with no consumer for longer than the backend's give-up time."""
 
 
 class TaskQueue(Protocol):
@@ -102,29 +95,3 @@ class ProcessPoolQueue:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
-
-
-def make_queue(workers: int, backend: str = "auto", *, redis_url: str | None = None,
-               **redis_options: Any) -> TaskQueue:
-    """A queue for one batch.
-
-    Args:
-        workers: local worker processes (``auto``: inline for 1, a process pool otherwise).
-        backend: ``auto``, ``inline``, ``process`` or ``redis`` (``nbaprops worker`` processes consume it;
-            ``workers`` is then ignored).
-        redis_url: the broker for ``redis`` (default ``NBAPROPS_REDIS_URL``).
-        **redis_options: keyword arguments of ``RedisStreamQueue`` (stream, group, stall_after_s, ...);
-            unset ones come from ``NBAPROPS_REDIS_*`` (see ``RedisStreamQueue.from_env``).
-
-    Raises:
-        NbapropsError: unknown backend, or ``redis`` without a URL or without the ``redis`` extra.
-    """
-    if backend == "redis":
-        from nbaprops.predict.redis_queue import RedisStreamQueue
-
-        return RedisStreamQueue.from_env(redis_url, **redis_options)
-    if backend not in BACKENDS:
-        raise NbapropsError(f"unknown queue backend {backend!r}: use one of {', '.join(BACKENDS)}")
-    if backend == "inline" or (backend == "auto" and workers <= 1):
-        return InlineQueue()
-    return ProcessPoolQueue(max(workers, 1))

@@ -42,9 +42,9 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import pandas as pd
 
 from nbaprops._version import __version__
-from nbaprops.errors import NbapropsError
+from nbaprops.errors import NbapropsError, QueueStalledError
 from nbaprops.models.registry import MANIFEST
-from nbaprops.predict.queue import QueueStalledError, StatusHook
+from nbaprops.predict.queue import StatusHook
 from nbaprops.predict.worker import UnitResult, WorkUnit, run_unit
 
 if TYPE_CHECKING:

@@ -15,7 +15,6 @@ error result instead of looping forever. Units of a coordinator that is gone are
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import socket
@@ -30,6 +29,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, cast
 
 from nbaprops._version import __version__
+from nbaprops.leases import owner_id
 from nbaprops.predict.redis_queue import (
     DEFAULT_GROUP,
     DEFAULT_STREAM,
@@ -54,11 +54,7 @@ if TYPE_CHECKING:
 
     from nbaprops.predict.redis_queue import StreamReply
 
-__all__ = ["SLEEP_ENV", "StreamWorker", "WorkerStats"]
-
-#: Test hook: seconds a worker sleeps inside every unit (after taking it, before running it), so a
-#: test can SIGKILL a worker while it holds a unit.
-SLEEP_ENV = "NBAPROPS_TEST_WORKER_SLEEP_S"
+__all__ = ["StreamWorker", "WorkerStats"]
 
 
 @dataclass
@@ -100,7 +96,7 @@ class StreamWorker:
         self.model_dir = model_dir
         self.visibility_s, self.max_deliveries, self.block_s = visibility_s, max_deliveries, block_s
         self.heartbeat_s = max(0.2, min(visibility_s / 3, 2.0))
-        self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.name = f"{owner_id()}:{uuid.uuid4().hex[:6]}"   # host:pid:suffix
         self.log = log
         self.stats = WorkerStats(self.name)
         self._client: redis.Redis = connect_redis(url)
@@ -109,7 +105,6 @@ class StreamWorker:
         self._last_beat = 0.0
         self._last_sweep = 0.0
         self._manifests: dict[tuple[str, str], str | None] = {}
-        self._sleep_s = float(os.environ.get(SLEEP_ENV, "0") or 0)
 
     # --- lifecycle ------------------------------------------------------------------------------
     def stop(self, *_: Any) -> None:
@@ -240,8 +235,6 @@ class StreamWorker:
         beat = threading.Thread(target=self._hold, args=(msg_id, done), daemon=True)
         beat.start()
         try:
-            if self._sleep_s > 0:
-                time.sleep(self._sleep_s)   # test hook (SLEEP_ENV): a kill lands while the unit is held
             res = FUNCTIONS[str(meta["fn"])](unit)
             payload = None
             if res.path and not res.error:

@@ -21,9 +21,9 @@ from typing import Any, Literal
 import duckdb
 
 from nbaprops.evaluate.metrics.betting import SETTLED_RESULTS, BetRecord
+from nbaprops.leases import BATCH_STALE_AFTER_S, is_stale
 from nbaprops.odds import BREAK_EVEN_MINUS_110
 from nbaprops.ops.alerts import Alert
-from nbaprops.predict.coordinator import is_stale
 
 __all__ = [
     "BREAK_EVEN",
@@ -522,7 +522,7 @@ def load_pipeline(cur: duckdb.DuckDBPyConnection, *, phase: str | None = None, s
         ORDER BY b.started_at DESC LIMIT ?""", [*bparams, limit])
     for b in data.batches:
         b["stalled"] = b["status"] == "stalled" or (
-            b["status"] in ("running", "consolidating") and is_stale(b.get("owner"), b.get("heartbeat_at"), now=now))
+            b["status"] in ("running", "consolidating") and is_stale(b.get("owner"), b.get("heartbeat_at"), after=BATCH_STALE_AFTER_S, now=now))
     data.alerts = _alerts(cur, now)
     return data
 
@@ -554,7 +554,7 @@ def _alerts(cur: duckdb.DuckDBPyConnection, now: dt.datetime) -> list[Alert]:
                 FROM prediction_batches) AS x
             WHERE rn = 1 ORDER BY game_date DESC LIMIT 200"""):
         if b["status"] in ("running", "consolidating"):
-            if is_stale(b.get("owner"), b.get("heartbeat_at"), now=now):
+            if is_stale(b.get("owner"), b.get("heartbeat_at"), after=BATCH_STALE_AFTER_S, now=now):
                 out.append(Alert(severity="error", kind="batch_stalled", game_date=b["game_date"],
                                  title=f"prediction batch {b['batch_id']} stalled",
                                  detail=f"{b['status']} with its last heartbeat at {b.get('heartbeat_at')} (owner "

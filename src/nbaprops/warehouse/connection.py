@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -15,8 +14,8 @@ import duckdb
 
 from nbaprops.errors import LockError, WarehouseError
 
-__all__ = ["CRASH_ENV", "SCHEMA_VERSION", "connect", "crash_point", "migrate", "read_sql", "replace_partition",
-           "schema_version", "sql_files", "transaction"]
+__all__ = ["SCHEMA_VERSION", "connect", "migrate", "read_sql", "replace_partition", "schema_version", "sql_files",
+           "transaction"]
 
 _SQL = resources.files("nbaprops.warehouse") / "sql"
 
@@ -31,17 +30,6 @@ DERIVED_TABLES: dict[str, tuple[str, str]] = {
     "composite_factors": ("phases/composite_factors.sql", "game_date"),
     "feature_values": ("phases/feature_values.sql", "game_date"),
 }
-
-
-#: Test hook: ``NBAPROPS_TEST_CRASH_IN=<table>`` makes the process die like ``kill -9`` right before the
-#: COMMIT that would write ``<table>`` (the kill -9 tests prove a re-run then repairs everything).
-CRASH_ENV = "NBAPROPS_TEST_CRASH_IN"
-
-
-def crash_point(table: str) -> None:
-    """Exit at once with status 137 (as after SIGKILL) when ``NBAPROPS_TEST_CRASH_IN`` names ``table``."""
-    if os.environ.get(CRASH_ENV) == table:
-        os._exit(137)
 
 
 # Values for phase parameters when a caller does not give one (table creation, ad-hoc runs).
@@ -126,13 +114,11 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     for version, name, text in _schema_files():
         if version <= current:
             continue
-        con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(text)
-            con.execute("INSERT INTO schema_version VALUES (?, ?, now())", [version, name])
-            con.execute("COMMIT")
+            with transaction(con) as tx:
+                tx.execute(text)
+                tx.execute("INSERT INTO schema_version VALUES (?, ?, now())", [version, name])
         except duckdb.Error as exc:
-            con.execute("ROLLBACK")
             raise WarehouseError(f"migration {name} failed: {exc}") from exc
     _create_derived(con)
     return schema_version(con)
@@ -152,7 +138,12 @@ def _create_derived(con: duckdb.DuckDBPyConnection) -> None:
 
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """BEGIN; COMMIT when the block ends, ROLLBACK (and re-raise) when it raises."""
+    """BEGIN; COMMIT when the block ends, ROLLBACK (and re-raise) when it raises.
+
+    Every multi-statement write of nbaprops goes through here (no module writes its own BEGIN), and
+    the block runs its statements on the connection it is given: ``with transaction(con) as tx:
+    tx.execute(...)``, never on ``con`` itself (tests/unit/test_transactions.py checks both).
+    """
     con.execute("BEGIN TRANSACTION")
     try:
         yield con
@@ -171,11 +162,10 @@ def replace_partition(con: duckdb.DuckDBPyConnection, table: str, date_from: dt.
     file, date_col = DERIVED_TABLES[table]
     body = read_sql(file)
     args = _bind(body, {"date_from": date_from, "date_to": date_to, **(params or {})})
-    with transaction(con):
-        con.execute(f"DELETE FROM {table} WHERE {date_col} BETWEEN $date_from AND $date_to",
-                    {"date_from": date_from, "date_to": date_to})
-        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM ({body}) AS q", args)
-        row = con.execute(f"SELECT count(*) FROM {table} WHERE {date_col} BETWEEN $date_from AND $date_to",
-                          {"date_from": date_from, "date_to": date_to}).fetchone()
-        crash_point(table)
+    with transaction(con) as tx:
+        tx.execute(f"DELETE FROM {table} WHERE {date_col} BETWEEN $date_from AND $date_to",
+                   {"date_from": date_from, "date_to": date_to})
+        tx.execute(f"INSERT INTO {table} BY NAME SELECT * FROM ({body}) AS q", args)
+        row = tx.execute(f"SELECT count(*) FROM {table} WHERE {date_col} BETWEEN $date_from AND $date_to",
+                         {"date_from": date_from, "date_to": date_to}).fetchone()
     return int(row[0]) if row else 0

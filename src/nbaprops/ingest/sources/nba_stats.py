@@ -31,7 +31,13 @@ from nba_api.stats.endpoints.playergamelogs import PlayerGameLogs
 from nba_api.stats.endpoints.scoreboardv3 import ScoreboardV3
 
 from nbaprops.config import Settings
-from nbaprops.errors import InputError, MissingColumnsError, SourceError, UnreadableFileError
+from nbaprops.errors import (
+    InputError,
+    MissingColumnsError,
+    SourceError,
+    TransientUpstreamError,
+    UnreadableFileError,
+)
 from nbaprops.ingest.sources.base import Pacer, RawPayload, SnapshotStore, scrub_params
 
 __all__ = [
@@ -135,10 +141,6 @@ def league_game_log_params(season: str, *, season_type: str = "Regular Season") 
 
 
 # --------------------------------------------------------------------------- live source
-
-
-class _TransientError(Exception):
-    """A failure worth retrying (connection error, timeout, 429, 5xx, empty body)."""
 
 
 def nba_api_requester(endpoint: str, params: Mapping[str, str], timeout_s: float) -> tuple[int, str]:
@@ -249,11 +251,11 @@ class NbaStatsLive:
     def _fetch(self, endpoint: str, params: dict[str, str]) -> RawPayload:
         payload: RawPayload | None = None
         try:
-            for attempt in stamina.retry_context(on=_TransientError, attempts=self._attempts, timeout=None,
+            for attempt in stamina.retry_context(on=TransientUpstreamError, attempts=self._attempts, timeout=None,
                                                  wait_initial=self._wait_initial_s, wait_max=self._wait_max_s):
                 with attempt:
                     payload = self._attempt(endpoint, params)
-        except _TransientError as exc:
+        except TransientUpstreamError as exc:
             raise SourceError(f"stats.nba.com {endpoint} {params} failed after {self._attempts} attempt(s): "
                               f"{exc}. The site throttles and blocks cloud IPs; retry later or use a "
                               f"snapshot directory.") from None
@@ -268,16 +270,16 @@ class NbaStatsLive:
             status, text = self._requester(endpoint, params, self._timeout_s)
         except OSError as exc:  # requests' ConnectionError/Timeout are OSErrors
             log.warning("stats.nba.com %s: %s, will retry", endpoint, type(exc).__name__)
-            raise _TransientError(f"{type(exc).__name__}: {exc}") from None
+            raise TransientUpstreamError(f"{type(exc).__name__}: {exc}") from None
         except Exception as exc:
             raise SourceError(f"stats.nba.com {endpoint} {params} failed: {type(exc).__name__}: {exc}") from None
         fetched_at = self._now()
         if status == 429 or status >= 500:
-            raise _TransientError(f"HTTP {status}")
+            raise TransientUpstreamError(f"HTTP {status}")
         if status != 200:
             raise SourceError(f"stats.nba.com {endpoint} {params} answered HTTP {status}: {text[:200]!r}")
         if not text.strip():
-            raise _TransientError("HTTP 200 with an empty body")
+            raise TransientUpstreamError("HTTP 200 with an empty body")
         try:
             json.loads(text)
         except json.JSONDecodeError:

@@ -26,7 +26,7 @@ import pandas as pd
 import stamina
 
 from nbaprops.config import Settings
-from nbaprops.errors import BudgetExceededError, InputError, SourceError
+from nbaprops.errors import BudgetExceededError, InputError, SourceError, TransientUpstreamError
 from nbaprops.ingest.sources.base import MASK, RawPayload, SnapshotStore, redact
 from nbaprops.odds import check_american
 
@@ -119,10 +119,6 @@ def historical_event_odds_params(at: datetime, markets: tuple[str, ...] = ("play
 
 
 # --------------------------------------------------------------------------- live source
-
-
-class _TransientError(Exception):
-    """A failure worth retrying (429, 5xx, transport error); its message is already redacted."""
 
 
 class _RedactSecretsFilter(logging.Filter):
@@ -278,11 +274,11 @@ class OddsApiLive:
         payload: RawPayload | None = None
         failure: str | None = None
         try:
-            for attempt in stamina.retry_context(on=_TransientError, attempts=self._attempts, timeout=None,
+            for attempt in stamina.retry_context(on=TransientUpstreamError, attempts=self._attempts, timeout=None,
                                                  wait_initial=self._wait_initial_s, wait_max=self._wait_max_s):
                 with attempt:
                     payload = self._attempt(endpoint, path, query, extra, key)
-        except _TransientError as exc:
+        except TransientUpstreamError as exc:
             failure = str(exc)
         # raised outside the except block so no exception context (which may hold the URL) is chained
         if failure is not None:
@@ -315,7 +311,7 @@ class OddsApiLive:
         if transport_error is not None:
             # raised outside the except block: the httpx exception (request URL with the key) is not chained
             log.warning("The Odds API %s: %s, will retry", path, transport_error)
-            raise _TransientError(transport_error)
+            raise TransientUpstreamError(transport_error)
         fetched_at = self._now()
         self._note_quota(response.headers)
         status = response.status_code
@@ -331,7 +327,7 @@ class OddsApiLive:
                               f"and the account's quota")
         if status == 429 or status >= 500:
             log.warning("The Odds API %s: HTTP %d%s, will retry", path, status, detail)
-            raise _TransientError(f"HTTP {status}{detail}")
+            raise TransientUpstreamError(f"HTTP {status}{detail}")
         raise SourceError(f"The Odds API {path} {query} answered HTTP {status}{detail}")
 
     def _note_quota(self, headers: httpx.Headers) -> None:

@@ -1,0 +1,109 @@
+"""Leases: who holds a ``running`` record and whether that holder can still be running it.
+
+A holder is named by its owner id ``host:pid`` (:func:`owner_id`): the prediction batches'
+``owner`` column, the ``@host:pid`` suffix of a phase run's ``run_id``, the prefix of a Redis
+worker's name. Two rules decide whether a lease is still held:
+
+* liveness (:func:`is_alive`): a holder on this host whose pid no longer exists is dead (crash,
+  kill -9); this process is alive; a holder on another host cannot be seen from here and counts
+  as alive.
+* age (:func:`is_stale`): a lease whose last heartbeat is older than ``after`` seconds is stale,
+  unless its holder is this very process; a lease of a dead process on this host is stale at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+from typing import NamedTuple
+
+__all__ = ["BATCH_STALE_AFTER_S", "Owner", "is_alive", "is_stale", "owner_id", "parse_owner"]
+
+#: A prediction batch's lease (``prediction_batches.owner`` / ``heartbeat_at``) is stale after this many
+#: seconds without a heartbeat; the coordinator beats after every unit and every phase of a batch.
+BATCH_STALE_AFTER_S = 300.0
+
+
+class Owner(NamedTuple):
+    """A parsed owner id."""
+
+    host: str
+    pid: int
+
+    @property
+    def local(self) -> bool:
+        """Whether the holder runs on this host (so its pid can be checked)."""
+        return self.host == socket.gethostname()
+
+    @property
+    def this_process(self) -> bool:
+        """Whether the holder is the calling process."""
+        return self.local and self.pid == os.getpid()
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.pid}"
+
+
+def owner_id() -> str:
+    """``host:pid`` of this process."""
+    return str(Owner(socket.gethostname(), os.getpid()))
+
+
+def parse_owner(owner: str | None) -> Owner | None:
+    """The host and pid of an owner id (None when it is empty or not ``host:pid`` with a positive pid)."""
+    host, sep, pid = (owner or "").rpartition(":")
+    if not sep or not host or not pid.isdigit() or int(pid) <= 0:
+        return None
+    return Owner(host, int(pid))
+
+
+def is_alive(owner: str | None) -> bool:
+    """Whether the holder may still be running.
+
+    False only when it provably is not: the id does not parse, or it names a pid on this host that
+    no longer exists. A holder on another host is taken to be alive (only :func:`is_stale`'s age
+    rule can release its lease), and so is a pid of another user (``kill(pid, 0)`` is refused).
+    """
+    parsed = parse_owner(owner)
+    if parsed is None:
+        return False
+    if not parsed.local or parsed.this_process:
+        return True
+    try:
+        os.kill(parsed.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _naive_utc(t: dt.datetime) -> dt.datetime:
+    return t.astimezone(dt.UTC).replace(tzinfo=None) if t.tzinfo else t
+
+
+def is_stale(owner: str | None, heartbeat: dt.datetime | None, *, after: float,
+             now: dt.datetime | None = None) -> bool:
+    """Whether a lease can be taken over.
+
+    Args:
+        owner: the holder's ``host:pid`` (None or malformed: only the age rule applies).
+        heartbeat: the lease's last heartbeat (naive UTC as stored, or aware); None counts as stale.
+        after: seconds without a heartbeat after which a lease is stale.
+        now: the current time (naive UTC or aware; default: now).
+
+    Returns:
+        False for a lease of this very process; True for a lease of a dead process on this host;
+        otherwise whether the heartbeat is missing or older than ``after`` seconds.
+    """
+    parsed = parse_owner(owner)
+    if parsed is not None and parsed.local:
+        if parsed.this_process:
+            return False
+        if not is_alive(owner):
+            return True
+    if heartbeat is None:
+        return True
+    current = _naive_utc(now) if now is not None else dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return (current - _naive_utc(heartbeat)).total_seconds() > after

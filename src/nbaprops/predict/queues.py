@@ -1,0 +1,43 @@
+"""Pick a :class:`~nbaprops.predict.queue.TaskQueue` backend by name.
+
+The factory lives apart from the port (``predict.queue``) and the Redis backend
+(``predict.redis_queue``) so that neither of them imports the other: the Redis backend implements
+the port, and only this module knows every backend.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nbaprops.errors import NbapropsError
+from nbaprops.predict.queue import InlineQueue, ProcessPoolQueue, TaskQueue
+
+__all__ = ["BACKENDS", "make_queue"]
+
+BACKENDS = ("auto", "inline", "process", "redis")
+
+
+def make_queue(workers: int, backend: str = "auto", *, redis_url: str | None = None,
+               **redis_options: Any) -> TaskQueue:
+    """A queue for one batch.
+
+    Args:
+        workers: local worker processes (``auto``: inline for 1, a process pool otherwise).
+        backend: ``auto``, ``inline``, ``process`` or ``redis`` (``nbaprops worker`` processes consume it;
+            ``workers`` is then ignored).
+        redis_url: the broker for ``redis`` (default ``NBAPROPS_REDIS_URL``).
+        **redis_options: keyword arguments of ``RedisStreamQueue`` (stream, group, stall_after_s, ...);
+            unset ones come from ``NBAPROPS_REDIS_*`` (see ``RedisStreamQueue.from_env``).
+
+    Raises:
+        NbapropsError: unknown backend, or ``redis`` without a URL or without the ``redis`` extra.
+    """
+    if backend == "redis":
+        from nbaprops.predict.redis_queue import RedisStreamQueue
+
+        return RedisStreamQueue.from_env(redis_url, **redis_options)
+    if backend not in BACKENDS:
+        raise NbapropsError(f"unknown queue backend {backend!r}: use one of {', '.join(BACKENDS)}")
+    if backend == "inline" or (backend == "auto" and workers <= 1):
+        return InlineQueue()
+    return ProcessPoolQueue(max(workers, 1))

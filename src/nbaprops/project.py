@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from nbaprops.pipeline.backfill import BackfillReport
     from nbaprops.pipeline.runner import RunReport
     from nbaprops.predict.coordinator import BatchResult
+    from nbaprops.predict.launcher import BatchLauncher, Launched
 
 __all__ = ["BacktestResult", "DateLike", "GradeResult", "Project", "Readiness", "to_date"]
 
@@ -138,6 +139,7 @@ class Project:
         self._wait_s = wait_s
         self._sink: AlertSink | None = None
         self._probe: ModelProbe | None = None
+        self._launcher: BatchLauncher | None = None
 
     # ------------------------------------------------------------------ resources
     @property
@@ -411,6 +413,25 @@ class Project:
         q = None if queue == "auto" else make_queue(workers, queue, redis_url=redis_url)
         return start_batch(self.con, self.settings, to_date(game_date), min_minutes=min_minutes, force=force,
                            workers=workers, allow_fallback=allow_fallback, queue=q, progress=progress)
+
+    def launcher(self, *, claim_timeout_s: float = 30.0, workers: int = 1) -> BatchLauncher:
+        """The launcher of background prediction batches (the API's ``POST /start``); created on first
+        use with these options."""
+        from nbaprops.predict.launcher import BatchLauncher
+
+        with self._lock:
+            if self._launcher is None:
+                self._launcher = BatchLauncher(lambda: self.con, self.settings, claim_timeout_s=claim_timeout_s,
+                                               workers=workers)
+            return self._launcher
+
+    def launch(self, game_date: DateLike, *, min_minutes: float = 15.0, force: bool = False) -> Launched:
+        """Start a prediction batch in a background thread; returns once the batch is registered.
+
+        Raises:
+            BatchConflictError: a batch of the date is running (unless ``force``).
+        """
+        return self.launcher().launch(to_date(game_date), min_minutes=min_minutes, force=force)
 
     def predictions(self, date_from: DateLike, date_to: DateLike | None = None, *, system: str | None = None,
                     recommendation: str | None = None) -> pd.DataFrame:

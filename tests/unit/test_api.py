@@ -21,7 +21,6 @@ from pydantic import SecretStr
 
 from nbaprops import __version__
 from nbaprops.api import create_app
-from nbaprops.api import launcher as launcher_mod
 from nbaprops.api.app import ApiState, status_for
 from nbaprops.api.models import Recommendation, SystemId
 from nbaprops.config import Settings
@@ -39,6 +38,7 @@ from nbaprops.features.reader import FEATURE_VERSION
 from nbaprops.models.registry import promote, write_manifest
 from nbaprops.models.systems import SYSTEMS, make_system
 from nbaprops.predict import coordinator
+from nbaprops.predict import launcher as launcher_mod
 from nbaprops.predict.coordinator import BatchResult
 from nbaprops.warehouse import SCHEMA_VERSION, connect
 

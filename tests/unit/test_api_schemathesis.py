@@ -168,8 +168,8 @@ def test_forced_start_claims_again_after_a_concurrent_write(tmp_path: Path, monk
     import duckdb
     from fastapi.testclient import TestClient
 
-    from nbaprops.api import launcher as launcher_mod
     from nbaprops.predict import coordinator
+    from nbaprops.predict import launcher as launcher_mod
     from nbaprops.predict.coordinator import BatchResult
 
     attempts: list[int] = []

@@ -36,7 +36,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nbaprops._version import __version__
 from nbaprops.api import dashboard
-from nbaprops.api.launcher import BatchLauncher
 from nbaprops.api.models import (
     BatchResponse,
     ErrorResponse,
@@ -95,7 +94,7 @@ class ApiState:
         settings: Application settings.
         con: An already open warehouse connection to use instead of opening ``settings.db``
             (it is then not closed on shutdown).
-        claim_timeout_s: See :class:`BatchLauncher`.
+        claim_timeout_s: See :class:`nbaprops.predict.launcher.BatchLauncher`.
         workers: ``start_batch`` workers per batch.
     """
 
@@ -103,7 +102,7 @@ class ApiState:
                  claim_timeout_s: float = 30.0, workers: int = 1) -> None:
         self.settings = settings
         self.project = Project(settings, connection=con)
-        self.launcher = BatchLauncher(self.connection, settings, claim_timeout_s=claim_timeout_s, workers=workers)
+        self.launcher = self.project.launcher(claim_timeout_s=claim_timeout_s, workers=workers)
 
     def connection(self) -> duckdb.DuckDBPyConnection:
         """The app's warehouse connection, opened (and migrated) on first use.
@@ -211,7 +210,7 @@ def start(body: StartRequest, state: StateDep, response: Response) -> StartRespo
     Answers 202 once the batch is registered (poll ``batch_url``); 409 when a batch of the date is
     still running unless ``force`` (which supersedes it).
     """
-    launched = state.launcher.launch(body.game_date, min_minutes=body.min_minutes, force=body.force)
+    launched = state.project.launch(body.game_date, min_minutes=body.min_minutes, force=body.force)
     url = f"/batches/{launched.batch_id}" if launched.batch_id else None
     if url:
         response.headers["Location"] = url

@@ -3,6 +3,7 @@
     NbapropsError
     ├── SettingsError            settings missing or invalid (lists every problem at once)
     ├── WarehouseError           the DuckDB file cannot be opened / migrated
+    │   ├── ServedElsewhere      a running `nbaprops serve` owns the file: the CLI hands the command to it
     │   └── LockError            another run holds the lock for this phase and date
     │       └── BatchConflictError  a prediction batch for the date is already running (HTTP 409)
     ├── InputError               a bad input file, row or field (names file/row/field)
@@ -38,6 +39,7 @@ __all__ = [
     "PhaseGateError",
     "PhaseSkipped",
     "QueueStalledError",
+    "ServedElsewhere",
     "SettingsError",
     "SourceError",
     "TransientUpstreamError",
@@ -127,3 +129,11 @@ class LeakageError(NbapropsError):
 
 class QueueStalledError(NbapropsError):
     """Units stayed queued with no consumer for longer than the backend's give-up time."""
+
+
+class ServedElsewhere(WarehouseError):
+    """A running ``nbaprops serve`` owns the warehouse: the CLI hands the command to it (``url``)."""
+
+    def __init__(self, message: str, url: str) -> None:
+        super().__init__(message)
+        self.url = url

@@ -13,12 +13,14 @@ worker's name. Two rules decide whether a lease is still held:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import socket
 from typing import NamedTuple
 
-__all__ = ["BATCH_STALE_AFTER_S", "Owner", "is_alive", "is_stale", "owner_id", "parse_owner"]
+__all__ = ["BATCH_STALE_AFTER_S", "Owner", "announce_server", "is_alive", "is_stale", "live_server", "owner_id",
+           "parse_owner", "server_file", "withdraw_server"]
 
 #: A prediction batch's lease (``prediction_batches.owner`` / ``heartbeat_at``) is stale after this many
 #: seconds without a heartbeat; the coordinator beats after every unit and every phase of a batch.
@@ -107,3 +109,46 @@ def is_stale(owner: str | None, heartbeat: dt.datetime | None, *, after: float,
         return True
     current = _naive_utc(now) if now is not None else dt.datetime.now(dt.UTC).replace(tzinfo=None)
     return (current - _naive_utc(heartbeat)).total_seconds() > after
+
+
+# --------------------------------------------------------------------------- the warehouse's server
+
+
+def server_file(db: str | os.PathLike[str]) -> str:
+    """Where a running ``nbaprops serve`` announces that it owns the warehouse ``db``."""
+    return f"{os.fspath(db)}.server.json"
+
+
+def announce_server(db: str | os.PathLike[str], url: str) -> str:
+    """Record that this process serves ``db`` at ``url`` (atomic replace); returns the file's path."""
+    import json
+
+    path = server_file(db)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump({"url": url, "owner": owner_id()}, f)
+    os.replace(tmp, path)
+    return path
+
+
+def withdraw_server(db: str | os.PathLike[str]) -> None:
+    """Remove this process's announcement (another process's is left alone)."""
+    info = live_server(db)
+    if info is not None and info.get("owner") == owner_id():
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(server_file(db))
+
+
+def live_server(db: str | os.PathLike[str]) -> dict[str, str] | None:
+    """The announcement of a server that owns ``db`` and is alive (None when there is none, or its
+    process is gone: an announcement left by a killed server does not count)."""
+    import json
+
+    try:
+        with open(server_file(db), encoding="utf-8") as f:
+            info = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(info, dict) or not isinstance(info.get("url"), str) or not is_alive(info.get("owner")):
+        return None
+    return {"url": str(info["url"]), "owner": str(info.get("owner"))}

@@ -5,6 +5,8 @@
     POST /start             X-API-Key; 202 {batch_id} with the batch running in the background; 409 on a
                             live batch of the date (force=true supersedes)
     GET  /batches/{id}      one prediction_batches row
+    POST /jobs              X-API-Key; run one `nbaprops` command in this server (the CLI does this while a
+                            server owns the warehouse); GET /jobs/{id} its status, exit code and output
     GET  /predictions       ?date=YYYY-MM-DD[&system=][&recommendation=][&limit=][&offset=]
     GET  /openapi.json, /docs
     GET  /, /slate, /performance, /pipeline   the HTML dashboard (read-only; see :mod:`nbaprops.api.dashboard`)
@@ -36,12 +38,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nbaprops._version import __version__
 from nbaprops.api import dashboard
+from nbaprops.api.jobs import JobQueue, JobRunner
 from nbaprops.api.models import (
     BatchResponse,
     ErrorResponse,
     FieldError,
     GameDate,
     HealthResponse,
+    JobAccepted,
+    JobRequest,
+    JobResponse,
     ModelInfo,
     PredictionRow,
     PredictionsPage,
@@ -66,6 +72,7 @@ from nbaprops.errors import (
     WarehouseError,
 )
 from nbaprops.features.definitions import FEATURE_VERSION
+from nbaprops.leases import announce_server, withdraw_server
 from nbaprops.project import Project
 
 __all__ = ["ApiState", "create_app", "serve", "status_for"]
@@ -99,10 +106,11 @@ class ApiState:
     """
 
     def __init__(self, settings: Settings, *, con: duckdb.DuckDBPyConnection | None = None,
-                 claim_timeout_s: float = 30.0, workers: int = 1) -> None:
+                 claim_timeout_s: float = 30.0, workers: int = 1, job_runner: JobRunner | None = None) -> None:
         self.settings = settings
         self.project = Project(settings, connection=con)
         self.launcher = self.project.launcher(claim_timeout_s=claim_timeout_s, workers=workers)
+        self.jobs = JobQueue(self, job_runner)
 
     def connection(self) -> duckdb.DuckDBPyConnection:
         """The app's warehouse connection, opened (and migrated) on first use.
@@ -216,6 +224,29 @@ def start(body: StartRequest, state: StateDep, response: Response) -> StartRespo
         response.headers["Location"] = url
     return StartResponse(batch_id=launched.batch_id, game_date=launched.game_date, status=launched.status,
                          forced=launched.forced, min_minutes=launched.min_minutes, batch_url=url)
+
+
+@router.post("/jobs", status_code=202, response_model=JobAccepted, tags=["jobs"],
+             dependencies=[Depends(require_api_key)],
+             responses={**_ERRORS, 401: {"model": ErrorResponse, "description": "missing or wrong X-API-Key"},
+                        503: {"model": ErrorResponse, "description": "no API key configured or jobs disabled"}})
+def submit_job(body: JobRequest, state: StateDep, response: Response) -> JobAccepted:
+    """Run one ``nbaprops`` command in this server, on its warehouse (what the CLI does while a server
+    owns the file). Commands run one at a time, in order; the API keeps answering meanwhile."""
+    job_id = state.jobs.submit(body.argv)
+    response.headers["Location"] = f"/jobs/{job_id}"
+    return JobAccepted(job_id=job_id, job_url=f"/jobs/{job_id}")
+
+
+@router.get("/jobs/{job_id}", response_model=JobResponse, tags=["jobs"], dependencies=[Depends(require_api_key)],
+            responses={**_ERRORS, 401: {"model": ErrorResponse, "description": "missing or wrong X-API-Key"},
+                       404: {"model": ErrorResponse, "description": "unknown job"}})
+def get_job(job_id: Annotated[str, PathParam(min_length=1, max_length=64)], state: StateDep) -> JobResponse:
+    """A command's status and, once done, its exit code and output."""
+    job = state.jobs.get(job_id)
+    if job is None:
+        raise HTTPException(404, f"no job {job_id[:64]!r}")
+    return job
 
 
 _BATCH_COLUMNS = tuple(BatchResponse.model_fields)
@@ -399,7 +430,8 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, code: int, detail:
 
 # ------------------------------------------------------------------------------------------ app
 def create_app(settings: Settings | None = None, *, con: duckdb.DuckDBPyConnection | None = None,
-               claim_timeout_s: float = 30.0, workers: int = 1) -> FastAPI:
+               claim_timeout_s: float = 30.0, workers: int = 1, job_runner: JobRunner | None = None,
+               announce_url: str | None = None) -> FastAPI:
     """Build the API app.
 
     Args:
@@ -407,17 +439,27 @@ def create_app(settings: Settings | None = None, *, con: duckdb.DuckDBPyConnecti
         con: An open warehouse connection to share (default: open ``settings.db`` on first use).
         claim_timeout_s: How long POST /start waits for the batch to be registered.
         workers: ``start_batch`` workers per batch.
+        job_runner: runs CLI commands for ``POST /jobs`` (``nbaprops serve`` passes
+            :func:`nbaprops.cli.jobs.run_argv`); None disables jobs (503).
+        announce_url: while the app runs, announce next to the warehouse that it is served at this URL
+            (the CLI then hands its commands to the server instead of failing on the file lock).
 
     Returns:
         The FastAPI application (OpenAPI at ``/openapi.json``, docs at ``/docs``).
     """
     settings = settings or load_settings()
-    state = ApiState(settings, con=con, claim_timeout_s=claim_timeout_s, workers=workers)
+    state = ApiState(settings, con=con, claim_timeout_s=claim_timeout_s, workers=workers, job_runner=job_runner)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        await run_in_threadpool(state.shutdown)
+        if announce_url is not None:
+            announce_server(settings.db, announce_url)
+        try:
+            yield
+        finally:
+            if announce_url is not None:
+                withdraw_server(settings.db)
+            await run_in_threadpool(state.shutdown)
 
     app = FastAPI(
         title="nbaprops",
@@ -435,7 +477,7 @@ def create_app(settings: Settings | None = None, *, con: duckdb.DuckDBPyConnecti
 
 
 def serve(settings: Settings | None = None, host: str = "127.0.0.1", port: int = 8000, *,
-          log_level: str = "info") -> None:
+          log_level: str = "info", job_runner: JobRunner | None = None) -> None:
     """Run the API with uvicorn in this process (one process: DuckDB admits a single writer).
 
     Args:
@@ -443,7 +485,11 @@ def serve(settings: Settings | None = None, host: str = "127.0.0.1", port: int =
         host: Interface to bind (loopback by default; put a TLS proxy in front to expose it).
         port: TCP port.
         log_level: uvicorn log level.
+        job_runner: runs CLI commands sent to ``POST /jobs`` (see :func:`create_app`).
     """
     import uvicorn
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+    settings = settings or load_settings()
+    local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    app = create_app(settings, job_runner=job_runner, announce_url=f"http://{local}:{port}")
+    uvicorn.run(app, host=host, port=port, log_level=log_level)

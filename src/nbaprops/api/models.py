@@ -7,7 +7,7 @@ import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 __all__ = [
     "BatchResponse",
@@ -244,3 +244,30 @@ def row_dict(columns: list[str], values: tuple[Any, ...]) -> dict[str, Any]:
             value = value.replace(tzinfo=dt.UTC)
         out[name] = value
     return out
+
+
+class JobRequest(BaseModel):
+    """Run one ``nbaprops`` command in the server (the CLI sends this while a server owns the warehouse)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    argv: list[Annotated[str, StringConstraints(max_length=1000)]] = Field(
+        min_length=1, max_length=100, description="the arguments after `nbaprops`, e.g. [\"status\", \"--json\"]")
+
+
+class JobAccepted(BaseModel):
+    """A command accepted; poll ``job_url``."""
+
+    job_id: str
+    job_url: str
+
+
+class JobResponse(BaseModel):
+    """A command run by the server: ``running`` or ``done`` with its exit code and output."""
+
+    job_id: str
+    argv: list[str]
+    status: Literal["queued", "running", "done"]
+    exit_code: int | None = None
+    stdout: str = ""
+    stderr: str = ""

@@ -14,8 +14,8 @@ from rich.progress import Progress, TaskID
 from rich.table import Table
 
 from nbaprops.cli.common import RootOptions, console, date_option, emit, out, progress_bar, project, settings
-from nbaprops.config import Settings
-from nbaprops.errors import NbapropsError
+from nbaprops.config import Settings, load_settings
+from nbaprops.errors import NbapropsError, ServedElsewhere
 from nbaprops.features.definitions import FEATURE_VERSION, FEATURE_VERSIONS
 
 __all__ = ["app", "main"]
@@ -31,7 +31,10 @@ def _root(
     threads: Annotated[int | None, typer.Option("--threads", envvar="NBAPROPS_THREADS",
                                                 help="DuckDB threads")] = None,
 ) -> None:
-    ctx.obj = RootOptions(db=db, threads=threads)
+    if isinstance(ctx.obj, RootOptions) and ctx.obj.connection is not None:
+        pass     # a job inside `nbaprops serve`: the server's warehouse and settings, not the client's
+    else:
+        ctx.obj = RootOptions(db=db, threads=threads)
 
 
 def _bar(prog: Progress, task: TaskID) -> Callable[[str, int, int], None]:
@@ -367,8 +370,14 @@ def serve(
 ) -> None:
     """Serve the REST API and dashboard (X-API-Key from NBAPROPS_API_KEY guards state changes)."""
     from nbaprops.api.app import serve as run_server
+    from nbaprops.cli.jobs import run_argv
+    from nbaprops.leases import live_server
 
-    run_server(settings(ctx), host=host, port=port)
+    s = settings(ctx)
+    if (other := live_server(s.db)) is not None:
+        raise NbapropsError(f"the warehouse {s.db} is already served at {other['url']} (one server per "
+                            "warehouse: it owns the file); use that one or stop it first")
+    run_server(s, host=host, port=port, job_runner=run_argv)
 
 
 @app.command()
@@ -403,9 +412,18 @@ _register_groups()
 
 
 def main() -> None:
-    """Console entry point: typed errors become one clear line and exit code 1."""
+    """Console entry point: typed errors become one clear line and exit code 1; a command for a
+    warehouse that a running ``nbaprops serve`` owns is run by that server."""
     try:
         app()
+    except ServedElsewhere as served:
+        from nbaprops.cli.remote import delegate
+
+        try:
+            sys.exit(delegate(sys.argv[1:], served.url, load_settings()))
+        except NbapropsError as exc:
+            console.print(f"[red]error:[/] {escape(str(exc))}")
+            sys.exit(1)
     except NbapropsError as exc:
         console.print(f"[red]error:[/] {escape(str(exc))}")
         sys.exit(1)

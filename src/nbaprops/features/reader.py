@@ -7,11 +7,9 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from nbaprops.features.definitions import CONTEXT_COLUMNS, FEATURE_VERSIONS
+from nbaprops.features.definitions import CONTEXT_COLUMNS, FEATURE_VERSION, FEATURE_VERSIONS
 
-__all__ = ["FEATURE_VERSION", "load_history", "load_rows"]
-
-FEATURE_VERSION = "v2_33features"
+__all__ = ["FEATURE_VERSION", "load_history", "load_rows"]  # FEATURE_VERSION re-exported from definitions
 
 
 def load_rows(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, *,

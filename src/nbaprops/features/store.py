@@ -7,7 +7,7 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from nbaprops.features.definitions import CONTEXT_COLUMNS, FEATURE_VERSIONS
+from nbaprops.features.definitions import CONTEXT_COLUMNS, FEATURE_VERSIONS, SERVED_FEATURE_VERSION
 from nbaprops.features.quality import quality_sql
 from nbaprops.warehouse.connection import transaction
 
@@ -39,7 +39,7 @@ def build_feature_store(con: duckdb.DuckDBPyConnection, date_from: dt.date, date
 
 
 def load_features(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date,
-                  version: str = "v2_33features", *, expected_only: bool = False) -> pd.DataFrame:
+                  version: str = SERVED_FEATURE_VERSION, *, expected_only: bool = False) -> pd.DataFrame:
     """Feature rows of a date range as a wide frame: meta columns, one column per feature
     (NaN where missing), the context columns, and quality."""
     names = list(FEATURE_VERSIONS[version])

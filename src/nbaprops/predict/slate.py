@@ -11,8 +11,7 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from nbaprops.errors import NbapropsError
-from nbaprops.features.definitions import CONTEXT_COLUMNS, FEATURE_VERSIONS
-from nbaprops.features.reader import FEATURE_VERSION
+from nbaprops.features.definitions import CONTEXT_COLUMNS, FEATURE_VERSIONS, SERVED_FEATURE_VERSION
 
 __all__ = ["HISTORY_DAYS", "HISTORY_GAMES", "load_slate"]
 
@@ -20,7 +19,7 @@ HISTORY_DAYS = 90
 HISTORY_GAMES = 30
 
 
-def load_slate(con: duckdb.DuckDBPyConnection, game_date: dt.date, *, version: str = FEATURE_VERSION,
+def load_slate(con: duckdb.DuckDBPyConnection, game_date: dt.date, *, version: str = SERVED_FEATURE_VERSION,
                history_days: int = HISTORY_DAYS, history_games: int = HISTORY_GAMES
                ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return ``(slate, history)`` for the expected players of ``game_date``.

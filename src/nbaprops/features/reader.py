@@ -2,8 +2,9 @@
 
 :func:`wide_features_sql` is the one place that turns the feature store's array columns
 (``features``, ``feature_sources``, positions given by ``feature_names``) into one column per
-feature; every reader of the store (:func:`load_rows`, :func:`nbaprops.features.store.load_features`,
-:func:`nbaprops.predict.slate.load_slate`) selects through it.
+feature; every reader of the store selects through it: :func:`load_rows` (training and backtests),
+:func:`~nbaprops.features.store.load_features` (people reading the store) and the prediction
+slate's one-query preload (``load_slate`` in ``predict/slate.py``).
 """
 
 from __future__ import annotations

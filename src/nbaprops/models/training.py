@@ -26,12 +26,12 @@ from nbaprops.errors import ModelError
 from nbaprops.features.definitions import SERVED_FEATURE_VERSION
 from nbaprops.features.reader import load_history, load_rows
 from nbaprops.models import registry
+from nbaprops.models.calibration import Calibrator
 from nbaprops.models.market_blend import MarketBlend
 from nbaprops.models.systems import make_system
 from nbaprops.models.systems.base import PointsSystem
 from nbaprops.models.systems.ensemble import EnsembleSystem
 from nbaprops.odds import devig_two_way
-from nbaprops.predict.recommend import Calibrator
 from nbaprops.progress import Progress, no_progress
 
 __all__ = ["MEMBER_SYSTEMS", "SYSTEM_IDS", "calibration_threshold", "train_models"]

@@ -105,7 +105,8 @@ def test_load_rows_filters(con: duckdb.DuckDBPyConnection) -> None:
 def test_load_features_with_sources(con: duckdb.DuckDBPyConnection) -> None:
     df = load_features(con, D1, D2, "v1_baseline_25", sources=True)
     assert len(df) == 2 * len(PLAYERS)    # no line join: every feature row
-    assert "vegas_points_line" not in df.columns
+    assert list(df.columns[-2 * len(FEATURES_V1):]) == [*FEATURES_V1, *(f"{n}__src" for n in FEATURES_V1)]
+    assert list(df.columns[-2 * len(FEATURES_V1) - len(CONTEXT_COLUMNS):-2 * len(FEATURES_V1)]) == list(CONTEXT_COLUMNS)
     for r in df.itertuples(index=False):
         for i, name in enumerate(FEATURES_V1):
             value = getattr(r, name)

@@ -7,7 +7,7 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from nbaprops.features.definitions import FEATURE_VERSIONS, SERVED_FEATURE_VERSION
+from nbaprops.features.definitions import CONTEXT_COLUMNS, FEATURE_VERSIONS, SERVED_FEATURE_VERSION
 from nbaprops.features.quality import quality_sql
 from nbaprops.features.reader import feature_names, wide_features_sql
 from nbaprops.warehouse.connection import transaction
@@ -42,11 +42,14 @@ def build_feature_store(con: duckdb.DuckDBPyConnection, date_from: dt.date, date
 def load_features(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date,
                   version: str = SERVED_FEATURE_VERSION, *, expected_only: bool = False,
                   sources: bool = False) -> pd.DataFrame:
-    """Feature rows of a date range as a wide frame: meta columns, quality, one column per feature
-    (NaN where missing), each feature's source when ``sources``, and the context columns."""
+    """Feature rows of a date range as a wide frame: meta columns, quality, the context columns,
+    then one float column per feature (NaN where missing) and, when ``sources``, each feature's
+    source as ``<feature>__src``."""
     where = "f.game_date BETWEEN ? AND ?" + (" AND f.is_expected" if expected_only else "")
     meta = ("game_date", "game_id", "player_id", "team_abbr", "opponent_abbr", "is_home", "is_expected",
             "has_line", "played", "quality_score", "quality_tier", "required_missing")
+    names = feature_names(version)
     sql = wide_features_sql(version, where=where, meta=meta, sources=sources)
     df = con.execute(f"{sql}\n            ORDER BY f.game_date, f.game_id, f.player_id", [date_from, date_to]).df()
-    return df.astype(dict.fromkeys(feature_names(version), "float64"))
+    order = [*meta, *CONTEXT_COLUMNS, *names, *([f"{n}__src" for n in names] if sources else [])]
+    return df[order].astype(dict.fromkeys(names, "float64"))

@@ -1,4 +1,7 @@
-"""Feature names and versions of the feature store (REFERENCE_SYSTEM.md §2.2-2.3, defects of §11 fixed).
+"""Feature names and versions of the feature store.
+
+What each feature means, how it is computed, and which fault of the old system it removes:
+``docs/features.md``.
 
 Every feature of a game on date D is computed from games strictly before D and from line quotes
 made before tip-off. A value that cannot be computed is NULL with source ``missing``; nothing is

@@ -1,7 +1,7 @@
-"""Turning a calibrated P(over) into OVER / UNDER / PASS / NO_LINE, and the probability calibrator.
+"""Turning a calibrated P(over) into OVER / UNDER / PASS / NO_LINE (calibrator: models/calibration.py).
 
-One rule for every system (the reference had six different gates and confidence scales,
-REFERENCE_SYSTEM.md §3.10, §11.4, §11.16):
+One rule for every system (the old system had six different gates and confidence scales;
+``docs/systems.md``, "From a distribution to a recommendation"):
 
 * ``NO_LINE`` where there is no line.
 * side = OVER if P(over) > 0.5 else UNDER.

@@ -40,7 +40,7 @@ __all__ = [
     "prediction_dates",
 ]
 
-#: The system the slate shows when none is chosen (DESIGN.md: catboost is the primary system).
+#: The system the slate shows when none is chosen (``docs/systems.md``: catboost is the primary system).
 PRIMARY_SYSTEM = "catboost"
 #: Hit rate needed to break even at -110 (110 / 210 = 52.38%).
 BREAK_EVEN = BREAK_EVEN_MINUS_110

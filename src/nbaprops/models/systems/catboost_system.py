@@ -1,7 +1,7 @@
 """CatBoost on the 33 v2 features: the primary system.
 
-Defaults follow the reference CatBoost V8 (depth 6, l2 3.8, subsample 0.72, seed 42) with the
-train/serve skews of REFERENCE_SYSTEM.md §3.6 removed: NaN is passed through (no season-average
+Defaults follow the old production CatBoost model (depth 6, l2 3.8, subsample 0.72, seed 42) with
+its train/serve skews removed (``docs/systems.md``, "catboost"): NaN is passed through (no season-average
 imputation of lines, no constant defaults), and the feature order is exactly
 :data:`FEATURES_V2`. Early stopping uses the chronologically last ``holdout_frac`` of the training
 rows, the model is shrunk to its best iteration, and the spread is learned on those rows.

@@ -1,4 +1,4 @@
-"""XGBoost on the 25 v1 features (a real, trained model; the reference's mock model is gone).
+"""XGBoost on the 25 v1 features (a real, trained model; the old system's mock model is gone).
 
 Early stopping uses the chronologically last ``holdout_frac`` of the training rows (whole dates;
 never a random split). The booster is truncated to its best iteration, and the spread is learned

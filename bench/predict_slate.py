@@ -30,8 +30,7 @@ import duckdb
 import pandas as pd
 
 from nbaprops.config import Settings
-from nbaprops.features.definitions import CONTEXT_COLUMNS, FEATURE_VERSIONS
-from nbaprops.features.reader import FEATURE_VERSION
+from nbaprops.features.definitions import CONTEXT_COLUMNS, FEATURE_VERSION, FEATURE_VERSIONS
 from nbaprops.models.registry import served_model_set
 from nbaprops.models.training import train_models
 from nbaprops.pipeline.backfill import BackfillReport, buildable_range, load_files

@@ -35,7 +35,7 @@ from crash import preamble
 from nbaprops import __version__
 from nbaprops.config import DEFAULT_BOOK_PRIORITY, Settings
 from nbaprops.errors import BatchConflictError, ModelError, NbapropsError
-from nbaprops.features.reader import FEATURE_VERSION
+from nbaprops.features.definitions import FEATURE_VERSION
 from nbaprops.models.training import SYSTEM_IDS
 from nbaprops.pipeline.builds import run_phases
 from nbaprops.predict.coordinator import BatchResult, start_batch

@@ -34,7 +34,7 @@ from nbaprops.errors import (
     SourceError,
     WarehouseError,
 )
-from nbaprops.features.reader import FEATURE_VERSION
+from nbaprops.features.definitions import FEATURE_VERSION
 from nbaprops.models.registry import promote, write_manifest
 from nbaprops.models.systems import SYSTEMS, make_system
 from nbaprops.predict import coordinator

@@ -33,7 +33,7 @@ from schemathesis.checks import not_a_server_error  # noqa: E402
 from nbaprops.api import create_app  # noqa: E402
 from nbaprops.config import Settings  # noqa: E402
 from nbaprops.evaluate.grade import grade_dates  # noqa: E402
-from nbaprops.features.reader import FEATURE_VERSION  # noqa: E402
+from nbaprops.features.definitions import FEATURE_VERSION  # noqa: E402
 from nbaprops.models.registry import promote, write_manifest  # noqa: E402
 from nbaprops.models.systems import make_system  # noqa: E402
 from nbaprops.warehouse import connect  # noqa: E402

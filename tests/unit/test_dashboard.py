@@ -28,7 +28,7 @@ from nbaprops.api.dashboard import fmt_num, fmt_pct, fmt_signed
 from nbaprops.config import Settings
 from nbaprops.evaluate.grade import grade_dates
 from nbaprops.ops.alerts import Alert
-from nbaprops.queries.dashboard import BREAK_EVEN, load_performance, load_pipeline, load_slate
+from nbaprops.queries.dashboard import BREAK_EVEN, load_performance, load_pipeline, load_slate_page
 from nbaprops.warehouse import connect
 
 KEY = "dash-key-91c2"
@@ -528,10 +528,10 @@ def test_pipeline_filters(client: TestClient) -> None:
 def test_load_functions_directly(db: Path) -> None:
     con = connect(db, read_only=True)
     try:
-        slate = load_slate(con, D2, system=None, sort="p_over", order="asc")
+        slate = load_slate_page(con, D2, system=None, sort="p_over", order="asc")
         assert [r["p_over"] for r in slate.rows] == sorted(r["p_over"] for r in slate.rows)
         with pytest.raises(ValueError, match="sort"):
-            load_slate(con, D2, sort="line; --")
+            load_slate_page(con, D2, sort="line; --")
         perf = load_performance(con, system="catboost")
         assert perf.graded_rows == 12 and perf.date_from == MARCH and perf.date_to == D2
         pipe = load_pipeline(con, now=NOW - dt.timedelta(hours=9))  # 1 h after the predict run began: not stalled

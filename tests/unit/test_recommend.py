@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from nbaprops.errors import ModelError
+from nbaprops.models.calibration import Calibrator
 from nbaprops.predict.recommend import (
     NO_LINE,
     OVER,
     PASS,
     UNDER,
-    Calibrator,
     RecommendConfig,
     expected_value,
     recommend,

@@ -26,6 +26,7 @@ from nbaprops.models.systems import (
     make_system,
 )
 from nbaprops.models.systems.base import chronological_split
+from nbaprops.models.systems.boosted import BoostedTreeSystem
 from nbaprops.models.systems.ensemble import member_column
 
 
@@ -297,6 +298,28 @@ def test_native_formats(fitted: dict[str, PointsSystem], tmp_path: Path) -> None
     assert (tmp_path / "c" / "model.cbm").is_file() and (tmp_path / "c" / "params.json").is_file()
     assert isinstance(XGBoostSystem.load(tmp_path / "x"), XGBoostSystem)
     assert isinstance(CatBoostSystem.load(tmp_path / "c"), CatBoostSystem)
+
+
+@pytest.mark.parametrize(("system_id", "features", "library"),
+                         [("xgboost", FEATURES_V1, "XGBoost"), ("catboost", FEATURES_V2, "CatBoost")])
+def test_boosted_trees_share_inputs_and_refuse_a_corrupt_model_file(
+        system_id: str, features: tuple[str, ...], library: str, fitted: dict[str, PointsSystem],
+        tmp_path: Path, data: tuple[pd.DataFrame, pd.Series, pd.DataFrame]) -> None:
+    system = fitted[system_id]
+    assert isinstance(system, BoostedTreeSystem)
+    assert system.required_columns == (*features, "game_date")
+    assert system.feature_names_ == list(features)
+    assert system.training_info_["best_iteration"] == system.best_iteration_ >= 0
+    # the trees see only their own features, in order: extra columns and column order do not matter
+    X, y, _ = data
+    _, _, Xte, _ = _split(X, y)
+    shuffled = Xte[list(reversed(Xte.columns))].assign(unrelated=1e9)
+    np.testing.assert_array_equal(system.predict(shuffled), system.predict(Xte))
+    target = tmp_path / system_id
+    system.save(target)
+    (target / type(system).model_file).write_bytes(b"not a model")
+    with pytest.raises(ModelError, match=f"cannot load {library} model"):
+        load_system(target)
 
 
 def test_deterministic_given_seed(data: tuple[pd.DataFrame, pd.Series, pd.DataFrame]) -> None:

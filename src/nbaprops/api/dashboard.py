@@ -38,7 +38,7 @@ from nbaprops.queries.dashboard import (
     SLATE_SORTS,
     load_performance,
     load_pipeline,
-    load_slate,
+    load_slate_page,
     prediction_dates,
 )
 
@@ -278,9 +278,9 @@ def slate_page(query: Annotated[SlateQuery, Query()], cur: CursorDep) -> HTMLRes
     system = None if system_choice is SlateSystem.all else system_choice.value
     sort = query.sort or "edge"
     order = query.order or "desc"
-    data = load_slate(cur, game_date, system=system,
-                      recommendation=query.recommendation.value if query.recommendation else None,
-                      sort=sort, order=order)
+    data = load_slate_page(cur, game_date, system=system,
+                           recommendation=query.recommendation.value if query.recommendation else None,
+                           sort=sort, order=order)
     older = [d for d in dates if d < game_date]
     newer = [d for d in dates if d > game_date]
     base = {"date": game_date, "system": system_choice.value,

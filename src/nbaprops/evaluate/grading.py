@@ -1,6 +1,6 @@
 """Per-prediction grading against actual points (pure functions, no database access).
 
-Rules (see DESIGN.md "Grading" and REFERENCE_SYSTEM.md §6, §11 item 13):
+Rules (see ``docs/systems.md``, "Grading"):
 
 * A prediction is **void** when the player did not play: no actuals row, points missing, minutes == 0,
   or (like the reference system) points == 0 with minutes unknown. Void rows have no error and are never

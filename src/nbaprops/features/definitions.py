@@ -1,4 +1,7 @@
-"""Feature names and versions of the feature store (REFERENCE_SYSTEM.md §2.2-2.3, defects of §11 fixed).
+"""Feature names and versions of the feature store.
+
+What each feature means, how it is computed, and which fault of the old system it removes:
+``docs/features.md``.
 
 Every feature of a game on date D is computed from games strictly before D and from line quotes
 made before tip-off. A value that cannot be computed is NULL with source ``missing``; nothing is
@@ -11,8 +14,10 @@ __all__ = [
     "CONTEXT_COLUMNS",
     "FEATURES_V1",
     "FEATURES_V2",
+    "FEATURE_VERSION",
     "FEATURE_VERSIONS",
     "OPTIONAL_FEATURES",
+    "SERVED_FEATURE_VERSION",
     "SOURCE_WEIGHTS",
 ]
 
@@ -55,13 +60,16 @@ FEATURES_V2: tuple[str, ...] = FEATURES_V1 + (
     "ppm_avg_last_10",          # 32 sum points / sum minutes, last 10 games played
 )
 
+#: The feature version the served models are trained on and predict from. The only place the
+#: served version is spelled out: every other module imports this name.
+SERVED_FEATURE_VERSION = "v2_33features"
+#: Same value as :data:`SERVED_FEATURE_VERSION` (the shorter name the CLI, pipeline and API use).
+FEATURE_VERSION = SERVED_FEATURE_VERSION
+
 FEATURE_VERSIONS: dict[str, tuple[str, ...]] = {
     "v1_baseline_25": FEATURES_V1,
-    "v2_33features": FEATURES_V2,
+    SERVED_FEATURE_VERSION: FEATURES_V2,
 }
-
-#: The feature version the served systems are trained on and predict from.
-FEATURE_VERSION = "v2_33features"
 
 # Features whose absence is legitimate (a player without a line, no history vs an opponent,
 # no injury feed): they do not count as "required" in the quality score.

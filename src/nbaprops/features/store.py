@@ -7,8 +7,9 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from nbaprops.features.definitions import CONTEXT_COLUMNS, FEATURE_VERSIONS
+from nbaprops.features.definitions import CONTEXT_COLUMNS, FEATURE_VERSIONS, SERVED_FEATURE_VERSION
 from nbaprops.features.quality import quality_sql
+from nbaprops.features.reader import feature_names, wide_features_sql
 from nbaprops.warehouse.connection import transaction
 
 __all__ = ["build_feature_store", "load_features"]
@@ -39,18 +40,16 @@ def build_feature_store(con: duckdb.DuckDBPyConnection, date_from: dt.date, date
 
 
 def load_features(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date,
-                  version: str = "v2_33features", *, expected_only: bool = False) -> pd.DataFrame:
-    """Feature rows of a date range as a wide frame: meta columns, one column per feature
-    (NaN where missing), the context columns, and quality."""
-    names = list(FEATURE_VERSIONS[version])
-    ctx = ", ".join(f"v.{c}" for c in CONTEXT_COLUMNS)
-    where = "AND f.is_expected" if expected_only else ""
-    df = con.execute(f"""
-        SELECT f.game_date, f.game_id, f.player_id, f.team_abbr, f.opponent_abbr, f.is_home, f.is_expected,
-               f.has_line, f.played, f.features, f.quality_score, f.quality_tier, f.required_missing, {ctx}
-        FROM feature_store f
-        JOIN feature_values v ON v.game_date = f.game_date AND v.player_id = f.player_id
-        WHERE f.feature_version = ? AND f.game_date BETWEEN ? AND ? {where}
-        ORDER BY f.game_date, f.game_id, f.player_id""", [version, date_from, date_to]).df()
-    mat = pd.DataFrame(df.pop("features").tolist(), columns=names, index=df.index, dtype="float64")
-    return pd.concat([df, mat], axis=1)
+                  version: str = SERVED_FEATURE_VERSION, *, expected_only: bool = False,
+                  sources: bool = False) -> pd.DataFrame:
+    """Feature rows of a date range as a wide frame: meta columns, quality, the context columns,
+    then one float column per feature (NaN where missing) and, when ``sources``, each feature's
+    source as ``<feature>__src``."""
+    where = "f.game_date BETWEEN ? AND ?" + (" AND f.is_expected" if expected_only else "")
+    meta = ("game_date", "game_id", "player_id", "team_abbr", "opponent_abbr", "is_home", "is_expected",
+            "has_line", "played", "quality_score", "quality_tier", "required_missing")
+    names = feature_names(version)
+    sql = wide_features_sql(version, where=where, meta=meta, sources=sources)
+    df = con.execute(f"{sql}\n            ORDER BY f.game_date, f.game_id, f.player_id", [date_from, date_to]).df()
+    order = [*meta, *CONTEXT_COLUMNS, *names, *([f"{n}__src" for n in names] if sources else [])]
+    return df[order].astype(dict.fromkeys(names, "float64"))

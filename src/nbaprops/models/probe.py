@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from nbaprops.features.reader import FEATURE_VERSION
+from nbaprops.features.definitions import SERVED_FEATURE_VERSION
 from nbaprops.models.registry import SERVED, load_model_set, served_model_set
 
 __all__ = ["ModelProbe", "ServedModels"]
@@ -37,7 +37,7 @@ class ModelProbe:
         feature_version: Feature version the models must be trained on.
     """
 
-    def __init__(self, model_dir: Path, feature_version: str = FEATURE_VERSION) -> None:
+    def __init__(self, model_dir: Path, feature_version: str = SERVED_FEATURE_VERSION) -> None:
         self._model_dir = Path(model_dir)
         self._feature_version = feature_version
         self._lock = threading.Lock()

@@ -21,10 +21,10 @@ from typing import Any
 
 from nbaprops.errors import ModelError
 from nbaprops.ingest.sources.files import file_sha256
+from nbaprops.models.calibration import Calibrator
 from nbaprops.models.market_blend import MarketBlend
 from nbaprops.models.systems import load_system
 from nbaprops.models.systems.base import PointsSystem
-from nbaprops.predict.recommend import Calibrator
 
 __all__ = ["LoadedModels", "file_sha256", "list_model_sets", "load_model_set", "promote", "read_manifest",
            "rollback", "served_model_set", "verify_model_set", "write_manifest"]

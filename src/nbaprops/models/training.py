@@ -23,14 +23,15 @@ import pandas as pd
 
 from nbaprops._version import __version__
 from nbaprops.errors import ModelError
-from nbaprops.features.reader import FEATURE_VERSION, load_history, load_rows
+from nbaprops.features.definitions import SERVED_FEATURE_VERSION
+from nbaprops.features.reader import load_history, load_rows
 from nbaprops.models import registry
+from nbaprops.models.calibration import Calibrator
 from nbaprops.models.market_blend import MarketBlend
 from nbaprops.models.systems import make_system
 from nbaprops.models.systems.base import PointsSystem
 from nbaprops.models.systems.ensemble import EnsembleSystem
 from nbaprops.odds import devig_two_way
-from nbaprops.predict.recommend import Calibrator
 from nbaprops.progress import Progress, no_progress
 
 __all__ = ["MEMBER_SYSTEMS", "SYSTEM_IDS", "calibration_threshold", "train_models"]
@@ -151,7 +152,7 @@ def train_models(con: duckdb.DuckDBPyConnection, model_dir: Path, until: dt.date
         "model_set": model_set,
         "created_at": dt.datetime.now(dt.UTC).isoformat(),
         "package_version": __version__,
-        "feature_version": FEATURE_VERSION,
+        "feature_version": SERVED_FEATURE_VERSION,
         "trained_until": str(until),
         "train_window": [str(rows["game_date"].min().date()), str(fit_rows["game_date"].max().date())],
         "ensemble_window": [str(a_start.date()), str(val_a["game_date"].max().date())],

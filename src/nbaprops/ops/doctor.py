@@ -21,6 +21,7 @@ import duckdb
 from nbaprops._version import __version__
 from nbaprops.config import Settings
 from nbaprops.errors import NbapropsError
+from nbaprops.features.definitions import SERVED_FEATURE_VERSION
 from nbaprops.ops.checks import Check
 
 __all__ = ["DISK_FAIL_BYTES", "DISK_WARN_BYTES", "check_disk", "check_imports", "check_keys", "check_models",
@@ -92,11 +93,10 @@ def check_warehouse(settings: Settings, tables: Sequence[str] = ()
 
 def check_models(settings: Settings) -> Check:
     """The served model set exists, matches its manifest's SHA-256s, loads, and fits the feature version."""
-    from nbaprops.features.reader import FEATURE_VERSION
     from nbaprops.models.registry import load_model_set
 
     try:
-        loaded = load_model_set(settings.model_path, feature_version=FEATURE_VERSION)
+        loaded = load_model_set(settings.model_path, feature_version=SERVED_FEATURE_VERSION)
     except NbapropsError as exc:
         return Check.failure("models", str(exc))
     except Exception as exc:  # a corrupt file a library cannot read
@@ -113,7 +113,7 @@ def _max(con: duckdb.DuckDBPyConnection, sql: str, args: list[object]) -> dt.dat
 
 
 def freshness_checks(con: duckdb.DuckDBPyConnection, as_of: dt.date, *, tolerance_days: int = 0,
-                     feature_version: str = "v2_33features") -> list[Check]:
+                     feature_version: str = SERVED_FEATURE_VERSION) -> list[Check]:
     """Per phase: the latest date its table holds vs the latest date it should hold, as of a date.
 
     ========== ============================ =====================================================
@@ -222,8 +222,6 @@ def run_doctor(load_settings: Callable[[], Settings], *, today: dt.date | None =
     Returns:
         The checks.
     """
-    from nbaprops.features.reader import FEATURE_VERSION
-
     checks: list[Check] = [check_imports()] if imports else []
     try:
         settings = load_settings()
@@ -238,7 +236,7 @@ def run_doctor(load_settings: Callable[[], Settings], *, today: dt.date | None =
     if con is not None:
         try:
             checks += freshness_checks(con, today or dt.date.today(), tolerance_days=1,
-                                       feature_version=FEATURE_VERSION)
+                                       feature_version=SERVED_FEATURE_VERSION)
         except duckdb.Error as exc:
             checks.append(Check.failure("freshness", f"cannot query the warehouse: {exc}"))
         finally:

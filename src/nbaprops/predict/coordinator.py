@@ -25,7 +25,7 @@ import pandas as pd
 from nbaprops import leases
 from nbaprops.config import Settings
 from nbaprops.errors import BatchConflictError, ModelError, NbapropsError, QueueStalledError
-from nbaprops.features.reader import FEATURE_VERSION
+from nbaprops.features.definitions import SERVED_FEATURE_VERSION
 from nbaprops.models.registry import load_model_set, served_model_set
 from nbaprops.predict.line_gate import validate_lines
 from nbaprops.predict.queue import ReportsStatus, TaskQueue
@@ -132,7 +132,7 @@ def start_batch(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: d
     fallback: str | None = None
     try:
         model_set = model_set or served_model_set(model_dir)
-        load_model_set(model_dir, model_set, feature_version=FEATURE_VERSION)  # verify files + version now
+        load_model_set(model_dir, model_set, feature_version=SERVED_FEATURE_VERSION)  # verify files + version now
     except ModelError as exc:
         if not allow_fallback:
             raise

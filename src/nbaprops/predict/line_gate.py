@@ -1,7 +1,7 @@
 """The line validation gate (pure; the odds maths it uses are in :mod:`nbaprops.odds`).
 
 The gate (:func:`validate_lines`) never raises on bad data: each row gets ``is_valid`` and a
-``reject_reason`` (first failing check). It fixes REFERENCE_SYSTEM.md §11.12: a real 20.0 quote
+``reject_reason`` (first failing check). It fixes the old gate (``docs/systems.md``): a real 20.0 quote
 from a book is valid; only a *pattern* of one constant value across a slate is rejected.
 """
 

@@ -11,8 +11,8 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from nbaprops.errors import NbapropsError
-from nbaprops.features.definitions import CONTEXT_COLUMNS, FEATURE_VERSIONS
-from nbaprops.features.reader import FEATURE_VERSION
+from nbaprops.features.definitions import SERVED_FEATURE_VERSION
+from nbaprops.features.reader import feature_names, wide_features_sql
 
 __all__ = ["HISTORY_DAYS", "HISTORY_GAMES", "load_slate"]
 
@@ -20,7 +20,7 @@ HISTORY_DAYS = 90
 HISTORY_GAMES = 30
 
 
-def load_slate(con: duckdb.DuckDBPyConnection, game_date: dt.date, *, version: str = FEATURE_VERSION,
+def load_slate(con: duckdb.DuckDBPyConnection, game_date: dt.date, *, version: str = SERVED_FEATURE_VERSION,
                history_days: int = HISTORY_DAYS, history_games: int = HISTORY_GAMES
                ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return ``(slate, history)`` for the expected players of ``game_date``.
@@ -29,24 +29,14 @@ def load_slate(con: duckdb.DuckDBPyConnection, game_date: dt.date, *, version: s
     with its book, prices, quote time and tip-off. ``history``: each player's last ``history_games``
     games within ``history_days`` days before the date (for the similarity system).
     """
-    names = list(FEATURE_VERSIONS[version])
-    feats = ", ".join(f"f.features[{i + 1}] AS {n}" for i, n in enumerate(names))
-    ctx = ", ".join(f"v.{c}" for c in CONTEXT_COLUMNS)
+    names = feature_names(version)
+    slate_sql = wide_features_sql(version, where="f.game_date = $d AND f.is_expected", line=True)
     with warnings.catch_warnings():
         # DuckDB notes that Arrow output of an execute() result copies the rows; con.sql() would not,
         # but it fails while the caller's connection holds an unfinished result. The copy is cheap here.
         warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
         table = con.execute(f"""
-        WITH slate AS (
-            SELECT f.game_date, f.game_id, f.player_id, f.team_abbr, f.opponent_abbr, f.is_home, f.has_line,
-                   f.quality_score AS feature_quality_score, {feats}, {ctx},
-                   c.current_points_line AS line, c.sportsbook, c.over_price, c.under_price,
-                   c.line_quoted_at AS quoted_at, c.tipoff_at, c.line_quote_basis AS quote_basis,
-                   c.line_snapshot_id, c.line_source_feed
-            FROM feature_store f
-            JOIN feature_values v ON v.game_date = f.game_date AND v.player_id = f.player_id
-            JOIN upcoming_player_game_context c ON c.game_date = f.game_date AND c.player_id = f.player_id
-            WHERE f.feature_version = $version AND f.game_date = $d AND f.is_expected
+        WITH slate AS ({slate_sql}
         ),
         hist AS (
             SELECT p.player_id, p.game_date, CAST(p.points AS DOUBLE) AS pts, p.minutes, p.opponent_abbr, p.is_home,
@@ -69,7 +59,7 @@ def load_slate(con: duckdb.DuckDBPyConnection, game_date: dt.date, *, version: s
             FROM hist WHERE rn <= $games GROUP BY player_id
         ) h ON h.player_id = s.player_id
         ORDER BY s.game_id, s.player_id""",
-        {"version": version, "d": game_date, "days": history_days, "games": history_games}).to_arrow_table()
+        {"d": game_date, "days": history_days, "games": history_games}).to_arrow_table()
     if table is None:
         raise NbapropsError(f"the slate query for {game_date} returned no result")
     hcols = {"h_game_date": "game_date", "h_pts": "pts", "h_minutes": "minutes", "h_opp": "opponent_abbr",

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from nbaprops._version import __version__
+from nbaprops.features.definitions import SERVED_FEATURE_VERSION
 from nbaprops.models.registry import LoadedModels, load_model_set
 from nbaprops.models.systems.ensemble import EnsembleSystem
 from nbaprops.odds import devig_two_way
@@ -87,7 +88,7 @@ def _frame(unit: WorkUnit, sid: str, mean: np.ndarray, scale: np.ndarray, p_over
         "line_snapshot_id": r["line_snapshot_id"].where(has_line),
         "over_price": np.where(has_line, over, np.nan), "under_price": np.where(has_line, under, np.nan),
         "market_p_over": np.where(has_line, mkt_over, np.nan),
-        "model_version": model_version, "feature_version": "v2_33features", "package_version": __version__,
+        "model_version": model_version, "feature_version": SERVED_FEATURE_VERSION, "package_version": __version__,
         "feature_quality_score": r["feature_quality_score"].to_numpy(dtype="float64"),
         "is_fallback": fallback is not None, "fallback_reason": fallback,
         "batch_id": unit.batch_id, "created_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),

@@ -36,11 +36,11 @@ __all__ = [
     "SlateData",
     "load_performance",
     "load_pipeline",
-    "load_slate",
+    "load_slate_page",
     "prediction_dates",
 ]
 
-#: The system the slate shows when none is chosen (DESIGN.md: catboost is the primary system).
+#: The system the slate shows when none is chosen (``docs/systems.md``: catboost is the primary system).
 PRIMARY_SYSTEM = "catboost"
 #: Hit rate needed to break even at -110 (110 / 210 = 52.38%).
 BREAK_EVEN = BREAK_EVEN_MINUS_110
@@ -163,8 +163,9 @@ def _slate_batch(cur: duckdb.DuckDBPyConnection, game_date: dt.date) -> dict[str
     return rows[0] if rows else {"batch_id": batch_id}
 
 
-def load_slate(cur: duckdb.DuckDBPyConnection, game_date: dt.date, *, system: str | None = PRIMARY_SYSTEM,
-               recommendation: str | None = None, sort: str = "edge", order: Order = "desc") -> SlateData:
+def load_slate_page(cur: duckdb.DuckDBPyConnection, game_date: dt.date, *,
+                    system: str | None = PRIMARY_SYSTEM, recommendation: str | None = None,
+                    sort: str = "edge", order: Order = "desc") -> SlateData:
     """The predictions of one date with names, teams, lines and reasons, filtered and sorted.
 
     Args:

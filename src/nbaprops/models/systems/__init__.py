@@ -13,6 +13,7 @@ from typing import Any
 
 from nbaprops.errors import ModelError
 from nbaprops.models.systems.base import PointsDistribution, PointsSystem, SpreadModel, read_params_file
+from nbaprops.models.systems.boosted import BoostedTreeSystem
 from nbaprops.models.systems.catboost_system import CatBoostSystem
 from nbaprops.models.systems.ensemble import EnsembleSystem
 from nbaprops.models.systems.moving_average import MovingAverageSystem
@@ -22,6 +23,7 @@ from nbaprops.models.systems.zone_matchup import ZoneMatchupSystem
 
 __all__ = [
     "SYSTEMS",
+    "BoostedTreeSystem",
     "CatBoostSystem",
     "EnsembleSystem",
     "MovingAverageSystem",

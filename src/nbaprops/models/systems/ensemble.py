@@ -1,7 +1,7 @@
 """Ensemble: a learned non-negative combination of member systems' predicted means.
 
-The reference ensembles averaged members by their (uncalibrated) confidences or by fixed weights
-(REFERENCE_SYSTEM.md §3.7-3.8). Here the weights are learned on a *validation period* the members
+The old ensembles averaged members by their (uncalibrated) confidences or by fixed weights
+(``docs/systems.md``, "ensemble"). Here the weights are learned on a *validation period* the members
 did not train on: linear regression with non-negative member weights and a free intercept.
 
 Inputs: the ensemble's ``X`` holds one column ``pred_<member system_id>`` per member (the member's

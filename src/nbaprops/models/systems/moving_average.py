@@ -1,7 +1,7 @@
 """Moving-average baseline: a learned convex combination of the L5, L10 and season averages.
 
-Unlike the reference system's fixed 0.50/0.30/0.20 weights plus hand-made adjustments (with the
-inverted fatigue sign, REFERENCE_SYSTEM.md §3.2 / §11.1), the weights are learned by non-negative
+Unlike the old system's fixed 0.50/0.30/0.20 weights plus hand-made adjustments (with the
+inverted fatigue sign, ``docs/systems.md``, "moving_average"), the weights are learned by non-negative
 least squares with a sum-to-one penalty, then normalised to sum to exactly one.
 """
 

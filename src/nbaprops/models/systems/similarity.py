@@ -1,8 +1,8 @@
 """Similarity: the player's own most similar past games, on real (not fabricated) context.
 
-The reference SimilarityBalancedV1 scored history on an opponent tier that was always "average",
-``is_home`` always True and a rest value taken from the *next* game (REFERENCE_SYSTEM.md §3.4,
-§11.5). Here each past game carries its real context and the distance between the game to predict
+The old similarity system scored history on an opponent tier that was always "average",
+``is_home`` always True and a rest value taken from the *next* game (``docs/systems.md``,
+"similarity"). Here each past game carries its real context and the distance between the game to predict
 and a past game is::
 
     d² = ((def_rating - past_def_rating) / def_rating_scale)²

@@ -1,4 +1,4 @@
-"""XGBoost on the 25 v1 features (a real, trained model; the reference's mock model is gone).
+"""XGBoost on the 25 v1 features (a real, trained model; the old system's mock model is gone).
 
 Early stopping uses the chronologically last ``holdout_frac`` of the training rows (whole dates;
 never a random split). The booster is truncated to its best iteration, and the spread is learned
@@ -7,38 +7,23 @@ on the same held-out rows (their only use in training was choosing the number of
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import ClassVar
 
-import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import xgboost as xgb
 
-from nbaprops.errors import ModelError
 from nbaprops.features.definitions import FEATURES_V1
-from nbaprops.models.systems.base import FloatArray, PointsSystem, chronological_split, numeric_column
+from nbaprops.models.systems.base import FloatArray
+from nbaprops.models.systems.boosted import BoostedTreeSystem
 
-__all__ = ["XGBoostSystem", "feature_matrix"]
+__all__ = ["XGBoostSystem"]
 
 MODEL_FILE = "model.ubj"
 
 
-def feature_matrix(X: pd.DataFrame, features: tuple[str, ...] | list[str]) -> pd.DataFrame:
-    """Float frame of the named features in order; missing, non-numeric and infinite values -> NaN.
-
-    Args:
-        X: Input rows.
-        features: Feature names (all must be columns of ``X``).
-
-    Returns:
-        A new float64 DataFrame with a fresh RangeIndex.
-    """
-    return pd.DataFrame({name: numeric_column(X, name) for name in features}, columns=list(features))
-
-
-class XGBoostSystem(PointsSystem):
+class XGBoostSystem(BoostedTreeSystem):
     """Gradient-boosted trees (XGBoost ``hist``) on :data:`FEATURES_V1`, NaN allowed.
 
     Args:
@@ -57,15 +42,19 @@ class XGBoostSystem(PointsSystem):
     """
 
     system_id: ClassVar[str] = "xgboost"
-    required_columns: ClassVar[tuple[str, ...]] = (*FEATURES_V1, "game_date")
+    features: ClassVar[tuple[str, ...]] = FEATURES_V1
+    model_file: ClassVar[str] = MODEL_FILE
+    library: ClassVar[str] = "XGBoost"
+    load_errors: ClassVar[tuple[type[Exception], ...]] = (xgb.core.XGBoostError,)
 
     booster_: xgb.Booster
-    best_iteration_: int
 
     def __init__(self, n_estimators: int = 1000, learning_rate: float = 0.05, max_depth: int = 6,
                  min_child_weight: float = 10.0, subsample: float = 0.8, colsample_bytree: float = 0.8,
                  reg_lambda: float = 1.0, early_stopping_rounds: int = 50, holdout_frac: float = 0.15,
                  thread_count: int = 2, random_state: int = 42, family: str = "auto") -> None:
+        super().__init__(early_stopping_rounds=early_stopping_rounds, holdout_frac=holdout_frac,
+                         thread_count=thread_count, random_state=random_state, family=family)
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.max_depth = max_depth
@@ -73,25 +62,9 @@ class XGBoostSystem(PointsSystem):
         self.subsample = subsample
         self.colsample_bytree = colsample_bytree
         self.reg_lambda = reg_lambda
-        self.early_stopping_rounds = early_stopping_rounds
-        self.holdout_frac = holdout_frac
-        self.thread_count = thread_count
-        self.random_state = random_state
-        self.family = family
 
-    def fit(self, X: pd.DataFrame, y: pd.Series | npt.ArrayLike) -> Self:
-        """Train with chronological early stopping, then learn the spread on the held-out rows.
-
-        Args:
-            X: Training rows.
-            y: Actual points.
-
-        Returns:
-            ``self``.
-        """
-        X, yy = self._prepare_xy(X, y)
-        train, hold = chronological_split(X["game_date"], self.holdout_frac)
-        feats = feature_matrix(X, FEATURES_V1)
+    def _fit_model(self, X_train: pd.DataFrame, y_train: FloatArray, X_hold: pd.DataFrame,
+                   y_hold: FloatArray) -> int:
         model = xgb.XGBRegressor(
             n_estimators=self.n_estimators, learning_rate=self.learning_rate, max_depth=self.max_depth,
             min_child_weight=self.min_child_weight, subsample=self.subsample,
@@ -99,43 +72,23 @@ class XGBoostSystem(PointsSystem):
             objective="reg:squarederror", eval_metric="rmse", early_stopping_rounds=self.early_stopping_rounds,
             n_jobs=self.thread_count, random_state=self.random_state,
         )
-        model.fit(feats.loc[train], yy[train], eval_set=[(feats.loc[hold], yy[hold])], verbose=False)
+        model.fit(X_train, y_train, eval_set=[(X_hold, y_hold)], verbose=False)
         best = int(model.best_iteration)
         self.booster_ = model.get_booster()[: best + 1]
         self.booster_.set_param({"nthread": self.thread_count})
-        self.best_iteration_ = best
-        spread_mean = self._raw_predict(feats.loc[hold].reset_index(drop=True))
-        self._finish_fit(X=X, spread_mean=spread_mean, spread_y=yy[hold], feature_names=list(FEATURES_V1),
-                         family=self.family,
-                         extra_info={"n_holdout": int(hold.sum()), "best_iteration": best})
-        return self
+        return best
 
-    def _raw_predict(self, feats: pd.DataFrame) -> FloatArray:
-        if len(feats) == 0:
-            return np.zeros(0)
-        return np.asarray(self.booster_.inplace_predict(feats), dtype=np.float64).reshape(-1)
+    def _predict_model(self, feats: pd.DataFrame) -> npt.ArrayLike:
+        return self.booster_.inplace_predict(feats)
 
-    def _predict_mean(self, X: pd.DataFrame) -> FloatArray:
-        return self._raw_predict(feature_matrix(X, self.feature_names_))
-
-    def _learned_to_json(self) -> dict[str, Any]:
-        return {"best_iteration": self.best_iteration_}
-
-    def _learned_from_json(self, data: Mapping[str, Any]) -> None:
-        self.best_iteration_ = int(data["best_iteration"])
-
-    def _native_bytes(self) -> bytes:
+    def _model_bytes(self) -> bytes:
         return bytes(self.booster_.save_raw(raw_format="ubj"))
 
-    def _save_native(self, directory: Path) -> str:
-        self.booster_.save_model(str(directory / MODEL_FILE))
-        return MODEL_FILE
+    def _write_model(self, path: Path) -> None:
+        self.booster_.save_model(str(path))
 
-    def _load_native(self, path: Path) -> None:
+    def _read_model(self, path: Path) -> None:
         booster = xgb.Booster()
-        try:
-            booster.load_model(str(path))
-        except xgb.core.XGBoostError as exc:
-            raise ModelError(f"cannot load XGBoost model {path}: {exc}") from exc
+        booster.load_model(str(path))
         booster.set_param({"nthread": self.thread_count})
         self.booster_ = booster

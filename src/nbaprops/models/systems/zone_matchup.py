@@ -1,7 +1,7 @@
 """Zone matchup: recent scoring adjusted by how the opponent defends the player's shot zones.
 
-The reference ZoneMatchupV1 applied one overall defensive rating to every zone with hand-set
-multipliers (REFERENCE_SYSTEM.md §3.3). Here each zone uses the opponent's *zone-level* FG% allowed
+The old zone matchup system applied one overall defensive rating to every zone with hand-set
+multipliers (``docs/systems.md``, "zone_matchup"). Here each zone uses the opponent's *zone-level* FG% allowed
 versus league (``opp_*_fg_pct_vs_league``), weighted by the player's share of attempts there, and
 the size of every effect is learned by ridge regression of ``pts - base`` where
 ``base = points_avg_last_10`` (season average when L10 is missing).

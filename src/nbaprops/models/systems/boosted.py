@@ -1,0 +1,151 @@
+"""Shared base of the gradient-boosted tree systems (CatBoost, XGBoost).
+
+What they share: a fixed, ordered feature list read as floats (missing, non-numeric and infinite
+values become NaN and are passed to the library as missing, never imputed); a chronological
+early-stopping split (the latest ``holdout_frac`` of the training rows, whole dates, never a random
+split); a model shrunk to its best iteration; a spread learned on the held-out rows (their only use
+in training was choosing the number of trees); and a native model file saved next to
+``params.json``. A concrete system says only what differs: its feature list, its library's
+training call, prediction, serialisation and file name. See ``docs/systems.md``.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from nbaprops.errors import ModelError
+from nbaprops.models.systems.base import FloatArray, PointsSystem, chronological_split, numeric_column
+
+__all__ = ["BoostedTreeSystem", "feature_matrix"]
+
+
+def feature_matrix(X: pd.DataFrame, features: tuple[str, ...] | list[str]) -> pd.DataFrame:
+    """Float frame of the named features in order; missing, non-numeric and infinite values -> NaN.
+
+    Args:
+        X: Input rows.
+        features: Feature names (all must be columns of ``X``).
+
+    Returns:
+        A new float64 DataFrame with a fresh RangeIndex.
+    """
+    return pd.DataFrame({name: numeric_column(X, name) for name in features}, columns=list(features))
+
+
+class BoostedTreeSystem(PointsSystem):
+    """A boosted-tree regressor of points on a fixed feature list, NaN allowed.
+
+    Subclasses set :attr:`features`, :attr:`model_file`, :attr:`library` and :attr:`load_errors`,
+    take ``early_stopping_rounds, holdout_frac, thread_count, random_state, family`` in their
+    constructor (passing them to ``super().__init__``) and implement :meth:`_fit_model`,
+    :meth:`_predict_model`, :meth:`_model_bytes`, :meth:`_write_model` and :meth:`_read_model`.
+
+    Args:
+        early_stopping_rounds: Patience on the held-out RMSE.
+        holdout_frac: Share of the latest training dates used for early stopping and spread.
+        thread_count: CPU threads for training and prediction.
+        random_state: Seed.
+        family: Spread family: ``'normal'``, ``'negbin'`` or ``'auto'``.
+    """
+
+    #: The model's inputs, in the order the trees see them.
+    features: ClassVar[tuple[str, ...]]
+    #: Name of the native model file inside the saved directory.
+    model_file: ClassVar[str]
+    #: Library name used in error messages.
+    library: ClassVar[str]
+    #: Exceptions the library raises on an unreadable model file.
+    load_errors: ClassVar[tuple[type[Exception], ...]] = ()
+
+    best_iteration_: int
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "features" in cls.__dict__:
+            cls.required_columns = (*cls.features, "game_date")
+
+    def __init__(self, *, early_stopping_rounds: int, holdout_frac: float, thread_count: int,
+                 random_state: int, family: str) -> None:
+        self.early_stopping_rounds = early_stopping_rounds
+        self.holdout_frac = holdout_frac
+        self.thread_count = thread_count
+        self.random_state = random_state
+        self.family = family
+
+    # ---------------------------------------------------------------- library hooks
+    @abstractmethod
+    def _fit_model(self, X_train: pd.DataFrame, y_train: FloatArray, X_hold: pd.DataFrame,
+                   y_hold: FloatArray) -> int:
+        """Train with early stopping on the held-out rows, keep the model shrunk to its best
+        iteration, and return that iteration (0-based)."""
+
+    @abstractmethod
+    def _predict_model(self, feats: pd.DataFrame) -> npt.ArrayLike:
+        """Raw predictions of the fitted model for a non-empty feature frame."""
+
+    @abstractmethod
+    def _model_bytes(self) -> bytes:
+        """Bytes that identify the learned trees (hashed into the model version)."""
+
+    @abstractmethod
+    def _write_model(self, path: Path) -> None:
+        """Write the native model file."""
+
+    @abstractmethod
+    def _read_model(self, path: Path) -> None:
+        """Read the native model file written by :meth:`_write_model`."""
+
+    # ---------------------------------------------------------------- shared behaviour
+    def fit(self, X: pd.DataFrame, y: pd.Series | npt.ArrayLike) -> Self:
+        """Train with chronological early stopping, then learn the spread on the held-out rows.
+
+        Args:
+            X: Training rows.
+            y: Actual points.
+
+        Returns:
+            ``self``.
+        """
+        X, yy = self._prepare_xy(X, y)
+        train, hold = chronological_split(X["game_date"], self.holdout_frac)
+        feats = feature_matrix(X, self.features)
+        self.best_iteration_ = self._fit_model(feats.loc[train], yy[train], feats.loc[hold], yy[hold])
+        spread_mean = self._raw_predict(feats.loc[hold].reset_index(drop=True))
+        self._finish_fit(X=X, spread_mean=spread_mean, spread_y=yy[hold], feature_names=list(self.features),
+                         family=self.family, extra_info={"n_holdout": int(hold.sum()),
+                                                         "best_iteration": self.best_iteration_})
+        return self
+
+    def _raw_predict(self, feats: pd.DataFrame) -> FloatArray:
+        if len(feats) == 0:
+            return np.zeros(0)
+        return np.asarray(self._predict_model(feats), dtype=np.float64).reshape(-1)
+
+    def _predict_mean(self, X: pd.DataFrame) -> FloatArray:
+        return self._raw_predict(feature_matrix(X, self.feature_names_))
+
+    def _learned_to_json(self) -> dict[str, Any]:
+        return {"best_iteration": self.best_iteration_}
+
+    def _learned_from_json(self, data: Mapping[str, Any]) -> None:
+        self.best_iteration_ = int(data["best_iteration"])
+
+    def _native_bytes(self) -> bytes:
+        return self._model_bytes()
+
+    def _save_native(self, directory: Path) -> str:
+        self._write_model(directory / self.model_file)
+        return self.model_file
+
+    def _load_native(self, path: Path) -> None:
+        try:
+            self._read_model(path)
+        except self.load_errors as exc:
+            raise ModelError(f"cannot load {self.library} model {path}: {exc}") from exc

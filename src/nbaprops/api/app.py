@@ -226,10 +226,13 @@ def start(body: StartRequest, state: StateDep, response: Response) -> StartRespo
                          forced=launched.forced, min_minutes=launched.min_minutes, batch_url=url)
 
 
-@router.post("/jobs", status_code=202, response_model=JobAccepted, tags=["jobs"],
+jobs_router = APIRouter()
+
+
+@jobs_router.post("/jobs", status_code=202, response_model=JobAccepted, tags=["jobs"],
              dependencies=[Depends(require_api_key)],
              responses={**_ERRORS, 401: {"model": ErrorResponse, "description": "missing or wrong X-API-Key"},
-                        503: {"model": ErrorResponse, "description": "no API key configured or jobs disabled"}})
+                        503: {"model": ErrorResponse, "description": "no API key configured"}})
 def submit_job(body: JobRequest, state: StateDep, response: Response) -> JobAccepted:
     """Run one ``nbaprops`` command in this server, on its warehouse (what the CLI does while a server
     owns the file). Commands run one at a time, in order; the API keeps answering meanwhile."""
@@ -238,7 +241,7 @@ def submit_job(body: JobRequest, state: StateDep, response: Response) -> JobAcce
     return JobAccepted(job_id=job_id, job_url=f"/jobs/{job_id}")
 
 
-@router.get("/jobs/{job_id}", response_model=JobResponse, tags=["jobs"], dependencies=[Depends(require_api_key)],
+@jobs_router.get("/jobs/{job_id}", response_model=JobResponse, tags=["jobs"], dependencies=[Depends(require_api_key)],
             responses={**_ERRORS, 401: {"model": ErrorResponse, "description": "missing or wrong X-API-Key"},
                        404: {"model": ErrorResponse, "description": "unknown job"}})
 def get_job(job_id: Annotated[str, PathParam(min_length=1, max_length=64)], state: StateDep) -> JobResponse:
@@ -440,7 +443,7 @@ def create_app(settings: Settings | None = None, *, con: duckdb.DuckDBPyConnecti
         claim_timeout_s: How long POST /start waits for the batch to be registered.
         workers: ``start_batch`` workers per batch.
         job_runner: runs CLI commands for ``POST /jobs`` (``nbaprops serve`` passes
-            :func:`nbaprops.cli.jobs.run_argv`); None disables jobs (503).
+            :func:`nbaprops.cli.jobs.run_argv`); None: no ``/jobs`` routes.
         announce_url: while the app runs, announce next to the warehouse that it is served at this URL
             (the CLI then hands its commands to the server instead of failing on the file lock).
 
@@ -469,6 +472,8 @@ def create_app(settings: Settings | None = None, *, con: duckdb.DuckDBPyConnecti
     )
     app.state.nbaprops = state
     app.include_router(router)
+    if job_runner is not None:
+        app.include_router(jobs_router)
     app.include_router(dashboard.router)
     _install_error_handlers(app, state)
     app.add_middleware(_InternalErrorMiddleware)

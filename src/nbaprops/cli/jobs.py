@@ -38,17 +38,17 @@ class JobOutput:
     stderr: str
 
 
-def run_argv(argv: list[str], connection: duckdb.DuckDBPyConnection, settings: Settings) -> JobOutput:
+def run_argv(app: typer.Typer, argv: list[str], connection: duckdb.DuckDBPyConnection, settings: Settings
+             ) -> JobOutput:
     """Run ``nbaprops ARGV`` in this thread on ``connection``; never raises for the command's errors.
 
     Args:
+        app: the ``nbaprops`` typer app.
         argv: the arguments after ``nbaprops`` (the client's ``--db``/``--threads`` are ignored: the
             command runs on the server's warehouse with the server's settings).
         connection: the connection (a cursor of the server's) the command's Project uses.
         settings: the server's settings.
     """
-    from nbaprops.cli.root import app
-
     words = [a for a in argv if not a.startswith("-")]
     if words and words[0] in NOT_DELEGATED:
         return JobOutput(2, "", f"error: `nbaprops {words[0]}` is not run by a server; stop the server first\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -377,7 +378,7 @@ def serve(
     if (other := live_server(s.db)) is not None:
         raise NbapropsError(f"the warehouse {s.db} is already served at {other['url']} (one server per "
                             "warehouse: it owns the file); use that one or stop it first")
-    run_server(s, host=host, port=port, job_runner=run_argv)
+    run_server(s, host=host, port=port, job_runner=functools.partial(run_argv, app))
 
 
 @app.command()

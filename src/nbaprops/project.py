@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from nbaprops.pipeline.runner import RunReport
     from nbaprops.predict.coordinator import BatchResult
     from nbaprops.predict.launcher import BatchLauncher, Launched
+    from nbaprops.queries.dashboard import PerformanceData, PipelineData, SlateData
 
 __all__ = ["BacktestResult", "DateLike", "GradeResult", "Project", "Readiness", "to_date"]
 
@@ -559,6 +560,38 @@ class Project:
         graded = grade_dates(self.con, lo, hi) if n and regrade else 0
         return {"date_from": str(lo), "date_to": str(hi), "reason": reason, "restored": n,
                 "regraded_rows": graded, "still_archived": archive_summary(self.con, lo, hi)}
+
+    # ------------------------------------------------------------------ dashboard pages
+    def slate_page(self, game_date: DateLike | None = None, *, system: str | None = "catboost",
+                   recommendation: str | None = None, sort: str = "edge", order: str = "desc"
+                   ) -> tuple[list[dt.date], dt.date, SlateData]:
+        """The slate page's data: the dates with predictions (newest first), the date shown (``game_date``
+        or the newest) and its predictions filtered and sorted."""
+        from nbaprops.queries.dashboard import load_slate_page, prediction_dates
+
+        with self.reader() as cur:
+            dates = prediction_dates(cur)
+            day = to_date(game_date) if game_date else (dates[0] if dates else dt.datetime.now(dt.UTC).date())
+            return dates, day, load_slate_page(cur, day, system=system, recommendation=recommendation, sort=sort,
+                                               order="asc" if order == "asc" else "desc")
+
+    def performance(self, date_from: DateLike | None = None, date_to: DateLike | None = None, *,
+                    system: str | None = None) -> PerformanceData:
+        """Hit rate, ROI, calibration and MAE against the line by system, date and month (graded rows)."""
+        from nbaprops.queries.dashboard import load_performance
+
+        with self.reader() as cur:
+            return load_performance(cur, date_from=to_date(date_from) if date_from else None,
+                                    date_to=to_date(date_to) if date_to else None, system=system)
+
+    def pipeline(self, *, phase: str | None = None, status: str | None = None, game_date: DateLike | None = None,
+                 limit: int = 200) -> PipelineData:
+        """Phase run records, prediction batches and the alerts computed from them."""
+        from nbaprops.queries.dashboard import load_pipeline
+
+        with self.reader() as cur:
+            return load_pipeline(cur, phase=phase, status=status, game_date=to_date(game_date) if game_date else None,
+                                 limit=limit)
 
     # ------------------------------------------------------------------ readiness
     def readiness(self) -> Readiness:

@@ -17,14 +17,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-from collections.abc import Iterator
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 from urllib.parse import urlencode
 
-import duckdb
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -33,13 +31,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from nbaprops._version import __version__
 from nbaprops.api import charts
 from nbaprops.api.models import GameDate, Recommendation, SystemId
+from nbaprops.project import Project
 from nbaprops.queries.dashboard import (
     PRIMARY_SYSTEM,
     SLATE_SORTS,
-    load_performance,
-    load_pipeline,
-    load_slate_page,
-    prediction_dates,
 )
 
 __all__ = [
@@ -222,16 +217,11 @@ class PipelineQuery(_FormQuery):
 router = APIRouter()
 
 
-def _cursor(request: Request) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A fresh cursor on the app's connection per page (same pattern as the JSON routes)."""
-    cur: duckdb.DuckDBPyConnection = request.app.state.nbaprops.cursor()
-    try:
-        yield cur
-    finally:
-        cur.close()
+def _project(request: Request) -> Project:
+    return cast(Project, request.app.state.nbaprops.project)
 
 
-CursorDep = Annotated[duckdb.DuckDBPyConnection, Depends(_cursor)]
+ProjectDep = Annotated[Project, Depends(_project)]
 _HTML: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "the page"},
     422: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "invalid query parameters"},
@@ -269,18 +259,16 @@ def _url(path: str, **params: Any) -> str:
 
 
 @router.get("/slate", response_class=HTMLResponse, tags=["dashboard"], responses=_HTML)
-def slate_page(query: Annotated[SlateQuery, Query()], cur: CursorDep) -> HTMLResponse:
+def slate_page(query: Annotated[SlateQuery, Query()], project: ProjectDep) -> HTMLResponse:
     """The slate of a date: every prediction with player, team, line, book, P(over), edge and
     recommendation; no-line, quarantined and skipped players with the reason."""
-    dates = prediction_dates(cur)
-    game_date = query.date or (dates[0] if dates else dt.datetime.now(dt.UTC).date())
     system_choice = query.system or SlateSystem(PRIMARY_SYSTEM)
     system = None if system_choice is SlateSystem.all else system_choice.value
     sort = query.sort or "edge"
     order = query.order or "desc"
-    data = load_slate_page(cur, game_date, system=system,
-                           recommendation=query.recommendation.value if query.recommendation else None,
-                           sort=sort, order=order)
+    dates, game_date, data = project.slate_page(
+        query.date, system=system, recommendation=query.recommendation.value if query.recommendation else None,
+        sort=sort, order=order)
     older = [d for d in dates if d < game_date]
     newer = [d for d in dates if d > game_date]
     base = {"date": game_date, "system": system_choice.value,
@@ -304,11 +292,10 @@ def slate_page(query: Annotated[SlateQuery, Query()], cur: CursorDep) -> HTMLRes
 
 
 @router.get("/performance", response_class=HTMLResponse, tags=["dashboard"], responses=_HTML)
-def performance_page(query: Annotated[PerformanceQuery, Query()], cur: CursorDep) -> HTMLResponse:
+def performance_page(query: Annotated[PerformanceQuery, Query()], project: ProjectDep) -> HTMLResponse:
     """Hit rate and ROI over time against the 52.38% break-even, calibration of P(over), and MAE
     next to the line's MAE by system and by month (charts plus the same numbers as tables)."""
-    data = load_performance(cur, date_from=query.date_from, date_to=query.date_to,
-                            system=query.system.value if query.system else None)
+    data = project.performance(query.date_from, query.date_to, system=query.system.value if query.system else None)
     figures: dict[str, str] = {}
     if data.by_system:
         figures = {
@@ -322,10 +309,10 @@ def performance_page(query: Annotated[PerformanceQuery, Query()], cur: CursorDep
 
 
 @router.get("/pipeline", response_class=HTMLResponse, tags=["dashboard"], responses=_HTML)
-def pipeline_page(query: Annotated[PipelineQuery, Query()], cur: CursorDep) -> HTMLResponse:
+def pipeline_page(query: Annotated[PipelineQuery, Query()], project: ProjectDep) -> HTMLResponse:
     """Phase run records per phase and date, prediction batch status, and alerts computed from the
     warehouse (failed or stalled phases and batches, quarantined lines, stopped systems)."""
-    data = load_pipeline(cur, phase=query.phase, status=query.status, game_date=query.date, limit=query.limit)
+    data = project.pipeline(phase=query.phase, status=query.status, game_date=query.date, limit=query.limit)
     return _page("pipeline.html", page="pipeline", title="Pipeline", data=data,
                  phases=[p["phase"] for p in data.phases],
                  statuses=["ok", "failed", "blocked", "running"])

@@ -24,6 +24,7 @@ from nbaprops.evaluate.metrics.betting import SETTLED_RESULTS, BetRecord
 from nbaprops.leases import BATCH_STALE_AFTER_S, is_stale
 from nbaprops.odds import BREAK_EVEN_MINUS_110
 from nbaprops.ops.alerts import Alert
+from nbaprops.queries.tables import conditions
 
 __all__ = [
     "BREAK_EVEN",
@@ -488,18 +489,8 @@ def load_pipeline(cur: duckdb.DuckDBPyConnection, *, phase: str | None = None, s
                arg_max(error, started_at) AS last_error,
                coalesce(sum(n_rows), 0) AS rows
         FROM phase_runs GROUP BY phase ORDER BY phase""")
-    where: list[str] = ["TRUE"]
-    params: list[Any] = []
-    if phase is not None:
-        where.append("phase = ?")
-        params.append(phase)
-    if status is not None:
-        where.append("status = ?")
-        params.append(status)
-    if game_date is not None:
-        where.append("? BETWEEN date_from AND date_to")
-        params.append(game_date)
-    cond = " AND ".join(where)
+    cond, params = conditions(("? BETWEEN date_from AND date_to", [game_date]) if game_date is not None else None,
+                              phase=phase, status=status)
     data.total_runs = int(_scalar(cur, f"SELECT count(*) FROM phase_runs WHERE {cond}", params) or 0)
     data.runs = _records(cur, f"""
         SELECT run_id, phase, date_from, date_to, status, n_rows, started_at, finished_at,

@@ -12,8 +12,20 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-__all__ = ["batch", "feature_records", "lines", "prediction_dates", "predictions",
+__all__ = ["batch", "conditions", "feature_records", "lines", "prediction_dates", "predictions",
            "predictions_page", "run_records"]
+
+def conditions(first: tuple[str, list[Any]] | None = None, **equal: Any) -> tuple[str, list[Any]]:
+    """A WHERE condition and its parameters: ``first`` (SQL with ``?`` and its values), then
+    ``column = ?`` for every keyword whose value is not None (pass ``**{"p.system_id": ...}`` for
+    qualified names); ``TRUE`` when there is nothing to filter."""
+    where, params = ([first[0]], list(first[1])) if first else ([], [])
+    for column, value in equal.items():
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    return " AND ".join(where) or "TRUE", params
+
 
 def feature_records(con: duckdb.DuckDBPyConnection, game_date: dt.date, version: str,
                     player_id: int | None = None) -> list[dict[str, Any]]:
@@ -44,13 +56,8 @@ def predictions(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.
                 system: str | None = None, recommendation: str | None = None) -> pd.DataFrame:
     """Stored predictions of [date_from, date_to]: every column of ``player_prop_predictions`` plus the
     player's ``player_name``, ``team_abbr`` and ``opponent_abbr``; ordered by date, game, player, system."""
-    where, args = ["p.game_date BETWEEN ? AND ?"], list[Any]([date_from, date_to])
-    if system is not None:
-        where.append("p.system_id = ?")
-        args.append(system)
-    if recommendation is not None:
-        where.append("p.recommendation = ?")
-        args.append(recommendation)
+    cond, args = conditions(("p.game_date BETWEEN ? AND ?", [date_from, date_to]),
+                            **{"p.system_id": system, "p.recommendation": recommendation})
     return con.execute(f"""
         SELECT p.game_id, p.game_date, p.player_id, pl.full_name AS player_name, f.team_abbr, f.opponent_abbr,
                p.* EXCLUDE (game_id, game_date, player_id)
@@ -58,7 +65,7 @@ def predictions(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.
         LEFT JOIN players pl ON pl.player_id = p.player_id
         LEFT JOIN (SELECT DISTINCT game_date, player_id, team_abbr, opponent_abbr FROM feature_store) f
                ON f.game_date = p.game_date AND f.player_id = p.player_id
-        WHERE {' AND '.join(where)}
+        WHERE {cond}
         ORDER BY p.game_date, p.game_id, p.player_id, p.system_id, p.line_key""", args).df()
 
 
@@ -66,14 +73,7 @@ def predictions_page(con: duckdb.DuckDBPyConnection, game_date: dt.date, columns
                      system: str | None = None, recommendation: str | None = None, limit: int = 500,
                      offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
     """(total rows, one page of rows with ``columns``) of a date's predictions, stable order."""
-    where, params = ["game_date = ?"], list[Any]([game_date])
-    if system is not None:
-        where.append("system_id = ?")
-        params.append(system)
-    if recommendation is not None:
-        where.append("recommendation = ?")
-        params.append(recommendation)
-    cond = " AND ".join(where)
+    cond, params = conditions(("game_date = ?", [game_date]), system_id=system, recommendation=recommendation)
     count_row = con.execute(f"SELECT count(*) FROM player_prop_predictions WHERE {cond}", params).fetchone()
     total = int(count_row[0]) if count_row else 0
     res = con.execute(f"""SELECT {', '.join(columns)} FROM player_prop_predictions WHERE {cond}
@@ -93,15 +93,12 @@ def batch(con: duckdb.DuckDBPyConnection, batch_id: str, columns: Sequence[str])
 def lines(con: duckdb.DuckDBPyConnection, game_date: dt.date, *, market: str | None = "player_points"
           ) -> pd.DataFrame:
     """Every stored book quote of a date (all snapshots), resolved player first, then by book and time."""
-    where, args = ["game_date = ?"], list[Any]([game_date])
-    if market is not None:
-        where.append("market = ?")
-        args.append(market)
+    cond, args = conditions(("game_date = ?", [game_date]), market=market)
     return con.execute(f"""
         SELECT game_date, game_id, event_id, player_id, player_name, player_team, home_team, away_team, market,
                source, sportsbook, line, over_price, under_price, quoted_at, tipoff_at, minutes_before_tipoff,
                quote_basis, opening_line, is_void, snapshot_id
-        FROM prop_line_snapshots WHERE {' AND '.join(where)}
+        FROM prop_line_snapshots WHERE {cond}
         ORDER BY player_id NULLS LAST, player_name, sportsbook, quoted_at""", args).df()
 
 

@@ -124,6 +124,7 @@ def announce_server(db: str | os.PathLike[str], url: str) -> str:
     import json
 
     path = server_file(db)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)   # the warehouse may not exist yet
     tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump({"url": url, "owner": owner_id()}, f)

@@ -21,6 +21,7 @@ predictions while a batch writes and consolidates, and neither waits for the oth
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -456,12 +457,16 @@ def create_app(settings: Settings | None = None, *, con: duckdb.DuckDBPyConnecti
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if announce_url is not None:
-            announce_server(settings.db, announce_url)
+            try:
+                announce_server(settings.db, announce_url)
+            except OSError as exc:   # serve anyway; CLI commands then meet the file lock instead
+                log.warning("cannot announce the server beside the warehouse: %s", exc)
         try:
             yield
         finally:
             if announce_url is not None:
-                withdraw_server(settings.db)
+                with contextlib.suppress(OSError):
+                    withdraw_server(settings.db)
             await run_in_threadpool(state.shutdown)
 
     app = FastAPI(

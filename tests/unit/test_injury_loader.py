@@ -195,6 +195,13 @@ def test_archive_rows_are_checked_line_by_line(con: duckdb.DuckDBPyConnection, t
     assert "duplicate" in str(quarantined(con)[-1][3])
 
 
+def test_a_file_of_bad_rows_never_erases_a_report(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    injuries.load_injury_archive(con, write_archive(tmp_path / "good.csv", EARLY))
+    bad = write_archive(tmp_path / "bad.csv", [[*EARLY[0][:4], "Seattle SuperSonics", "Kemp, Shawn", "Out", ""]])
+    assert injuries.load_injury_archive(con, bad)["quarantined"] == 1
+    assert con.execute("SELECT count(*) FROM injury_reports").fetchone() == (3,)
+
+
 def test_archive_is_recognised_by_its_columns_and_missing_ones_are_named(con: duckdb.DuckDBPyConnection,
                                                                         tmp_path: Path) -> None:
     archive = write_archive(tmp_path / "whatever_name.csv", [])

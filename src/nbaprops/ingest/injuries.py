@@ -291,8 +291,8 @@ def _land_rows(con: duckdb.DuckDBPyConnection, candidates: Sequence[_Candidate],
               payload: RawPayload | None = None, raw_file: tuple[str, str] | None = None) -> dict[str, int]:
     """Validate, resolve and land the rows of one file in one transaction.
 
-    Replaces the rows of every report time the file holds and every row an earlier load of the same file
-    landed, and the file's quarantined rows.
+    Replaces the rows of every report time the file lands a row for and every row an earlier load of the
+    same file landed, and the file's quarantined rows.
 
     Args:
         con: the warehouse.
@@ -311,7 +311,8 @@ def _land_rows(con: duckdb.DuckDBPyConnection, candidates: Sequence[_Candidate],
     frame["report_time"] = pd.to_datetime(frame["report_time"], utc=True)
     frame["game_date"] = pd.to_datetime(frame["game_date"])
     frame["source_file"] = source_file
-    times = sorted({c.report_time for c in candidates if c.report_time is not None})
+    # the reports this file holds: only times with a row that lands (a file of bad rows never erases a report)
+    times = sorted({row["report_time"] for row in good})
     times_frame = pd.DataFrame({"report_time": pd.to_datetime(pd.Series(times, dtype="object"), utc=True)})
     quarantine = [(SOURCE, source_file, row, fld, reason, json.dumps(raw, default=str, sort_keys=True))
                   for row, fld, reason, raw in bad]

@@ -297,6 +297,9 @@ def test_backfill_loads_pdfs_and_archives_and_reports_bad_files(con: duckdb.Duck
     data = tmp_path / "data"
     (data / "injuries").mkdir(parents=True)
     (data / "injuries" / REPORT_NAME).symlink_to(real)          # read in place, never copied
+    (data / "reference").mkdir()
+    for name in ("nba_teams.csv", "nba_players.csv"):
+        (data / "reference" / name).symlink_to(real.parent.parent / "reference" / name)
     (data / "injuries" / "Injury-Report_2024-01-04_05PM.pdf").write_bytes(b"<html>403 Forbidden</html>")
     write_archive(data / "archive.csv", LATE)
 
@@ -306,6 +309,7 @@ def test_backfill_loads_pdfs_and_archives_and_reports_bad_files(con: duckdb.Duck
     assert [Path(f).name for f, _ in report.skipped] == ["Injury-Report_2024-01-04_05PM.pdf"]
     assert "not a PDF" in report.skipped[0][1]
     assert con.execute("SELECT count(*), count(DISTINCT report_time) FROM injury_reports").fetchone() == (45, 2)
+    assert con.execute("SELECT count(player_id) FROM injury_reports WHERE source_file LIKE '%.pdf'").fetchone() == (14,)
     assert con.execute("""SELECT file_row, reason FROM quarantine_rows WHERE source = ? AND file LIKE '%05PM.pdf'""",
                        [SOURCE]).fetchall()[0][0] is None
     assert con.execute("SELECT kind FROM raw_files WHERE file_path LIKE '%12PM.pdf'").fetchall() == [
@@ -315,6 +319,11 @@ def test_backfill_loads_pdfs_and_archives_and_reports_bad_files(con: duckdb.Duck
     again = BackfillReport()
     load_files(con, data, again)
     assert table(con) == first
-    assert "injury_reports" in again.loaded and len(quarantined(con)) == 1
+    assert len(quarantined(con)) == 1
+    assert again.loaded == report.loaded and again.skipped == report.skipped
     pdfs = injuries.load_injury_pdfs(con, data)
-    assert (pdfs.unchanged, pdfs.rows, len(pdfs.skipped)) == (1, 0, 1)
+    assert (pdfs.unchanged, pdfs.rows, len(pdfs.skipped)) == (1, 43, 1)
+    loaded_at = con.execute("SELECT max(loaded_at) FROM injury_reports WHERE source_file LIKE '%.pdf'").fetchone()
+    assert injuries.load_injury_pdfs(con, data, reload=True).unchanged == 0
+    assert table(con) == first
+    assert con.execute("SELECT max(loaded_at) FROM injury_reports WHERE source_file LIKE '%.pdf'").fetchone() != loaded_at

@@ -98,7 +98,7 @@ class InjuryPdfLoad:
     """What :func:`load_injury_pdfs` did: rows landed, quarantined, files unchanged, per-file stats, files refused."""
 
     reports: int = 0
-    rows: int = 0
+    rows: int = 0             # rows landed, plus the rows stored from unchanged files
     quarantined: int = 0
     unchanged: int = 0
     files: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -406,13 +406,17 @@ def _pdf_paths(data_dir: Path) -> list[Path]:
                   and any(part.lower() == "injuries" for part in p.relative_to(data_dir).parts[:-1]))
 
 
-def _unchanged(con: duckdb.DuckDBPyConnection, file: str, sha256: str) -> bool:
-    """The file was loaded with this content and its rows are still the ones stored for its report."""
-    row = con.execute("""SELECT count(*) FROM raw_files f
-                         WHERE f.file_path = ? AND f.kind = ? AND f.sha256 = ?
-                           AND EXISTS (SELECT 1 FROM injury_reports i WHERE i.source_file = f.file_path)""",
-                      [file, PDF_KIND, sha256]).fetchone()
-    return bool(row and row[0])
+def _unchanged(con: duckdb.DuckDBPyConnection, file: str, sha256: str) -> int | None:
+    """The rows stored from ``file`` when it was loaded with this content, its rows are still the ones stored
+    for its report and every player name resolved; else ``None`` (load it again)."""
+    row = con.execute("""SELECT count(*), count(*) FILTER (WHERE player_name IS NOT NULL AND player_id IS NULL)
+                         FROM injury_reports WHERE source_file = ?
+                           AND EXISTS (SELECT 1 FROM raw_files f WHERE f.file_path = ? AND f.kind = ?
+                                                                   AND f.sha256 = ?)""",
+                      [file, file, PDF_KIND, sha256]).fetchone()
+    if not row or not row[0] or row[1]:
+        return None
+    return int(row[0])
 
 
 def load_injury_pdfs(con: duckdb.DuckDBPyConnection, data_dir: Path, paths: Iterable[Path] | None = None, *,
@@ -420,7 +424,8 @@ def load_injury_pdfs(con: duckdb.DuckDBPyConnection, data_dir: Path, paths: Iter
     """Load every report PDF under an ``injuries/`` folder of ``data_dir`` (report time from the file name,
     refined by the title). A file that cannot be read is reported in ``skipped`` and quarantined as a whole
     (``file_row`` NULL); the other files still load. A file already loaded with the same content, whose rows
-    are still stored, is not parsed again (``unchanged``) unless ``reload``.
+    are still stored and whose names all resolved, is not parsed again (``unchanged``; its stored rows count
+    in ``rows``) unless ``reload``.
 
     Args:
         con: the warehouse.
@@ -436,8 +441,11 @@ def load_injury_pdfs(con: duckdb.DuckDBPyConnection, data_dir: Path, paths: Iter
         file = str(path)
         try:
             sha256 = file_sha256(path)
-            if not reload and _unchanged(con, file, sha256):
+            stored = None if reload else _unchanged(con, file, sha256)
+            if stored is not None:
                 out.unchanged += 1
+                out.rows += stored  # what the warehouse holds from it: a re-run reports what the first run did
+                out.files[file] = {"loaded": stored, "unchanged": 1}
                 continue
             stats = load_injury_report(con, path, name=file, raw_file=(PDF_KIND, sha256))
         except (InputError, OSError) as exc:

@@ -414,8 +414,6 @@ class _Line:
 
 def _open_pdf(source: bytes | Path, file: str) -> Any:
     import pdfplumber  # imported here: only report parsing needs it
-    from pdfminer.pdfparser import PDFSyntaxError
-    from pdfminer.psparser import PSException
 
     if isinstance(source, bytes):
         data = source
@@ -430,9 +428,7 @@ def _open_pdf(source: bytes | Path, file: str) -> Any:
     try:
         pdf = pdfplumber.open(io.BytesIO(data))
         _ = pdf.pages  # the page tree is read lazily: a broken file fails here
-    except (PDFSyntaxError, PSException, ValueError, KeyError, TypeError, AssertionError) as exc:
-        raise UnreadableFileError(f"not a readable PDF ({type(exc).__name__}: {exc})", file=file) from None
-    except Exception as exc:  # pdfminer raises many private types on a corrupt file
+    except Exception as exc:  # pdfminer raises many types (PDFSyntaxError, PSEOF, KeyError...) on a corrupt file
         raise UnreadableFileError(f"not a readable PDF ({type(exc).__name__}: {exc})", file=file) from None
     return pdf
 

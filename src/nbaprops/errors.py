@@ -11,6 +11,8 @@
     │   └── UnreadableFileError
     ├── SourceError              an upstream (stats.nba.com, The Odds API, the Slack webhook) failed
     │   ├── BudgetExceededError  the Odds API request budget would be exceeded
+    │   ├── MissingReportError   a published document is not there (the injury report: HTTP 403/404,
+    │   │                        or a body that is not a PDF); never read as an empty report
     │   └── TransientUpstreamError  a failure worth retrying (429, 5xx, transport error, empty body);
     │                               retried inside the client, a SourceError once retries are spent
     ├── PhaseGateError           a phase's inputs for a date are not complete (names what is missing)
@@ -33,6 +35,7 @@ __all__ = [
     "LeakageError",
     "LockError",
     "MissingColumnsError",
+    "MissingReportError",
     "ModelError",
     "NbapropsError",
     "PhaseBlockedError",
@@ -97,6 +100,13 @@ class SourceError(NbapropsError):
 
 class BudgetExceededError(SourceError):
     """A call would exceed the configured API request budget."""
+
+
+class MissingReportError(SourceError):
+    """A document the source should publish is not there (HTTP 403/404, an empty or non-PDF body).
+
+    Raised by the injury report fetcher: a missing report is never read as "nobody is injured".
+    """
 
 
 class TransientUpstreamError(SourceError):

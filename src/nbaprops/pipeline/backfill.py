@@ -17,7 +17,7 @@ import duckdb
 from nbaprops.config import Settings
 from nbaprops.errors import InputError
 from nbaprops.features.definitions import FEATURE_VERSIONS
-from nbaprops.ingest import boxscores, lines, reference
+from nbaprops.ingest import boxscores, injuries, lines, reference
 from nbaprops.ingest.sources.files import DataFile, discover
 from nbaprops.pipeline.builds import BUILDS, build, run_phases
 from nbaprops.progress import Progress, no_progress
@@ -73,7 +73,8 @@ def load_files(con: duckdb.DuckDBPyConnection, data_dir: Path, report: BackfillR
     done = 0
     single = {"teams": reference.load_teams, "players": reference.load_players,
               "team_game_logs": boxscores.load_team_game_logs, "team_advanced": boxscores.load_team_advanced,
-              "linescores": boxscores.load_linescores, "player_boxscores": boxscores.load_player_boxscores}
+              "linescores": boxscores.load_linescores, "player_boxscores": boxscores.load_player_boxscores,
+              "injury_reports": injuries.load_injury_csv}
     for kind, group in by_kind.items():
         if kind in single:
             for f in group:
@@ -97,6 +98,10 @@ def load_files(con: duckdb.DuckDBPyConnection, data_dir: Path, report: BackfillR
             progress(f"load {len(group)} BettingPros files", done, total)
             report.lines["bettingpros"] = lines.load_bettingpros(con, [f.path for f in group])
             done += len(group)
+    pdfs = injuries.load_injury_pdfs(con, data_dir)  # injuries/*.pdf: the official reports
+    if pdfs.files:
+        report.loaded["injury_reports"] = report.loaded.get("injury_reports", 0) + pdfs.rows
+    report.skipped += pdfs.skipped
     progress("resolve player names", done, total)
     report.names = lines.resolve_snapshot_players(con)
 

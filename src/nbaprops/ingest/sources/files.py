@@ -37,11 +37,14 @@ KINDS: dict[str, frozenset[str]] = {
                                  "bookmakers.markets.last_update"}),
     "bettingpros": frozenset({"player", "team", "line", "over_odds", "under_odds", "sportsbook",
                               "market_id"}),
+    # the bulk archive of official injury reports (docs/injury-reports.md, ingest/injuries.py)
+    "injury_reports": frozenset({"report_time", "game_date", "game_time", "matchup", "team", "player_name",
+                                 "status", "reason"}),
 }
 
 # Load order: reference tables, then games, then player rows, then lines (which need all of them).
 LOAD_ORDER = ("teams", "players", "team_game_logs", "team_advanced", "linescores", "player_boxscores",
-              "official_game_log", "odds_api_lines", "bettingpros")
+              "official_game_log", "injury_reports", "odds_api_lines", "bettingpros")
 
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 

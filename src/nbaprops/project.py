@@ -563,7 +563,7 @@ class Project:
     # ------------------------------------------------------------------ readiness
     def readiness(self) -> Readiness:
         """Whether this project can serve: the warehouse answers at the current schema and the served model
-        set loads with files matching their manifest (verification reused while the files are unchanged)."""
+        set loads with files matching their manifest (the load is reused while every file hashes the same)."""
         import duckdb
 
         from nbaprops.warehouse import SCHEMA_VERSION, schema_version

@@ -241,6 +241,24 @@ def test_ready_with_real_model_set_then_truncated_file(client: TestClient, wareh
     assert r.status_code == 503 and "missing" in r.json()["reasons"][0]
 
 
+def test_ready_sees_a_flipped_byte_whose_mtime_was_restored(client: TestClient, warehouse: Path) -> None:
+    """Item 9: the probe's cache is keyed by content hashes, not by size and mtime (``touch -r``)."""
+    model_dir = warehouse.parent / "models"
+    _build_model_set(model_dir)
+    assert client.get("/ready").status_code == 200
+    params = model_dir / "ms-test" / "moving_average" / "params.json"
+    st = params.stat()
+    data = bytearray(params.read_bytes())
+    i = data.index(b"0")
+    data[i] = ord("1")  # same size, still valid JSON: a different weight
+    params.write_bytes(bytes(data))
+    os.utime(params, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert params.stat().st_size == st.st_size and params.stat().st_mtime_ns == st.st_mtime_ns
+    r = client.get("/ready")
+    assert r.status_code == 503, r.text
+    assert "SHA-256" in r.json()["reasons"][0]
+
+
 def test_ready_refuses_other_feature_version(client: TestClient, warehouse: Path) -> None:
     model_dir = warehouse.parent / "models"
     _build_model_set(model_dir)

@@ -211,17 +211,22 @@ class Project:
                  *, progress: Progress = no_progress) -> BackfillReport:
         """Load every file in ``data_dir`` and run every build of the registry over the dates.
 
+        Run records a dead process left ``running`` (a killed backfill or run) are marked
+        ``abandoned`` first.
+
         Raises:
             InputError: ``data_dir`` is not a directory.
             NbapropsError: nothing in it has games.
         """
         from nbaprops.pipeline.backfill import BackfillReport, buildable_range, load_files
         from nbaprops.pipeline.builds import run_phases
+        from nbaprops.pipeline.gates import release_all_abandoned
 
         t0 = time.perf_counter()
         data = Path(data_dir)
         if not data.is_dir():
             raise InputError(f"--data {data}: not a directory (give the folder that holds the bulk files)")
+        release_all_abandoned(self.con)
         report = BackfillReport()
         load_files(self.con, data, report, progress)
         span = buildable_range(self.con)
@@ -300,10 +305,13 @@ class Project:
 
     def run_records(self, date_from: DateLike, date_to: DateLike | None = None, limit: int = 20
                     ) -> list[dict[str, Any]]:
-        """The latest run records (``phase_runs``) overlapping the dates."""
+        """The latest run records (``phase_runs``) overlapping the dates; records a dead process left
+        ``running`` are marked (and shown) ``abandoned`` first."""
+        from nbaprops.pipeline.gates import release_all_abandoned
         from nbaprops.queries.tables import run_records
 
         lo, hi = _range(date_from, date_to)
+        release_all_abandoned(self.con)
         with self.reader() as cur:
             return run_records(cur, lo, hi, limit)
 

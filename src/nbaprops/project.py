@@ -419,8 +419,12 @@ class Project:
         from nbaprops.predict.queues import make_queue
 
         q = None if queue == "auto" else make_queue(workers, queue, redis_url=redis_url)
-        return start_batch(self.con, self.settings, to_date(game_date), min_minutes=min_minutes, force=force,
-                           workers=workers, allow_fallback=allow_fallback, queue=q, progress=progress)
+        try:
+            return start_batch(self.con, self.settings, to_date(game_date), min_minutes=min_minutes, force=force,
+                               workers=workers, allow_fallback=allow_fallback, queue=q, progress=progress)
+        finally:
+            if q is not None:
+                q.close()   # also when the batch was refused before it took the queue over
 
     def launcher(self, *, claim_timeout_s: float = 30.0, workers: int = 1) -> BatchLauncher:
         """The launcher of background prediction batches (the API's ``POST /start``); created on first

@@ -35,7 +35,7 @@ import pytest
 from crash import preamble
 from nbaprops import __version__
 from nbaprops.config import DEFAULT_BOOK_PRIORITY, Settings
-from nbaprops.errors import BatchConflictError, ModelError, NbapropsError
+from nbaprops.errors import BatchConflictError, FallbackRefusedError, ModelError, NbapropsError
 from nbaprops.features.reader import FEATURE_VERSION
 from nbaprops.models.training import SYSTEM_IDS
 from nbaprops.pipeline.builds import run_phases
@@ -527,7 +527,8 @@ def test_fallback_without_a_model_flags_every_row(built: Built, broken_models: C
                                                   scratch: Path) -> None:
     models = broken_models("missing")
     with _open(scratch) as con:
-        res = start_batch(con, _settings(scratch, models), DAY, allow_fallback=True)
+        # the date holds the module's healthy rows: replacing them with fallback rows needs --force
+        res = start_batch(con, _settings(scratch, models), DAY, allow_fallback=True, force=True)
         rows = _batch_rows(con, res.batch_id)
         everything = _date_rows(con, DAY)
     assert res.model_set is None and res.status == "complete"
@@ -539,6 +540,32 @@ def test_fallback_without_a_model_flags_every_row(built: Built, broken_models: C
     assert rows[["p_over", "confidence"]].isna().all().all()
     assert not rows["recommendation"].isin(["OVER", "UNDER"]).any()
     assert rows["model_version"].str.startswith("fallback").all()
+
+
+def test_fallback_never_replaces_healthy_rows_without_force(built: Built, broken_models: Callable[[str], Path],
+                                                            scratch: Path) -> None:
+    """Item 10: ``--allow-fallback`` with a broken model refuses to replace the date's healthy stored rows
+    (naming the date and how many) unless ``--force``; fallback rows may still replace fallback rows."""
+    models = broken_models("truncated")
+    with _open(scratch) as con:
+        before = _date_rows(con, DAY)
+        healthy = len(before)
+        n_batches = con.execute("SELECT count(*) FROM prediction_batches").fetchone()
+        with pytest.raises(FallbackRefusedError, match=rf"refusing to replace {healthy} healthy .* of {DAY}") as info:
+            start_batch(con, _settings(scratch, models), DAY, allow_fallback=True)
+        assert "--force" in str(info.value)
+        pd.testing.assert_frame_equal(_date_rows(con, DAY), before)   # nothing replaced
+        assert con.execute("SELECT count(*) FROM prediction_batches").fetchone() == n_batches   # nothing claimed
+    cli = _cli("--db", str(scratch), "predict", "--date", str(DAY), "--allow-fallback", cwd=scratch.parent,
+               models=models)
+    _assert_one_line_error(cli, f"refusing to replace {healthy} healthy", str(DAY), "--force")
+    with _open(scratch) as con:
+        pd.testing.assert_frame_equal(_date_rows(con, DAY), before)
+        forced = start_batch(con, _settings(scratch, models), DAY, allow_fallback=True, force=True)
+        again = start_batch(con, _settings(scratch, models), DAY, allow_fallback=True)  # fallback over fallback
+        rows = _date_rows(con, DAY)
+    assert forced.status == again.status == "complete"
+    assert set(rows["batch_id"]) == {again.batch_id}
 
 
 # ------------------------------------------------------------------------------------- 5. breaker

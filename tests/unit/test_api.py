@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -519,6 +522,51 @@ def test_nbaprops_error_message_is_returned_with_the_key_scrubbed(client: TestCl
     r = client.post("/start", json={"game_date": "2024-04-10"}, headers={"X-API-Key": KEY})
     assert r.status_code == 409
     assert r.json() == {"detail": "someone else (key ***) holds it"}
+
+
+_PATH_OR_PID = re.compile(r"(?<![\w.<])/(?:tmp|home|root|srv|var|work|usr)\b|\bPID\b")
+
+
+def _assert_no_server_detail(text: str, *secrets_: str) -> None:
+    assert not _PATH_OR_PID.search(text), text
+    for s in secrets_:
+        assert s not in text, f"{s!r} in {text}"
+
+
+def test_unauthenticated_error_bodies_carry_no_paths_or_pids(make_client: Callable[..., TestClient],
+                                                             warehouse: Path) -> None:
+    """Item 11: a warehouse locked by another process (its PID in DuckDB's message) and a missing model
+    file: the 503 bodies name neither a server path nor a PID unless the caller sends the X-API-Key."""
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                               "print('locked', flush=True); time.sleep(120)", str(warehouse)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        client = make_client()
+        for path in ("/ready", "/predictions?date=2024-04-10", "/slate?date=2024-04-10", "/batches/b-old"):
+            r = client.get(path)
+            assert r.status_code == 503, (path, r.text)
+            assert "in use by another process" in r.text, r.text
+            _assert_no_server_detail(r.text, str(warehouse.parent), str(holder.pid))
+        trusted = client.get("/predictions", params={"date": "2024-04-10"}, headers={"X-API-Key": KEY})
+        assert trusted.status_code == 503
+        assert str(warehouse) in trusted.json()["detail"] and str(holder.pid) in trusted.json()["detail"]
+    finally:
+        holder.kill()
+        holder.wait(30)
+
+    client = make_client()
+    model_dir = warehouse.parent / "models"
+    _build_model_set(model_dir)
+    (model_dir / "ms-test" / "moving_average" / "params.json").unlink()
+    r = client.get("/ready")
+    assert r.status_code == 503
+    assert r.json()["reasons"] == ["models: model file <models>/ms-test/moving_average/params.json is missing "
+                                   "(model set ms-test); retrain or roll back"]
+    _assert_no_server_detail(r.text, str(warehouse.parent))
+    r = client.post("/start", json={"game_date": "2024-04-10"})
+    assert r.status_code == 401
+    _assert_no_server_detail(r.text, str(warehouse.parent))
 
 
 def test_status_for_error_classes() -> None:

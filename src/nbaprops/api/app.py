@@ -9,6 +9,10 @@
     GET  /openapi.json, /docs
     GET  /, /slate, /performance, /pipeline   the HTML dashboard (read-only; see :mod:`nbaprops.api.dashboard`)
 
+Error bodies for callers without a valid X-API-Key carry no server path and no process id: the
+configured warehouse and model paths become ``<warehouse>`` / ``<models>``, any other absolute path
+``<path>``, PIDs and ``host:pid`` owner ids ``<pid>`` / ``<owner>`` (the full message is logged).
+
 Input limits: request bodies over 64 KiB are refused with 413 and query strings over 4 KiB with 414
 before any handler runs; every parameter has a type, a range or a length limit.
 
@@ -20,9 +24,11 @@ predictions while a batch writes and consolidates, and neither waits for the oth
 from __future__ import annotations
 
 import logging
+import re
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated, Any, cast
 
 import duckdb
@@ -68,7 +74,7 @@ from nbaprops.errors import (
 from nbaprops.features.definitions import FEATURE_VERSION
 from nbaprops.project import Project
 
-__all__ = ["ApiState", "create_app", "serve", "status_for"]
+__all__ = ["ApiState", "create_app", "redact", "serve", "status_for"]
 
 log = logging.getLogger("nbaprops.api")
 
@@ -133,6 +139,54 @@ class ApiState:
         key = self.settings.api_key.get_secret_value() if self.settings.api_key is not None else ""
         return text.replace(key, "***") if key else text
 
+    def trusted(self, request: Request) -> bool:
+        """Whether the request carries the configured X-API-Key (its error bodies may name paths)."""
+        expected = self.settings.api_key.get_secret_value() if self.settings.api_key is not None else ""
+        got = request.headers.get("x-api-key")
+        return bool(expected) and got is not None and secrets.compare_digest(got.encode("utf-8"),
+                                                                             expected.encode("utf-8"))
+
+    def public(self, text: str, request: Request) -> str:
+        """A message as the caller may see it: the API key scrubbed always; server paths and process ids
+        too unless the caller is :meth:`trusted`."""
+        text = self.scrub(text)
+        return text if self.trusted(request) else redact(text, self._known_paths())
+
+    def _known_paths(self) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        for path, label in ((self.settings.db, "<warehouse>"), (self.settings.model_path, "<models>")):
+            for form in {str(path), str(Path(path).resolve())}:
+                if form and form not in (".", "/"):
+                    out.append((form, label))
+        return sorted(out, key=lambda x: -len(x[0]))   # longest first: the db may sit inside the models dir
+
+
+#: An absolute path (POSIX, or a Windows drive path) not glued to a word before it.
+_ABS_PATH = re.compile(r"""(?<![\w.~<>/-])(?:[A-Za-z]:)?[\\/][^\s'"`()\[\]{}<>,;:|]*""")
+#: A process id: "(PID 123)", "pid 123", "PID=123".
+_PID = re.compile(r"\b(?:PID|pid)[ =:]*\d+")
+#: An owner id ``host:pid`` after "owner", "@" or "holder".
+_OWNER = re.compile(r"(?<=@)[\w.-]+:\d+|(?<=owner )[\w.-]+:\d+")
+
+
+def redact(text: str, known: Sequence[tuple[str, str]] = ()) -> str:
+    """``text`` without server paths and process ids.
+
+    Args:
+        text: A message.
+        known: (path, label) pairs replaced first (e.g. the configured warehouse and model directory,
+            so ``<models>/ms-1/catboost/model.cbm`` still says which file).
+
+    Returns:
+        The message with every other absolute path as ``<path>``, PIDs as ``<pid>`` and ``host:pid``
+        owner ids as ``<owner>``.
+    """
+    for path, label in known:
+        text = text.replace(path, label)
+    text = _OWNER.sub("<owner>", text)
+    text = _PID.sub("pid <pid>", text)
+    return _ABS_PATH.sub(lambda m: "<path>" if len(m.group(0)) > 1 else m.group(0), text)
+
 
 # ------------------------------------------------------------------------------------------ dependencies
 def _state(request: Request) -> ApiState:
@@ -179,11 +233,14 @@ def health() -> HealthResponse:
 
 @router.get("/ready", response_model=ReadyResponse, tags=["status"],
             responses={503: {"model": ReadyResponse, "description": "not ready; `reasons` says why"}})
-def ready(state: StateDep) -> JSONResponse:
+def ready(state: StateDep, request: Request) -> JSONResponse:
     """Readiness: 200 when the warehouse answers and the served model set loads with files matching
-    their manifest SHA-256s; 503 with the reasons otherwise."""
+    their manifest SHA-256s; 503 with the reasons otherwise (server paths and process ids only for a
+    caller with the X-API-Key; the full reasons are logged)."""
     res = state.project.readiness()
-    reasons = [state.scrub(r) for r in res.reasons]
+    if res.reasons:
+        log.warning("not ready: %s", "; ".join(state.scrub(r) for r in res.reasons))
+    reasons = [state.public(r, request) for r in res.reasons]
     body = ReadyResponse(status="ready", package_version=__version__, feature_version=FEATURE_VERSION,
                          schema_version=res.schema_version)
     if res.models is not None:
@@ -286,10 +343,10 @@ def _install_error_handlers(app: FastAPI, state: ApiState) -> None:
         code = status_for(err)
         log.log(logging.ERROR if code >= 500 else logging.INFO, "%s %s -> %d %s: %s", request.method,
                 request.url.path, code, type(err).__name__, err)
+        detail = state.public(str(err), request)
         if _is_page(request):
-            return dashboard.render_error(code, "The warehouse cannot answer" if code == 503 else "Error",
-                                          state.scrub(str(err)))
-        return JSONResponse(ErrorResponse(detail=state.scrub(str(err))).model_dump(), status_code=code)
+            return dashboard.render_error(code, "The warehouse cannot answer" if code == 503 else "Error", detail)
+        return JSONResponse(ErrorResponse(detail=detail).model_dump(), status_code=code)
 
     async def validation_error(request: Request, exc: Exception) -> Response:
         errors = [FieldError(loc=".".join(str(p) for p in e.get("loc", ())),

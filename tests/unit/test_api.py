@@ -598,6 +598,24 @@ def test_openapi_schema(client: TestClient) -> None:
     assert {"202", "401", "409", "422", "503"} <= set(spec["paths"]["/start"]["post"]["responses"])
 
 
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_api_docs_load_every_asset_from_this_server(client: TestClient, page: str) -> None:
+    """Item 13: /docs and /redoc reference only local URLs (no CDN), and each of them answers 200."""
+    r = client.get(page)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    html = r.text
+    assert "cdn." not in html and "fonts.googleapis" not in html and "tiangolo.com" not in html
+    urls = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html)
+    urls += re.findall(r"""(?:url|spec-url)\s*[:=]\s*["']([^"']+)["']""", html)
+    assert len(urls) >= 3, urls
+    for url in urls:
+        assert url.startswith("/") and not url.startswith("//"), f"{page} loads {url} from elsewhere"
+        got = client.get(url)
+        assert got.status_code == 200, (url, got.status_code)
+        assert got.content, url
+    assert "javascript" in client.get("/static/docs/swagger-ui-bundle.js").headers["content-type"]
+
+
 def test_enums_match_the_code() -> None:
     assert {s.value for s in SystemId} == set(SYSTEMS)
     assert {r.value for r in Recommendation} == {"OVER", "UNDER", "PASS", "NO_LINE"}

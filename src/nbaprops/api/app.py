@@ -6,7 +6,8 @@
                             live batch of the date (force=true supersedes)
     GET  /batches/{id}      one prediction_batches row
     GET  /predictions       ?date=YYYY-MM-DD[&system=][&recommendation=][&limit=][&offset=]
-    GET  /openapi.json, /docs
+    GET  /openapi.json, /docs (Swagger UI), /redoc    the UIs' scripts and styles are served from
+                            /static/docs/ out of the installed ``fastapi-offline`` package (no CDN)
     GET  /, /slate, /performance, /pipeline   the HTML dashboard (read-only; see :mod:`nbaprops.api.dashboard`)
 
 Error bodies for callers without a valid X-API-Key carry no server path and no process id: the
@@ -35,8 +36,10 @@ import duckdb
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response, Security
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import APIKeyHeader
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -454,6 +457,44 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, code: int, detail:
     await JSONResponse(ErrorResponse(detail=detail).model_dump(), status_code=code)(scope, receive, send)
 
 
+# ------------------------------------------------------------------------------------------ docs
+#: Where the API docs' scripts, styles and icon are served (from the ``fastapi-offline`` package).
+DOCS_STATIC_PATH = "/static/docs"
+
+
+def _install_docs(app: FastAPI) -> None:
+    """``/docs`` (Swagger UI) and ``/redoc`` with every asset served by this app.
+
+    FastAPI's own pages load Swagger UI and ReDoc from a CDN (and a favicon from fastapi's site);
+    these load the copies bundled in ``fastapi-offline`` (MIT; Swagger UI is Apache-2.0, ReDoc MIT)
+    from :data:`DOCS_STATIC_PATH`, so the docs work offline and call no third party.
+    """
+    app.mount(DOCS_STATIC_PATH, StaticFiles(packages=[("fastapi_offline", "static")]), name="docs-static")
+    openapi_url = app.openapi_url or "/openapi.json"
+    oauth2_redirect = app.swagger_ui_oauth2_redirect_url or "/docs/oauth2-redirect"
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(openapi_url=f"{root}{openapi_url}", title=f"{app.title} - Swagger UI",
+                                   oauth2_redirect_url=f"{root}{oauth2_redirect}",
+                                   swagger_js_url=f"{root}{DOCS_STATIC_PATH}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{root}{DOCS_STATIC_PATH}/swagger-ui.css",
+                                   swagger_favicon_url=f"{root}{DOCS_STATIC_PATH}/favicon.png",
+                                   swagger_ui_parameters=app.swagger_ui_parameters)
+
+    @app.get(oauth2_redirect, include_in_schema=False)
+    async def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_redoc_html(openapi_url=f"{root}{openapi_url}", title=f"{app.title} - ReDoc",
+                              redoc_js_url=f"{root}{DOCS_STATIC_PATH}/redoc.standalone.js",
+                              redoc_favicon_url=f"{root}{DOCS_STATIC_PATH}/favicon.png", with_google_fonts=False)
+
+
 # ------------------------------------------------------------------------------------------ app
 def create_app(settings: Settings | None = None, *, con: duckdb.DuckDBPyConnection | None = None,
                claim_timeout_s: float = 30.0, workers: int = 1) -> FastAPI:
@@ -481,10 +522,13 @@ def create_app(settings: Settings | None = None, *, con: duckdb.DuckDBPyConnecti
         version=__version__,
         summary="Point-in-time NBA player points predictions against real sportsbook lines.",
         lifespan=lifespan,
+        docs_url=None,      # replaced by _install_docs: the same pages without a CDN
+        redoc_url=None,
     )
     app.state.nbaprops = state
     app.include_router(router)
     app.include_router(dashboard.router)
+    _install_docs(app)
     _install_error_handlers(app, state)
     app.add_middleware(_InternalErrorMiddleware)
     app.add_middleware(_LimitsMiddleware)  # outermost: nothing runs for an oversized request

@@ -472,6 +472,14 @@ class Project:
         with self.reader() as cur:
             return batch(cur, batch_id, columns)
 
+    def batch_version(self, game_date: DateLike) -> tuple[str | None, str | None, int, str]:
+        """(latest batch id of the date, its status, the date's stored rows, a marker of every batch of
+        every date): what the API's response cache keys the stored predictions of a date by."""
+        from nbaprops.queries.tables import batch_version
+
+        with self.reader() as cur:
+            return batch_version(cur, to_date(game_date))
+
     def lines(self, game_date: DateLike, *, market: str | None = "player_points") -> pd.DataFrame:
         """Every stored book quote of a date (all snapshots; ``market=None`` for every market)."""
         from nbaprops.queries.tables import lines

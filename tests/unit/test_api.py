@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import numpy as np
 import pandas as pd
 import pytest
@@ -24,6 +25,7 @@ from pydantic import SecretStr
 
 from nbaprops import __version__
 from nbaprops.api import create_app
+from nbaprops.api import dashboard as dashboard_mod
 from nbaprops.api.app import ApiState, status_for
 from nbaprops.api.models import Recommendation, SystemId
 from nbaprops.config import Settings
@@ -43,6 +45,7 @@ from nbaprops.models.systems import SYSTEMS, make_system
 from nbaprops.predict import coordinator
 from nbaprops.predict import launcher as launcher_mod
 from nbaprops.predict.coordinator import BatchResult
+from nbaprops.project import Project
 from nbaprops.warehouse import SCHEMA_VERSION, connect
 
 KEY = "test-key-5f3a9c"
@@ -496,7 +499,111 @@ def test_readers_are_not_blocked_by_a_writing_transaction(client: TestClient) ->
     assert r.json()["total"] == 6  # the last committed state
     writer.execute("COMMIT")
     writer.close()
+    # a write outside a prediction batch is seen once the response cache looks at the date again
+    # (within cache.ttl_s); do not wait for it here
+    _state(client).cache.invalidate()
     assert client.get("/predictions", params={"date": "2024-04-10"}).json()["total"] == 0
+
+
+# ------------------------------------------------------------------------------------------ load (item 15)
+def test_health_answers_while_every_worker_thread_is_busy(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """/health runs on the event loop: it answers while data requests hold every worker thread."""
+    entered, release = threading.Event(), threading.Event()
+    real = Project.predictions_page
+
+    def blocked(self: Project, *args: Any, **kwargs: Any) -> Any:
+        entered.set()
+        assert release.wait(60)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Project, "predictions_page", blocked)
+    limiter = client.portal.call(anyio.to_thread.current_default_thread_limiter)  # type: ignore[union-attr]
+    tokens = limiter.total_tokens
+
+    def set_tokens(n: int) -> None:
+        limiter.total_tokens = n
+
+    client.portal.call(set_tokens, 1)  # type: ignore[union-attr]   # one worker thread for the whole app
+    answers: dict[str, Any] = {}
+    data = threading.Thread(target=lambda: answers.update(
+        data=client.get("/predictions", params={"date": "2024-04-11"})))   # no batch: not cached
+    health = threading.Thread(target=lambda: answers.update(health=client.get("/health")))
+    try:
+        data.start()
+        assert entered.wait(30), "the data request never reached the warehouse"
+        health.start()
+        health.join(30)       # a bound for a hang, not a latency assertion
+        assert "health" in answers, "/health waited for a worker thread"
+        assert answers["health"].status_code == 200
+        assert "data" not in answers   # the data request was still holding the only worker thread
+    finally:
+        release.set()
+        data.join(30)
+        health.join(30)
+        client.portal.call(set_tokens, tokens)  # type: ignore[union-attr]
+    assert answers["data"].status_code == 200
+
+
+def test_predictions_of_a_completed_batch_get_an_etag_a_304_and_come_from_memory(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    params = {"date": "2024-04-10"}
+    first = client.get("/predictions", params=params)
+    assert first.status_code == 200
+    etag = first.headers["etag"]
+    assert etag.startswith('"b-old-') and first.headers["cache-control"] == "public, no-cache"
+    not_modified = client.get("/predictions", params=params, headers={"If-None-Match": etag})
+    assert not_modified.status_code == 304 and not_modified.content == b""
+    assert not_modified.headers["etag"] == etag
+
+    def no_warehouse(*_: Any, **__: Any) -> Any:
+        raise AssertionError("a cached answer must not query the warehouse")
+
+    monkeypatch.setattr(Project, "predictions_page", no_warehouse)
+    again = client.get("/predictions", params=params)
+    assert again.status_code == 200 and again.content == first.content and again.headers["etag"] == etag
+    assert client.get("/predictions", params={**params, "limit": 2}).status_code == 500  # another query: a miss
+    monkeypatch.undo()
+    page = client.get("/predictions", params={**params, "limit": 2})
+    assert page.status_code == 200 and page.headers["etag"] not in (etag, "")
+
+    state = _state(client)
+    _running_row(state.connection(), "b-new")      # a newer batch of the date is running
+    state.cache.invalidate()
+    running = client.get("/predictions", params=params)
+    assert running.status_code == 200 and "etag" not in running.headers
+    assert client.get("/predictions", params=params, headers={"If-None-Match": etag}).status_code == 200
+    state.connection().execute("UPDATE prediction_batches SET status = 'complete', finished_at = now() "
+                               "WHERE batch_id = 'b-new'")
+    state.cache.invalidate()
+    done = client.get("/predictions", params=params)
+    assert done.headers["etag"].startswith('"b-new-')
+    no_batch = client.get("/predictions", params={"date": "2024-04-11"})   # rows without a batch: not cached
+    assert no_batch.status_code == 200 and "etag" not in no_batch.headers
+
+
+def test_start_makes_the_cache_look_at_the_date_again(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    state = _state(client)
+    state.cache.ttl_s = 3600.0    # only POST /start can make it look again
+    assert client.get("/predictions", params={"date": "2024-04-10"}).headers["etag"].startswith('"b-old-')
+    monkeypatch.setattr(launcher_mod, "start_batch", _stub_start_batch())
+    r = client.post("/start", json={"game_date": "2024-04-10"}, headers={"X-API-Key": KEY})
+    assert r.status_code == 202
+    assert state.launcher.join(10)
+    assert client.get("/predictions", params={"date": "2024-04-10"}).headers["etag"].startswith(
+        f'"{r.json()["batch_id"]}-')
+
+
+def test_slate_of_a_completed_batch_is_rendered_once(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = client.get("/slate", params={"date": "2024-04-10"})
+    assert first.status_code == 200 and "text/html" in first.headers["content-type"]
+
+    def no_warehouse(*_: Any, **__: Any) -> Any:
+        raise AssertionError("a cached page must not query the warehouse")
+
+    monkeypatch.setattr(dashboard_mod, "load_slate", no_warehouse)
+    again = client.get("/slate", params={"date": "2024-04-10"})
+    assert again.status_code == 200 and again.content == first.content
+    assert again.headers["content-security-policy"] == first.headers["content-security-policy"]
 
 
 # ------------------------------------------------------------------------------------------ errors / schema

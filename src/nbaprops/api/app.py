@@ -45,6 +45,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nbaprops._version import __version__
 from nbaprops.api import dashboard
+from nbaprops.api.cache import ResponseCache, ResponseCacheMiddleware
 from nbaprops.api.models import (
     BatchResponse,
     ErrorResponse,
@@ -112,6 +113,8 @@ class ApiState:
         self.settings = settings
         self.project = Project(settings, connection=con)
         self.launcher = self.project.launcher(claim_timeout_s=claim_timeout_s, workers=workers)
+        #: responses of completed batches (GET /predictions, /slate), see :mod:`nbaprops.api.cache`
+        self.cache = ResponseCache(self.project.batch_version)
 
     def connection(self) -> duckdb.DuckDBPyConnection:
         """The app's warehouse connection, opened (and migrated) on first use.
@@ -229,8 +232,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/health", response_model=HealthResponse, tags=["status"])
-def health() -> HealthResponse:
-    """Liveness: the process answers. Touches neither the warehouse nor the models."""
+async def health() -> HealthResponse:
+    """Liveness: the process answers. Touches neither the warehouse nor the models, and runs on the
+    event loop (never queued behind data requests in the thread pool)."""
     return HealthResponse(version=__version__)
 
 
@@ -271,6 +275,7 @@ def start(body: StartRequest, state: StateDep, response: Response) -> StartRespo
     still running unless ``force`` (which supersedes it).
     """
     launched = state.project.launch(body.game_date, min_minutes=body.min_minutes, force=body.force)
+    state.cache.invalidate()    # the date's batch is running now: its responses are no longer final
     url = f"/batches/{launched.batch_id}" if launched.batch_id else None
     if url:
         response.headers["Location"] = url
@@ -301,7 +306,10 @@ def predictions(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")] = DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="rows to skip")] = 0,
 ) -> PredictionsPage:
-    """Predictions of one date (the last consolidated batch), optionally filtered, one page at a time."""
+    """Predictions of one date (the last consolidated batch), optionally filtered, one page at a time.
+
+    Once the date's latest batch is complete the answer carries an ``ETag`` and ``Cache-Control:
+    public, no-cache`` and is served from memory; ``If-None-Match`` with the tag gets 304."""
     total, rows = state.project.predictions_page(
         date, _PREDICTION_COLUMNS, system=system.value if system is not None else None,
         recommendation=recommendation.value if recommendation is not None else None, limit=limit, offset=offset)
@@ -530,6 +538,7 @@ def create_app(settings: Settings | None = None, *, con: duckdb.DuckDBPyConnecti
     app.include_router(dashboard.router)
     _install_docs(app)
     _install_error_handlers(app, state)
+    app.add_middleware(ResponseCacheMiddleware, cache=state.cache)
     app.add_middleware(_InternalErrorMiddleware)
     app.add_middleware(_LimitsMiddleware)  # outermost: nothing runs for an oversized request
     return app

@@ -1,14 +1,15 @@
 """Benchmark: the API under 200 concurrent clients, and whether /health stays fast meanwhile.
 
 Usage: python bench/api_load.py [--db PATH] [--data ../shared/data] [--date 2024-04-10]
-                                [--clients 200] [--seconds 20] [--max-requests 300000] [--port 0]
+                                [--clients 200] [--procs 2] [--seconds 20] [--max-requests 300000]
+                                [--port 0]
 
 Without ``--db`` a warehouse is built in a temporary directory through the CLI (``backfill --data``,
 ``train --until DATE``, ``predict --date DATE``); with ``--db`` a model set is trained and the date
 predicted only when missing. Then ``nbaprops serve`` is started on 127.0.0.1 (only there) and, for
 ``--seconds``, ``--clients`` concurrent clients (half on ``/slate?date=D``, half on
-``/predictions?date=D``; one httpx.AsyncClient each, all in one process) request as fast as they can
-while a separate process probes ``/health`` every 20 ms on its own connection. Prints::
+``/predictions?date=D``; one httpx.AsyncClient each, spread over ``--procs`` processes) request as
+fast as they can while a separate process probes ``/health`` every 20 ms on its own connection. Prints::
 
     health n=... p50_ms=... p90_ms=... p99_ms=... max_ms=... errors=... goal_p99_ms=100
     /predictions n=... req_s=... errors=... p50_ms=... p99_ms=... goal_req_s=300
@@ -147,7 +148,7 @@ def _probe_health(base: str, seconds: float, every_s: float, out: Any) -> None:
 async def _load(base: str, paths: list[str], clients: int, seconds: float, max_requests: int
                 ) -> dict[str, dict[str, Any]]:
     """``clients`` independent clients (one httpx.AsyncClient and keep-alive connection each, created
-    before the clock starts) requesting ``paths`` round-robin until the time or the budget is spent.
+    before the clock starts), each on one of ``paths`` (alternating), until the time or the budget is spent.
 
     One shared AsyncClient with 200 connections measures httpcore's pool instead (its request
     assignment scans every connection: ~80 req/s whatever the server does), hence one client each.
@@ -163,8 +164,11 @@ async def _load(base: str, paths: list[str], clients: int, seconds: float, max_r
             budget[0] -= 1
             t0 = time.perf_counter()
             try:
-                r = await c.get(path)
-                ok = r.status_code == 200
+                async with c.stream("GET", path) as r:
+                    size = 0
+                    async for chunk in r.aiter_raw():    # read every byte, keep none (less client CPU)
+                        size += len(chunk)
+                ok = r.status_code == 200 and size > 0
                 kind = str(r.status_code)
             except httpx.HTTPError as exc:
                 ok, kind = False, type(exc).__name__
@@ -186,6 +190,58 @@ async def _load(base: str, paths: list[str], clients: int, seconds: float, max_r
     return stats
 
 
+def _load_process(base: str, paths: list[str], clients: int, seconds: float, max_requests: int, out: Any) -> None:
+    """One load process: its share of the clients, its stats (and CPU seconds) sent back through ``out``."""
+    cpu = time.process_time()
+    stats = asyncio.run(_load(base, paths, clients, seconds, max_requests))
+    out.send((stats, time.process_time() - cpu))
+    out.close()
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a process (Linux /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def run_load(base: str, paths: list[str], clients: int, seconds: float, max_requests: int, procs: int
+             ) -> tuple[dict[str, dict[str, Any]], float]:
+    """``clients`` split over ``procs`` processes (one Python process parsing 200 responses of up to
+    400 KB is itself the bottleneck); their stats merged per path."""
+    ctx = mp.get_context("spawn")
+    shares = [clients // procs + (1 if i < clients % procs else 0) for i in range(procs)]
+    running = []
+    for i, share in enumerate(shares):
+        recv, send = ctx.Pipe(duplex=False)
+        # each process keeps the half/half split of the paths, starting where the previous one ended
+        order = paths[i % len(paths):] + paths[:i % len(paths)]
+        proc = ctx.Process(target=_load_process, args=(base, order, share, seconds, max_requests // procs, send))
+        proc.start()
+        running.append((proc, recv))
+    merged: dict[str, dict[str, Any]] = {p: {"n": 0, "errors": 0, "lat": [], "error_kinds": {}, "seconds": 0.0}
+                                         for p in paths}
+    load_cpu = 0.0
+    for proc, recv in running:
+        if not recv.poll(seconds + 120):
+            proc.kill()
+            raise SystemExit("a load process did not report back")
+        stats, cpu = recv.recv()
+        load_cpu += cpu
+        for path, st in stats.items():
+            m = merged[path]
+            m["n"] += st["n"]
+            m["errors"] += st["errors"]
+            m["lat"] += st["lat"]
+            m["seconds"] = max(m["seconds"], st["seconds"])
+            for k, v in st["error_kinds"].items():
+                m["error_kinds"][k] = m["error_kinds"].get(k, 0) + v
+        proc.join(30)
+    return merged, load_cpu
+
+
 def _pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -201,10 +257,12 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=200)
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--max-requests", type=int, default=300_000)
+    ap.add_argument("--procs", type=int, default=2, help="load-generating processes sharing the clients")
     ap.add_argument("--port", type=int, default=0, help="default: a free port")
     args = ap.parse_args()
     seconds = min(max(args.seconds, 1.0), MAX_SECONDS)
     clients = max(2, min(args.clients, 1000))
+    procs = max(1, min(args.procs, clients // 2, 8))
 
     work = Path(tempfile.mkdtemp(prefix="nbaprops-api-load-"))
     try:
@@ -221,12 +279,16 @@ def main() -> None:
             recv, send = mp.Pipe(duplex=False)
             prober = mp.get_context("spawn").Process(target=_probe_health, args=(base, seconds, 0.02, send))
             prober.start()
-            stats = asyncio.run(_load(base, paths, clients, seconds, args.max_requests))
+            server_cpu = _cpu_seconds(server.pid)
+            stats, load_cpu = run_load(base, paths, clients, seconds, args.max_requests, procs)
+            server_end = _cpu_seconds(server.pid)
+            server_cpu = server_end - server_cpu if server_cpu is not None and server_end is not None else None
             lat, health_errors = recv.recv() if recv.poll(seconds + 30) else ([], -1)
             prober.join(10)
         finally:
             stop_server(server)
-        print(f"clients={clients} seconds={seconds:.0f} date={args.date} cpus={os.cpu_count()}")
+        print(f"clients={clients} procs={procs} seconds={seconds:.0f} date={args.date} cpus={os.cpu_count()} "
+              f"server_cpu_s={'n/a' if server_cpu is None else f'{server_cpu:.1f}'} load_cpu_s={load_cpu:.1f}")
         print(f"health n={len(lat)} p50_ms={_pct(lat, 0.5):.1f} p90_ms={_pct(lat, 0.9):.1f} "
               f"p99_ms={_pct(lat, 0.99):.1f} max_ms={max(lat, default=float('nan')) * 1000:.1f} "
               f"errors={health_errors} goal_p99_ms={GOALS['health_p99_ms']:.0f}")

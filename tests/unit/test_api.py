@@ -26,7 +26,7 @@ from pydantic import SecretStr
 from nbaprops import __version__
 from nbaprops.api import create_app
 from nbaprops.api import dashboard as dashboard_mod
-from nbaprops.api.app import ApiState, status_for
+from nbaprops.api.app import ApiState, redact, status_for
 from nbaprops.api.models import Recommendation, SystemId
 from nbaprops.config import Settings
 from nbaprops.errors import (
@@ -674,6 +674,19 @@ def test_unauthenticated_error_bodies_carry_no_paths_or_pids(make_client: Callab
     r = client.post("/start", json={"game_date": "2024-04-10"})
     assert r.status_code == 401
     _assert_no_server_detail(r.text, str(warehouse.parent))
+
+
+def test_redact_replaces_paths_pids_and_owners_but_keeps_the_message() -> None:
+    known = [("/srv/nba/models", "<models>"), ("/srv/nba/wh.duckdb", "<warehouse>")]
+    assert redact("warehouse /srv/nba/wh.duckdb is in use by another process (PID 23001): wait", known) == \
+        "warehouse <warehouse> is in use by another process (pid <pid>): wait"
+    assert redact("models: model file /srv/nba/models/ms-1/catboost/model.cbm is missing", known) == \
+        "models: model file <models>/ms-1/catboost/model.cbm is missing"
+    assert redact('cannot open warehouse /tmp/x.duckdb: IO Error: "/tmp/x.duckdb": Not a directory') == \
+        'cannot open warehouse <path>: IO Error: "<path>": Not a directory'
+    assert redact("batch b-1 is already running (owner web-1.local:4242); run r1@web-1:77, web-1 pid 77") == \
+        "batch b-1 is already running (owner <owner>); run r1@<owner>, web-1 pid <pid>"
+    assert redact("1/2 units at 07:29:13 UTC, feature v2_33features") == "1/2 units at 07:29:13 UTC, feature v2_33features"
 
 
 def test_status_for_error_classes() -> None:

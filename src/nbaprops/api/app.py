@@ -161,9 +161,8 @@ class ApiState:
     def _known_paths(self) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
         for path, label in ((self.settings.db, "<warehouse>"), (self.settings.model_path, "<models>")):
-            for form in {str(path), str(Path(path).resolve())}:
-                if form and form not in (".", "/"):
-                    out.append((form, label))
+            forms = {str(Path(path).resolve())} | ({str(path)} if Path(path).is_absolute() else set())
+            out += [(form, label) for form in forms if form != "/"]   # absolute forms only: "models" is a word too
         return sorted(out, key=lambda x: -len(x[0]))   # longest first: the db may sit inside the models dir
 
 
@@ -171,7 +170,7 @@ class ApiState:
 _ABS_PATH = re.compile(r"""(?<![\w.~<>/-])(?:[A-Za-z]:)?[\\/][^\s'"`()\[\]{}<>,;:|]*""")
 #: A process id: "(PID 123)", "pid 123", "PID=123".
 _PID = re.compile(r"\b(?:PID|pid)[ =:]*\d+")
-#: An owner id ``host:pid`` after "owner", "@" or "holder".
+#: An owner id ``host:pid`` after "@" (a run id) or "owner ".
 _OWNER = re.compile(r"(?<=@)[\w.-]+:\d+|(?<=owner )[\w.-]+:\d+")
 
 

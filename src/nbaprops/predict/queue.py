@@ -100,7 +100,7 @@ def _die_with_coordinator(coordinator: int) -> None:
     pipe, so a ``kill -9`` of the coordinator left the fork server, every worker and the tracker
     running. Here the worker (1) asks Linux to SIGKILL it when its parent (the fork server) dies
     (``PR_SET_PDEATHSIG``) and (2) starts a daemon thread that waits for the coordinator's exit
-    (``pidfd_open`` + ``select``; a 0.5 s ``kill(pid, 0)`` poll where pidfds are missing) and then
+    (``pidfd_open`` + ``poll``; a 0.5 s ``kill(pid, 0)`` poll where pidfds are missing) and then
     ``os._exit``. Once the workers are gone the fork server reads EOF on its alive pipe and exits, and
     the resource tracker follows when its last writer closes.
 
@@ -123,7 +123,10 @@ def _exit_when_gone(pid: int) -> None:
     except (AttributeError, OSError):
         fd = None
     if fd is not None:
-        select.select([fd], [], [])   # a pidfd turns readable when the process exits
+        poller = select.poll()        # a pidfd turns readable when the process exits
+        poller.register(fd, select.POLLIN)
+        while not poller.poll():
+            pass
     else:
         while _exists(pid):
             time.sleep(0.5)

@@ -17,6 +17,8 @@ code under test runs; in a child process, :func:`preamble` does it before ``nbap
 
 :func:`slow_units` makes ``nbaprops worker`` sleep after taking each unit and before running it,
 so a test can SIGKILL a worker while it holds a unit (the worker's function registry is patched).
+:func:`slow_pool_units` does the same for the local process pool of ``predict --workers N`` (the
+coordinator submits a picklable wrapper of ``run_unit``, so the pool's workers sleep too).
 """
 
 from __future__ import annotations
@@ -104,7 +106,22 @@ def slow_units(seconds: float) -> None:
         redis_queue.FUNCTIONS[name] = slow
 
 
-def preamble(*, crash_in: str | None = None, slow_units_s: float | None = None) -> str:
+def _slow_call(seconds: float, fn: Callable[[Any], Any], unit: Any) -> Any:
+    time.sleep(seconds)
+    return fn(unit)
+
+
+def slow_pool_units(seconds: float) -> None:
+    """The prediction coordinator's units sleep ``seconds`` in the worker before they run."""
+    import functools
+
+    from nbaprops.predict import coordinator
+
+    coordinator.run_unit = functools.partial(_slow_call, seconds, coordinator.run_unit)  # type: ignore[assignment]
+
+
+def preamble(*, crash_in: str | None = None, slow_units_s: float | None = None,
+             slow_pool_units_s: float | None = None) -> str:
     """Python source (one line, ending in ``; ``) that a ``python -c`` child runs before its own code.
 
     The child imports this helper and the very ``nbaprops`` the test process runs (whatever the child's
@@ -115,6 +132,8 @@ def preamble(*, crash_in: str | None = None, slow_units_s: float | None = None) 
         calls.append(f"crash.install_crash({crash_in!r})")
     if slow_units_s:
         calls.append(f"crash.slow_units({float(slow_units_s)!r})")
+    if slow_pool_units_s:
+        calls.append(f"crash.slow_pool_units({float(slow_pool_units_s)!r})")
     if not calls:
         return ""
     import nbaprops

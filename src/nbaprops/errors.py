@@ -19,6 +19,7 @@
     │   └── PhaseBlockedError    a gate of the daily run refused the phase (recorded 'blocked', alerted)
     ├── PhaseSkipped             not a failure: the daily run has nothing to do for a phase
     ├── ModelError               a model is missing, corrupt or does not match the feature version
+    │   └── FallbackRefusedError  fallback rows would replace a date's healthy stored predictions
     ├── LeakageError             the backtest would grade a date with a model trained on it
     └── QueueStalledError        work units stayed queued with no consumer past the give-up time
 
@@ -31,6 +32,7 @@ from __future__ import annotations
 __all__ = [
     "BatchConflictError",
     "BudgetExceededError",
+    "FallbackRefusedError",
     "InputError",
     "LeakageError",
     "LockError",
@@ -131,6 +133,11 @@ class PhaseSkipped(NbapropsError):
 
 class ModelError(NbapropsError):
     """A model is missing, corrupt, or built for another feature version."""
+
+
+class FallbackRefusedError(ModelError):
+    """``--allow-fallback`` without ``--force`` would replace a date's healthy (model) predictions with
+    fallback rows; the message names the date and how many healthy rows are kept."""
 
 
 class LeakageError(NbapropsError):

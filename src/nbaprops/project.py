@@ -212,17 +212,22 @@ class Project:
                  *, progress: Progress = no_progress) -> BackfillReport:
         """Load every file in ``data_dir`` and run every build of the registry over the dates.
 
+        Run records a dead process left ``running`` (a killed backfill or run) are marked
+        ``abandoned`` first.
+
         Raises:
             InputError: ``data_dir`` is not a directory.
             NbapropsError: nothing in it has games.
         """
         from nbaprops.pipeline.backfill import BackfillReport, buildable_range, load_files
         from nbaprops.pipeline.builds import run_phases
+        from nbaprops.pipeline.gates import release_all_abandoned
 
         t0 = time.perf_counter()
         data = Path(data_dir)
         if not data.is_dir():
             raise InputError(f"--data {data}: not a directory (give the folder that holds the bulk files)")
+        release_all_abandoned(self.con)
         report = BackfillReport()
         load_files(self.con, data, report, progress)
         span = buildable_range(self.con)
@@ -301,10 +306,13 @@ class Project:
 
     def run_records(self, date_from: DateLike, date_to: DateLike | None = None, limit: int = 20
                     ) -> list[dict[str, Any]]:
-        """The latest run records (``phase_runs``) overlapping the dates."""
+        """The latest run records (``phase_runs``) overlapping the dates; records a dead process left
+        ``running`` are marked (and shown) ``abandoned`` first."""
+        from nbaprops.pipeline.gates import release_all_abandoned
         from nbaprops.queries.tables import run_records
 
         lo, hi = _range(date_from, date_to)
+        release_all_abandoned(self.con)
         with self.reader() as cur:
             return run_records(cur, lo, hi, limit)
 
@@ -412,8 +420,12 @@ class Project:
         from nbaprops.predict.queues import make_queue
 
         q = None if queue == "auto" else make_queue(workers, queue, redis_url=redis_url)
-        return start_batch(self.con, self.settings, to_date(game_date), min_minutes=min_minutes, force=force,
-                           workers=workers, allow_fallback=allow_fallback, queue=q, progress=progress)
+        try:
+            return start_batch(self.con, self.settings, to_date(game_date), min_minutes=min_minutes, force=force,
+                               workers=workers, allow_fallback=allow_fallback, queue=q, progress=progress)
+        finally:
+            if q is not None:
+                q.close()   # also when the batch was refused before it took the queue over
 
     def launcher(self, *, claim_timeout_s: float = 30.0, workers: int = 1) -> BatchLauncher:
         """The launcher of background prediction batches (the API's ``POST /start``); created on first
@@ -460,6 +472,14 @@ class Project:
 
         with self.reader() as cur:
             return batch(cur, batch_id, columns)
+
+    def batch_version(self, game_date: DateLike) -> tuple[str | None, str | None, int, str]:
+        """(latest batch id of the date, its status, the date's stored rows, a marker of every batch of
+        every date): what the API's response cache keys the stored predictions of a date by."""
+        from nbaprops.queries.tables import batch_version
+
+        with self.reader() as cur:
+            return batch_version(cur, to_date(game_date))
 
     def lines(self, game_date: DateLike, *, market: str | None = "player_points") -> pd.DataFrame:
         """Every stored book quote of a date (all snapshots; ``market=None`` for every market)."""
@@ -596,7 +616,7 @@ class Project:
     # ------------------------------------------------------------------ readiness
     def readiness(self) -> Readiness:
         """Whether this project can serve: the warehouse answers at the current schema and the served model
-        set loads with files matching their manifest (verification reused while the files are unchanged)."""
+        set loads with files matching their manifest (the load is reused while every file hashes the same)."""
         import duckdb
 
         from nbaprops.warehouse import SCHEMA_VERSION, schema_version

@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ import pytest
 from crash import preamble
 from nbaprops import __version__
 from nbaprops.config import DEFAULT_BOOK_PRIORITY, Settings
-from nbaprops.errors import BatchConflictError, ModelError, NbapropsError
+from nbaprops.errors import BatchConflictError, FallbackRefusedError, ModelError, NbapropsError
 from nbaprops.features.definitions import FEATURE_VERSION
 from nbaprops.models.training import SYSTEM_IDS
 from nbaprops.pipeline.builds import run_phases
@@ -364,6 +365,70 @@ def test_process_pool_workers_store_the_same_rows_as_inline(built: Built) -> Non
     _assert_same_predictions(rows, built.rows)
 
 
+def _proc_stat(pid: int) -> tuple[int, str, int] | None:
+    """(parent pid, state, start time) of a process from /proc, or None when it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2:].split()
+    return int(fields[1]), fields[0], int(fields[19])
+
+
+def _descendants(root: int) -> dict[int, int]:
+    """{pid: start time} of every living descendant of ``root``."""
+    parents: dict[int, tuple[int, int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (st := _proc_stat(int(entry.name))) is not None and st[1] != "Z":
+            parents[int(entry.name)] = (st[0], st[2])
+    found: dict[int, int] = {}
+    todo = [root]
+    while todo:
+        parent = todo.pop()
+        for pid, (ppid, started) in parents.items():
+            if ppid == parent and pid not in found:
+                found[pid] = started
+                todo.append(pid)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
+def test_kill_9_of_predict_with_workers_leaves_no_process_behind(built: Built, scratch: Path) -> None:
+    """Item 7: ``kill -9`` of ``predict --workers 2`` takes its fork server, workers and resource tracker
+    with it (they held each other's pipes open and ran on for minutes)."""
+    code = preamble(slow_pool_units_s=60) + CLI
+    log = scratch.parent / "predict.stderr"
+    with log.open("w") as err:
+        proc = subprocess.Popen([sys.executable, "-c", code, "--db", str(scratch), "predict", "--date", str(DAY),
+                                 "--workers", "2"], cwd=scratch.parent,
+                                env=_env(NBAPROPS_MODEL_DIR=str(built.models)), stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            family = _descendants(proc.pid)
+            workers = [pid for pid in family if (st := _proc_stat(pid)) and st[0] != proc.pid]
+            if len(workers) >= 2:
+                break
+            assert proc.poll() is None, f"predict ended before its workers were seen: {log.read_text()}"
+            assert time.monotonic() < deadline, "the pool's workers never appeared"
+            time.sleep(0.1)
+        assert len(family) >= 4, family   # fork server, resource tracker and the two workers
+        time.sleep(1.0)                   # workers initialised and holding their units
+        family = _descendants(proc.pid)
+    finally:
+        proc.kill()
+        proc.wait(30)
+    left: list[int] = []
+    for _ in range(150):   # 15 s at most
+        left = [pid for pid, started in family.items() if (st := _proc_stat(pid)) and st[1] != "Z" and st[2] == started]
+        if not left:
+            break
+        time.sleep(0.1)
+    for pid in left:   # do not leak them into the rest of the session
+        os.kill(pid, 9)
+    assert not left, f"{len(left)} of {len(family)} child processes outlived the killed coordinator"
+
+
 # ------------------------------------------------------------------------------------- 3. concurrency
 class _GatedQueue(InlineQueue):
     """Inline queue that holds its results until released: a batch that is still running."""
@@ -462,7 +527,8 @@ def test_fallback_without_a_model_flags_every_row(built: Built, broken_models: C
                                                   scratch: Path) -> None:
     models = broken_models("missing")
     with _open(scratch) as con:
-        res = start_batch(con, _settings(scratch, models), DAY, allow_fallback=True)
+        # the date holds the module's healthy rows: replacing them with fallback rows needs --force
+        res = start_batch(con, _settings(scratch, models), DAY, allow_fallback=True, force=True)
         rows = _batch_rows(con, res.batch_id)
         everything = _date_rows(con, DAY)
     assert res.model_set is None and res.status == "complete"
@@ -474,6 +540,32 @@ def test_fallback_without_a_model_flags_every_row(built: Built, broken_models: C
     assert rows[["p_over", "confidence"]].isna().all().all()
     assert not rows["recommendation"].isin(["OVER", "UNDER"]).any()
     assert rows["model_version"].str.startswith("fallback").all()
+
+
+def test_fallback_never_replaces_healthy_rows_without_force(built: Built, broken_models: Callable[[str], Path],
+                                                            scratch: Path) -> None:
+    """Item 10: ``--allow-fallback`` with a broken model refuses to replace the date's healthy stored rows
+    (naming the date and how many) unless ``--force``; fallback rows may still replace fallback rows."""
+    models = broken_models("truncated")
+    with _open(scratch) as con:
+        before = _date_rows(con, DAY)
+        healthy = len(before)
+        n_batches = con.execute("SELECT count(*) FROM prediction_batches").fetchone()
+        with pytest.raises(FallbackRefusedError, match=rf"refusing to replace {healthy} healthy .* of {DAY}") as info:
+            start_batch(con, _settings(scratch, models), DAY, allow_fallback=True)
+        assert "--force" in str(info.value)
+        pd.testing.assert_frame_equal(_date_rows(con, DAY), before)   # nothing replaced
+        assert con.execute("SELECT count(*) FROM prediction_batches").fetchone() == n_batches   # nothing claimed
+    cli = _cli("--db", str(scratch), "predict", "--date", str(DAY), "--allow-fallback", cwd=scratch.parent,
+               models=models)
+    _assert_one_line_error(cli, f"refusing to replace {healthy} healthy", str(DAY), "--force")
+    with _open(scratch) as con:
+        pd.testing.assert_frame_equal(_date_rows(con, DAY), before)
+        forced = start_batch(con, _settings(scratch, models), DAY, allow_fallback=True, force=True)
+        again = start_batch(con, _settings(scratch, models), DAY, allow_fallback=True)  # fallback over fallback
+        rows = _date_rows(con, DAY)
+    assert forced.status == again.status == "complete"
+    assert set(rows["batch_id"]) == {again.batch_id}
 
 
 # ------------------------------------------------------------------------------------- 5. breaker

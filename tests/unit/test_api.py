@@ -5,14 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,7 +25,7 @@ from pydantic import SecretStr
 
 from nbaprops import __version__
 from nbaprops.api import create_app
-from nbaprops.api.app import ApiState, status_for
+from nbaprops.api.app import ApiState, redact, status_for
 from nbaprops.api.models import Recommendation, SystemId
 from nbaprops.config import Settings
 from nbaprops.errors import (
@@ -40,6 +44,7 @@ from nbaprops.models.systems import SYSTEMS, make_system
 from nbaprops.predict import coordinator
 from nbaprops.predict import launcher as launcher_mod
 from nbaprops.predict.coordinator import BatchResult
+from nbaprops.project import Project
 from nbaprops.warehouse import SCHEMA_VERSION, connect
 
 KEY = "test-key-5f3a9c"
@@ -239,6 +244,24 @@ def test_ready_with_real_model_set_then_truncated_file(client: TestClient, wareh
     params.unlink()
     r = client.get("/ready")
     assert r.status_code == 503 and "missing" in r.json()["reasons"][0]
+
+
+def test_ready_sees_a_flipped_byte_whose_mtime_was_restored(client: TestClient, warehouse: Path) -> None:
+    """Item 9: the probe's cache is keyed by content hashes, not by size and mtime (``touch -r``)."""
+    model_dir = warehouse.parent / "models"
+    _build_model_set(model_dir)
+    assert client.get("/ready").status_code == 200
+    params = model_dir / "ms-test" / "moving_average" / "params.json"
+    st = params.stat()
+    data = bytearray(params.read_bytes())
+    i = data.index(b"0")
+    data[i] = ord("1")  # same size, still valid JSON: a different weight
+    params.write_bytes(bytes(data))
+    os.utime(params, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert params.stat().st_size == st.st_size and params.stat().st_mtime_ns == st.st_mtime_ns
+    r = client.get("/ready")
+    assert r.status_code == 503, r.text
+    assert "SHA-256" in r.json()["reasons"][0]
 
 
 def test_ready_refuses_other_feature_version(client: TestClient, warehouse: Path) -> None:
@@ -475,7 +498,111 @@ def test_readers_are_not_blocked_by_a_writing_transaction(client: TestClient) ->
     assert r.json()["total"] == 6  # the last committed state
     writer.execute("COMMIT")
     writer.close()
+    # a write outside a prediction batch is seen once the response cache looks at the date again
+    # (within cache.ttl_s); do not wait for it here
+    _state(client).cache.invalidate()
     assert client.get("/predictions", params={"date": "2024-04-10"}).json()["total"] == 0
+
+
+# ------------------------------------------------------------------------------------------ load (item 15)
+def test_health_answers_while_every_worker_thread_is_busy(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """/health runs on the event loop: it answers while data requests hold every worker thread."""
+    entered, release = threading.Event(), threading.Event()
+    real = Project.predictions_page
+
+    def blocked(self: Project, *args: Any, **kwargs: Any) -> Any:
+        entered.set()
+        assert release.wait(60)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Project, "predictions_page", blocked)
+    limiter = client.portal.call(anyio.to_thread.current_default_thread_limiter)  # type: ignore[union-attr]
+    tokens = limiter.total_tokens
+
+    def set_tokens(n: int) -> None:
+        limiter.total_tokens = n
+
+    client.portal.call(set_tokens, 1)  # type: ignore[union-attr]   # one worker thread for the whole app
+    answers: dict[str, Any] = {}
+    data = threading.Thread(target=lambda: answers.update(
+        data=client.get("/predictions", params={"date": "2024-04-11"})))   # no batch: not cached
+    health = threading.Thread(target=lambda: answers.update(health=client.get("/health")))
+    try:
+        data.start()
+        assert entered.wait(30), "the data request never reached the warehouse"
+        health.start()
+        health.join(30)       # a bound for a hang, not a latency assertion
+        assert "health" in answers, "/health waited for a worker thread"
+        assert answers["health"].status_code == 200
+        assert "data" not in answers   # the data request was still holding the only worker thread
+    finally:
+        release.set()
+        data.join(30)
+        health.join(30)
+        client.portal.call(set_tokens, tokens)  # type: ignore[union-attr]
+    assert answers["data"].status_code == 200
+
+
+def test_predictions_of_a_completed_batch_get_an_etag_a_304_and_come_from_memory(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    params = {"date": "2024-04-10"}
+    first = client.get("/predictions", params=params)
+    assert first.status_code == 200
+    etag = first.headers["etag"]
+    assert etag.startswith('"b-old-') and first.headers["cache-control"] == "public, no-cache"
+    not_modified = client.get("/predictions", params=params, headers={"If-None-Match": etag})
+    assert not_modified.status_code == 304 and not_modified.content == b""
+    assert not_modified.headers["etag"] == etag
+
+    def no_warehouse(*_: Any, **__: Any) -> Any:
+        raise AssertionError("a cached answer must not query the warehouse")
+
+    monkeypatch.setattr(Project, "predictions_page", no_warehouse)
+    again = client.get("/predictions", params=params)
+    assert again.status_code == 200 and again.content == first.content and again.headers["etag"] == etag
+    assert client.get("/predictions", params={**params, "limit": 2}).status_code == 500  # another query: a miss
+    monkeypatch.undo()
+    page = client.get("/predictions", params={**params, "limit": 2})
+    assert page.status_code == 200 and page.headers["etag"] not in (etag, "")
+
+    state = _state(client)
+    _running_row(state.connection(), "b-new")      # a newer batch of the date is running
+    state.cache.invalidate()
+    running = client.get("/predictions", params=params)
+    assert running.status_code == 200 and "etag" not in running.headers
+    assert client.get("/predictions", params=params, headers={"If-None-Match": etag}).status_code == 200
+    state.connection().execute("UPDATE prediction_batches SET status = 'complete', finished_at = now() "
+                               "WHERE batch_id = 'b-new'")
+    state.cache.invalidate()
+    done = client.get("/predictions", params=params)
+    assert done.headers["etag"].startswith('"b-new-')
+    no_batch = client.get("/predictions", params={"date": "2024-04-11"})   # rows without a batch: not cached
+    assert no_batch.status_code == 200 and "etag" not in no_batch.headers
+
+
+def test_start_makes_the_cache_look_at_the_date_again(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    state = _state(client)
+    state.cache.ttl_s = 3600.0    # only POST /start can make it look again
+    assert client.get("/predictions", params={"date": "2024-04-10"}).headers["etag"].startswith('"b-old-')
+    monkeypatch.setattr(launcher_mod, "start_batch", _stub_start_batch())
+    r = client.post("/start", json={"game_date": "2024-04-10"}, headers={"X-API-Key": KEY})
+    assert r.status_code == 202
+    assert state.launcher.join(10)
+    assert client.get("/predictions", params={"date": "2024-04-10"}).headers["etag"].startswith(
+        f'"{r.json()["batch_id"]}-')
+
+
+def test_slate_of_a_completed_batch_is_rendered_once(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = client.get("/slate", params={"date": "2024-04-10"})
+    assert first.status_code == 200 and "text/html" in first.headers["content-type"]
+
+    def no_warehouse(*_: Any, **__: Any) -> Any:
+        raise AssertionError("a cached page must not query the warehouse")
+
+    monkeypatch.setattr(Project, "slate_page", no_warehouse)
+    again = client.get("/slate", params={"date": "2024-04-10"})
+    assert again.status_code == 200 and again.content == first.content
+    assert again.headers["content-security-policy"] == first.headers["content-security-policy"]
 
 
 # ------------------------------------------------------------------------------------------ errors / schema
@@ -501,6 +628,64 @@ def test_nbaprops_error_message_is_returned_with_the_key_scrubbed(client: TestCl
     r = client.post("/start", json={"game_date": "2024-04-10"}, headers={"X-API-Key": KEY})
     assert r.status_code == 409
     assert r.json() == {"detail": "someone else (key ***) holds it"}
+
+
+_PATH_OR_PID = re.compile(r"(?<![\w.<])/(?:tmp|home|root|srv|var|work|usr)\b|\bPID\b")
+
+
+def _assert_no_server_detail(text: str, *secrets_: str) -> None:
+    assert not _PATH_OR_PID.search(text), text
+    for s in secrets_:
+        assert s not in text, f"{s!r} in {text}"
+
+
+def test_unauthenticated_error_bodies_carry_no_paths_or_pids(make_client: Callable[..., TestClient],
+                                                             warehouse: Path) -> None:
+    """Item 11: a warehouse locked by another process (its PID in DuckDB's message) and a missing model
+    file: the 503 bodies name neither a server path nor a PID unless the caller sends the X-API-Key."""
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                               "print('locked', flush=True); time.sleep(120)", str(warehouse)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        client = make_client()
+        for path in ("/ready", "/predictions?date=2024-04-10", "/slate?date=2024-04-10", "/batches/b-old"):
+            r = client.get(path)
+            assert r.status_code == 503, (path, r.text)
+            assert "in use by another process" in r.text, r.text
+            _assert_no_server_detail(r.text, str(warehouse.parent), str(holder.pid))
+        trusted = client.get("/predictions", params={"date": "2024-04-10"}, headers={"X-API-Key": KEY})
+        assert trusted.status_code == 503
+        assert str(warehouse) in trusted.json()["detail"] and str(holder.pid) in trusted.json()["detail"]
+    finally:
+        holder.kill()
+        holder.wait(30)
+
+    client = make_client()
+    model_dir = warehouse.parent / "models"
+    _build_model_set(model_dir)
+    (model_dir / "ms-test" / "moving_average" / "params.json").unlink()
+    r = client.get("/ready")
+    assert r.status_code == 503
+    assert r.json()["reasons"] == ["models: model file <models>/ms-test/moving_average/params.json is missing "
+                                   "(model set ms-test); retrain or roll back"]
+    _assert_no_server_detail(r.text, str(warehouse.parent))
+    r = client.post("/start", json={"game_date": "2024-04-10"})
+    assert r.status_code == 401
+    _assert_no_server_detail(r.text, str(warehouse.parent))
+
+
+def test_redact_replaces_paths_pids_and_owners_but_keeps_the_message() -> None:
+    known = [("/srv/nba/models", "<models>"), ("/srv/nba/wh.duckdb", "<warehouse>")]
+    assert redact("warehouse /srv/nba/wh.duckdb is in use by another process (PID 23001): wait", known) == \
+        "warehouse <warehouse> is in use by another process (pid <pid>): wait"
+    assert redact("models: model file /srv/nba/models/ms-1/catboost/model.cbm is missing", known) == \
+        "models: model file <models>/ms-1/catboost/model.cbm is missing"
+    assert redact('cannot open warehouse /tmp/x.duckdb: IO Error: "/tmp/x.duckdb": Not a directory') == \
+        'cannot open warehouse <path>: IO Error: "<path>": Not a directory'
+    assert redact("batch b-1 is already running (owner web-1.local:4242); run r1@web-1:77, web-1 pid 77") == \
+        "batch b-1 is already running (owner <owner>); run r1@<owner>, web-1 pid <pid>"
+    assert redact("1/2 units at 07:29:13 UTC, feature v2_33features") == "1/2 units at 07:29:13 UTC, feature v2_33features"
 
 
 def test_status_for_error_classes() -> None:
@@ -530,6 +715,24 @@ def test_openapi_schema(client: TestClient) -> None:
     params = {p["name"]: p for p in spec["paths"]["/predictions"]["get"]["parameters"]}
     assert params["limit"]["schema"]["maximum"] == 5000
     assert {"202", "401", "409", "422", "503"} <= set(spec["paths"]["/start"]["post"]["responses"])
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_api_docs_load_every_asset_from_this_server(client: TestClient, page: str) -> None:
+    """Item 13: /docs and /redoc reference only local URLs (no CDN), and each of them answers 200."""
+    r = client.get(page)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    html = r.text
+    assert "cdn." not in html and "fonts.googleapis" not in html and "tiangolo.com" not in html
+    urls = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html)
+    urls += re.findall(r"""(?:url|spec-url)\s*[:=]\s*["']([^"']+)["']""", html)
+    assert len(urls) >= 3, urls
+    for url in urls:
+        assert url.startswith("/") and not url.startswith("//"), f"{page} loads {url} from elsewhere"
+        got = client.get(url)
+        assert got.status_code == 200, (url, got.status_code)
+        assert got.content, url
+    assert "javascript" in client.get("/static/docs/swagger-ui-bundle.js").headers["content-type"]
 
 
 def test_enums_match_the_code() -> None:

@@ -18,8 +18,9 @@ import duckdb
 import pandas as pd
 import pytest
 
+from nbaprops import Project
 from nbaprops.config import Settings
-from nbaprops.errors import LockError
+from nbaprops.errors import LockError, NbapropsError
 from nbaprops.ingest.live import (
     GAME_LOG_SOURCE,
     ingest_live,
@@ -34,6 +35,7 @@ from nbaprops.ingest.sources.odds_api import event_odds_params, events_params
 from nbaprops.ops.alerts import MemorySink
 from nbaprops.ops.verify import alerts_from_checks, verify_date
 from nbaprops.pipeline import gates
+from nbaprops.pipeline.builds import run_phases
 from nbaprops.pipeline.runner import run_daily
 from nbaprops.warehouse import connect
 
@@ -256,6 +258,51 @@ def test_a_record_left_running_by_a_dead_process_is_abandoned_not_blocking(con: 
         gates.claim_phase(con, "ingest", D - dt.timedelta(days=1))
     old = gates.claim_phase(con, "ingest", D - dt.timedelta(days=2))  # 7 hours old: abandoned
     gates.finish_phase(con, old, "ok", 0)
+
+
+def _dead_pid() -> int:
+    return int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True, check=True).stdout)
+
+
+@pytest.mark.parametrize("entry", ["backfill", "run", "build", "status"])
+def test_records_a_killed_backfill_left_running_are_abandoned_by_the_next_backfill_run_build_or_status(
+        con: duckdb.DuckDBPyConnection, tmp_path: Path, entry: str) -> None:
+    """Item 8: a backfill killed mid-phase leaves its per-table build records ``running`` over its whole
+    range (not one phase and date that a claim would look at); whatever starts next releases them."""
+    host, dead = socket.gethostname(), _dead_pid()
+    lo = D - dt.timedelta(days=30)
+    stuck = {f"a1@{host}:{dead}": ("analytics:player_game_summary", lo, D),
+             f"a2@{host}:{dead}": ("precompute:feature_values", lo, D),
+             f"a3@{host}:{dead}": ("feature_store:feature_store", lo, D),
+             f"a4@{host}:{dead}": ("ingest", D - dt.timedelta(days=3), D - dt.timedelta(days=3))}
+    alive = {f"l1@{host}:{os.getppid()}": ("analytics:team_game_summary", lo, D),   # a live process here
+             "l2@elsewhere:1": ("analytics:team_game_summary", lo, D)}              # another host
+    for run_id, (phase, d0, d1) in {**stuck, **alive}.items():
+        con.execute("INSERT INTO phase_runs VALUES (?, ?, ?, ?, now(), NULL, NULL, 'running', NULL)",
+                    [run_id, phase, d0, d1])
+    settings = _settings(con, tmp_path)
+    project = Project(settings, connection=con)
+    shown: list[dict[str, object]] = []
+    if entry == "backfill":
+        (tmp_path / "empty").mkdir()
+        with pytest.raises(NbapropsError, match="no games found"):
+            project.backfill(tmp_path / "empty")
+    elif entry == "run":
+        run_daily(con, settings, D, only=("verify",), sink=MemorySink())
+    elif entry == "build":
+        run_phases(con, settings, D, D, phases=("analytics",))
+    else:
+        shown = project.run_records(lo, D, limit=50)
+    status = dict(con.execute("SELECT run_id, status FROM phase_runs").fetchall())
+    assert {status[r] for r in stuck} == {"abandoned"}
+    assert {status[r] for r in alive} == {"running"}
+    errors = {r[0] for r in con.execute("SELECT error FROM phase_runs WHERE status = 'abandoned'").fetchall()}
+    assert errors == {gates.ABANDONED_ERROR}
+    if entry == "status":
+        by_phase = {(r["phase"], r["status"]) for r in shown}
+        assert ("analytics:player_game_summary", "abandoned") in by_phase
+        assert ("analytics:team_game_summary", "running") in by_phase
 
 
 def test_phase_run_records_failures_with_their_error(con: duckdb.DuckDBPyConnection) -> None:

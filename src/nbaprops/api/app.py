@@ -8,8 +8,13 @@
     POST /jobs              X-API-Key; run one `nbaprops` command in this server (the CLI does this while a
                             server owns the warehouse); GET /jobs/{id} its status, exit code and output
     GET  /predictions       ?date=YYYY-MM-DD[&system=][&recommendation=][&limit=][&offset=]
-    GET  /openapi.json, /docs
+    GET  /openapi.json, /docs (Swagger UI), /redoc    the UIs' scripts and styles are served from
+                            /static/docs/ out of the installed ``fastapi-offline`` package (no CDN)
     GET  /, /slate, /performance, /pipeline   the HTML dashboard (read-only; see :mod:`nbaprops.api.dashboard`)
+
+Error bodies for callers without a valid X-API-Key carry no server path and no process id: the
+configured warehouse and model paths become ``<warehouse>`` / ``<models>``, any other absolute path
+``<path>``, PIDs and ``host:pid`` owner ids ``<pid>`` / ``<owner>`` (the full message is logged).
 
 Input limits: request bodies over 64 KiB are refused with 413 and query strings over 4 KiB with 414
 before any handler runs; every parameter has a type, a range or a length limit.
@@ -23,22 +28,27 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated, Any, cast
 
 import duckdb
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response, Security
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import APIKeyHeader
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nbaprops._version import __version__
 from nbaprops.api import dashboard
+from nbaprops.api.cache import ResponseCache, ResponseCacheMiddleware
 from nbaprops.api.jobs import JobQueue, JobRunner
 from nbaprops.api.models import (
     BatchResponse,
@@ -76,7 +86,7 @@ from nbaprops.features.definitions import FEATURE_VERSION
 from nbaprops.leases import announce_server, withdraw_server
 from nbaprops.project import Project
 
-__all__ = ["ApiState", "create_app", "serve", "status_for"]
+__all__ = ["ApiState", "create_app", "redact", "serve", "status_for"]
 
 log = logging.getLogger("nbaprops.api")
 
@@ -112,6 +122,8 @@ class ApiState:
         self.project = Project(settings, connection=con)
         self.launcher = self.project.launcher(claim_timeout_s=claim_timeout_s, workers=workers)
         self.jobs = JobQueue(self, job_runner)
+        #: responses of completed batches (GET /predictions, /slate), see :mod:`nbaprops.api.cache`
+        self.cache = ResponseCache(self.project.batch_version)
 
     def connection(self) -> duckdb.DuckDBPyConnection:
         """The app's warehouse connection, opened (and migrated) on first use.
@@ -141,6 +153,53 @@ class ApiState:
         """Remove the API key from a message (defence in depth: no error body carries a secret)."""
         key = self.settings.api_key.get_secret_value() if self.settings.api_key is not None else ""
         return text.replace(key, "***") if key else text
+
+    def trusted(self, request: Request) -> bool:
+        """Whether the request carries the configured X-API-Key (its error bodies may name paths)."""
+        expected = self.settings.api_key.get_secret_value() if self.settings.api_key is not None else ""
+        got = request.headers.get("x-api-key")
+        return bool(expected) and got is not None and secrets.compare_digest(got.encode("utf-8"),
+                                                                             expected.encode("utf-8"))
+
+    def public(self, text: str, request: Request) -> str:
+        """A message as the caller may see it: the API key scrubbed always; server paths and process ids
+        too unless the caller is :meth:`trusted`."""
+        text = self.scrub(text)
+        return text if self.trusted(request) else redact(text, self._known_paths())
+
+    def _known_paths(self) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        for path, label in ((self.settings.db, "<warehouse>"), (self.settings.model_path, "<models>")):
+            forms = {str(Path(path).resolve())} | ({str(path)} if Path(path).is_absolute() else set())
+            out += [(form, label) for form in forms if form != "/"]   # absolute forms only: "models" is a word too
+        return sorted(out, key=lambda x: -len(x[0]))   # longest first: the db may sit inside the models dir
+
+
+#: An absolute path (POSIX, or a Windows drive path) not glued to a word before it.
+_ABS_PATH = re.compile(r"""(?<![\w.~<>/-])(?:[A-Za-z]:)?[\\/][^\s'"`()\[\]{}<>,;:|]*""")
+#: A process id: "(PID 123)", "pid 123", "PID=123".
+_PID = re.compile(r"\b(?:PID|pid)[ =:]*\d+")
+#: An owner id ``host:pid`` after "@" (a run id) or "owner ".
+_OWNER = re.compile(r"(?<=@)[\w.-]+:\d+|(?<=owner )[\w.-]+:\d+")
+
+
+def redact(text: str, known: Sequence[tuple[str, str]] = ()) -> str:
+    """``text`` without server paths and process ids.
+
+    Args:
+        text: A message.
+        known: (path, label) pairs replaced first (e.g. the configured warehouse and model directory,
+            so ``<models>/ms-1/catboost/model.cbm`` still says which file).
+
+    Returns:
+        The message with every other absolute path as ``<path>``, PIDs as ``<pid>`` and ``host:pid``
+        owner ids as ``<owner>``.
+    """
+    for path, label in known:
+        text = text.replace(path, label)
+    text = _OWNER.sub("<owner>", text)
+    text = _PID.sub("pid <pid>", text)
+    return _ABS_PATH.sub(lambda m: "<path>" if len(m.group(0)) > 1 else m.group(0), text)
 
 
 # ------------------------------------------------------------------------------------------ dependencies
@@ -181,18 +240,22 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/health", response_model=HealthResponse, tags=["status"])
-def health() -> HealthResponse:
-    """Liveness: the process answers. Touches neither the warehouse nor the models."""
+async def health() -> HealthResponse:
+    """Liveness: the process answers. Touches neither the warehouse nor the models, and runs on the
+    event loop (never queued behind data requests in the thread pool)."""
     return HealthResponse(version=__version__)
 
 
 @router.get("/ready", response_model=ReadyResponse, tags=["status"],
             responses={503: {"model": ReadyResponse, "description": "not ready; `reasons` says why"}})
-def ready(state: StateDep) -> JSONResponse:
+def ready(state: StateDep, request: Request) -> JSONResponse:
     """Readiness: 200 when the warehouse answers and the served model set loads with files matching
-    their manifest SHA-256s; 503 with the reasons otherwise."""
+    their manifest SHA-256s; 503 with the reasons otherwise (server paths and process ids only for a
+    caller with the X-API-Key; the full reasons are logged)."""
     res = state.project.readiness()
-    reasons = [state.scrub(r) for r in res.reasons]
+    if res.reasons:
+        log.warning("not ready: %s", "; ".join(state.scrub(r) for r in res.reasons))
+    reasons = [state.public(r, request) for r in res.reasons]
     body = ReadyResponse(status="ready", package_version=__version__, feature_version=FEATURE_VERSION,
                          schema_version=res.schema_version)
     if res.models is not None:
@@ -220,6 +283,7 @@ def start(body: StartRequest, state: StateDep, response: Response) -> StartRespo
     still running unless ``force`` (which supersedes it).
     """
     launched = state.project.launch(body.game_date, min_minutes=body.min_minutes, force=body.force)
+    state.cache.invalidate()    # the date's batch is running now: its responses are no longer final
     url = f"/batches/{launched.batch_id}" if launched.batch_id else None
     if url:
         response.headers["Location"] = url
@@ -276,7 +340,10 @@ def predictions(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")] = DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="rows to skip")] = 0,
 ) -> PredictionsPage:
-    """Predictions of one date (the last consolidated batch), optionally filtered, one page at a time."""
+    """Predictions of one date (the last consolidated batch), optionally filtered, one page at a time.
+
+    Once the date's latest batch is complete the answer carries an ``ETag`` and ``Cache-Control:
+    public, no-cache`` and is served from memory; ``If-None-Match`` with the tag gets 304."""
     total, rows = state.project.predictions_page(
         date, _PREDICTION_COLUMNS, system=system.value if system is not None else None,
         recommendation=recommendation.value if recommendation is not None else None, limit=limit, offset=offset)
@@ -321,10 +388,10 @@ def _install_error_handlers(app: FastAPI, state: ApiState) -> None:
         code = status_for(err)
         log.log(logging.ERROR if code >= 500 else logging.INFO, "%s %s -> %d %s: %s", request.method,
                 request.url.path, code, type(err).__name__, err)
+        detail = state.public(str(err), request)
         if _is_page(request):
-            return dashboard.render_error(code, "The warehouse cannot answer" if code == 503 else "Error",
-                                          state.scrub(str(err)))
-        return JSONResponse(ErrorResponse(detail=state.scrub(str(err))).model_dump(), status_code=code)
+            return dashboard.render_error(code, "The warehouse cannot answer" if code == 503 else "Error", detail)
+        return JSONResponse(ErrorResponse(detail=detail).model_dump(), status_code=code)
 
     async def validation_error(request: Request, exc: Exception) -> Response:
         errors = [FieldError(loc=".".join(str(p) for p in e.get("loc", ())),
@@ -432,6 +499,44 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, code: int, detail:
     await JSONResponse(ErrorResponse(detail=detail).model_dump(), status_code=code)(scope, receive, send)
 
 
+# ------------------------------------------------------------------------------------------ docs
+#: Where the API docs' scripts, styles and icon are served (from the ``fastapi-offline`` package).
+DOCS_STATIC_PATH = "/static/docs"
+
+
+def _install_docs(app: FastAPI) -> None:
+    """``/docs`` (Swagger UI) and ``/redoc`` with every asset served by this app.
+
+    FastAPI's own pages load Swagger UI and ReDoc from a CDN (and a favicon from fastapi's site);
+    these load the copies bundled in ``fastapi-offline`` (MIT; Swagger UI is Apache-2.0, ReDoc MIT)
+    from :data:`DOCS_STATIC_PATH`, so the docs work offline and call no third party.
+    """
+    app.mount(DOCS_STATIC_PATH, StaticFiles(packages=[("fastapi_offline", "static")]), name="docs-static")
+    openapi_url = app.openapi_url or "/openapi.json"
+    oauth2_redirect = app.swagger_ui_oauth2_redirect_url or "/docs/oauth2-redirect"
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(openapi_url=f"{root}{openapi_url}", title=f"{app.title} - Swagger UI",
+                                   oauth2_redirect_url=f"{root}{oauth2_redirect}",
+                                   swagger_js_url=f"{root}{DOCS_STATIC_PATH}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{root}{DOCS_STATIC_PATH}/swagger-ui.css",
+                                   swagger_favicon_url=f"{root}{DOCS_STATIC_PATH}/favicon.png",
+                                   swagger_ui_parameters=app.swagger_ui_parameters)
+
+    @app.get(oauth2_redirect, include_in_schema=False)
+    async def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_redoc_html(openapi_url=f"{root}{openapi_url}", title=f"{app.title} - ReDoc",
+                              redoc_js_url=f"{root}{DOCS_STATIC_PATH}/redoc.standalone.js",
+                              redoc_favicon_url=f"{root}{DOCS_STATIC_PATH}/favicon.png", with_google_fonts=False)
+
+
 # ------------------------------------------------------------------------------------------ app
 def create_app(settings: Settings | None = None, *, con: duckdb.DuckDBPyConnection | None = None,
                claim_timeout_s: float = 30.0, workers: int = 1, job_runner: JobRunner | None = None,
@@ -474,13 +579,17 @@ def create_app(settings: Settings | None = None, *, con: duckdb.DuckDBPyConnecti
         version=__version__,
         summary="Point-in-time NBA player points predictions against real sportsbook lines.",
         lifespan=lifespan,
+        docs_url=None,      # replaced by _install_docs: the same pages without a CDN
+        redoc_url=None,
     )
     app.state.nbaprops = state
     app.include_router(router)
     if job_runner is not None:
         app.include_router(jobs_router)
     app.include_router(dashboard.router)
+    _install_docs(app)
     _install_error_handlers(app, state)
+    app.add_middleware(ResponseCacheMiddleware, cache=state.cache)
     app.add_middleware(_InternalErrorMiddleware)
     app.add_middleware(_LimitsMiddleware)  # outermost: nothing runs for an oversized request
     return app

@@ -98,3 +98,7 @@ class JobQueue:
             finally:
                 if cur is not None:
                     cur.close()
+                # a command may have written a new batch: cached responses must look again
+                cache = getattr(self._state, "cache", None)
+                if cache is not None:
+                    cache.invalidate()

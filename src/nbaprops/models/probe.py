@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +12,10 @@ from nbaprops.models.registry import SERVED, load_model_set, served_model_set
 
 __all__ = ["ModelProbe", "ServedModels"]
 
-_Signature = tuple[tuple[str, int, int], ...]
+#: (path, SHA-256 of the content) of ``served.json`` and of every file of the served set
+_Signature = tuple[tuple[str, str], ...]
+#: Bytes read at a time while hashing.
+_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -25,12 +29,13 @@ class ServedModels:
 
 
 class ModelProbe:
-    """Loads the served model set with full verification, re-doing it only when files change.
+    """Loads the served model set with full verification, re-loading it only when its content changes.
 
-    Hashing and loading every model on each probe would make a readiness check cost a model load;
-    instead the result is reused while the size and mtime of ``served.json`` and of every file of
-    the set are unchanged. Any truncation, replacement, deletion or promotion changes that
-    signature and triggers a full re-verification.
+    Loading every model on each probe would make a readiness check cost a model load; instead every
+    check hashes ``served.json`` and every file of the served set (a set is well under a few MB: the
+    hashing costs milliseconds) and reuses the loaded result while those SHA-256s are unchanged.
+    The cache is keyed by content, never by size or mtime: a flipped byte whose mtime was put back
+    (``touch -r``) changes the hash, and the full verification against the manifest then fails.
 
     Args:
         model_dir: The model registry directory.
@@ -73,12 +78,17 @@ class ModelProbe:
             return served
 
     def _signature(self, name: str) -> _Signature:
+        """The content hash of every file that decides readiness (empty when one cannot be read)."""
         try:
             paths = [self._model_dir / SERVED, *sorted(p for p in (self._model_dir / name).rglob("*") if p.is_file())]
-            out = []
-            for p in paths:
-                st = p.stat()
-                out.append((str(p), st.st_size, st.st_mtime_ns))
-            return tuple(out)
+            return tuple((str(p), _sha256(p)) for p in paths)
         except OSError:
             return ()
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()

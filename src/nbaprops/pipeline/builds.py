@@ -19,7 +19,7 @@ from nbaprops.config import Settings
 from nbaprops.errors import PhaseGateError
 from nbaprops.features.store import build_feature_store
 from nbaprops.ingest import lines
-from nbaprops.pipeline.gates import finish_record, start_record
+from nbaprops.pipeline.gates import finish_record, release_all_abandoned, start_record
 from nbaprops.progress import Progress, no_progress
 from nbaprops.warehouse.connection import replace_partition
 
@@ -102,7 +102,9 @@ def run_phases(con: duckdb.DuckDBPyConnection, settings: Settings, lo: dt.date, 
                phases: tuple[str, ...] = BUILD_NAMES,
                as_of: dt.datetime | None = None, progress: Progress = no_progress) -> dict[str, int]:
     """Run the builds called ``phases`` (``analytics``, ``precompute``, ``feature_store``; registry order)
-    for dates in [lo, hi]. Each table gets a run record ``<build>:<table>`` in ``phase_runs``."""
+    for dates in [lo, hi]. Each table gets a run record ``<build>:<table>`` in ``phase_runs``; records a
+    dead process left ``running`` (any phase) are marked ``abandoned`` first."""
+    release_all_abandoned(con)
     set_book_priority(con, settings.book_priority)
     params = {"rotation_min_minutes": settings.rotation_min_minutes, "as_of": as_of or FAR_FUTURE}
     steps = [(b.name, t) for b in builds_of(phases) for t in b.tables]

@@ -35,7 +35,7 @@ from nbaprops.warehouse.calendar import previous_game_date
 
 __all__ = ["BOX_SCORE_DAYS", "GateResult", "PhaseRun", "boxscore_gate", "claim_phase", "features_gate",
            "finish_phase", "finish_record", "grade_gate", "lines_gate", "phase_done", "phase_run", "previous_game_date",
-           "release_abandoned", "schedule_gate", "start_record"]
+           "release_abandoned", "release_all_abandoned", "schedule_gate", "start_record"]
 
 BOX_SCORE_DAYS = 7
 #: A ``running`` record older than this is abandoned even when its pid looks alive (pid reuse).
@@ -178,15 +178,36 @@ def release_abandoned(con: duckdb.DuckDBPyConnection, phase: str, game_date: dt.
     for run_id, started in rows:
         if _alive(run_id, started):
             continue
-        con.execute("""UPDATE phase_runs SET status = 'abandoned', finished_at = now(),
-                       error = 'the process running it died (crash or kill -9); re-run replaces its partial work'
-                       WHERE run_id = ?""", [run_id])
+        con.execute("""UPDATE phase_runs SET status = 'abandoned', finished_at = now(), error = ?
+                       WHERE run_id = ?""", [ABANDONED_ERROR, run_id])
         con.execute("""UPDATE phase_runs SET status = 'abandoned', finished_at = now(),
                        error = 'left running by a process that died'
                        WHERE status = 'running' AND phase LIKE ? AND started_at >= ?
                          AND ? BETWEEN date_from AND date_to""", [f"{phase}:%", started, game_date])
         released += 1
     return released
+
+
+ABANDONED_ERROR = "the process running it died (crash or kill -9); re-run replaces its partial work"
+
+
+def release_all_abandoned(con: duckdb.DuckDBPyConnection) -> int:
+    """Mark every ``running`` record whose holder is dead ``abandoned``, whatever its phase and dates.
+
+    This covers what :func:`release_abandoned` (one phase and date) cannot reach: the per-table build
+    records of a backfill (``analytics:<table>``, ``precompute:<table>``, ``feature_store:feature_store``
+    over the backfill's whole range), a daily phase of another date, any phase name. Called when a
+    backfill, a daily run or a build starts, and before ``status`` lists run records. The holder of
+    each record is judged alone (its ``@host:pid``, then the age rule), so a live run elsewhere on the
+    machine keeps its records. Returns the number of records released.
+    """
+    with _claim_lock:
+        rows = con.execute("SELECT run_id, started_at FROM phase_runs WHERE status = 'running'").fetchall()
+        dead = [run_id for run_id, started in rows if not _alive(run_id, started)]
+        for run_id in dead:
+            con.execute("""UPDATE phase_runs SET status = 'abandoned', finished_at = now(), error = ?
+                           WHERE run_id = ? AND status = 'running'""", [ABANDONED_ERROR, run_id])
+    return len(dead)
 
 
 @dataclass

@@ -20,7 +20,7 @@ from nbaprops.errors import NbapropsError, PhaseGateError, PhaseSkipped
 from nbaprops.ops.alerts import Alert, AlertSink, LogSink
 from nbaprops.ops.checks import Check
 from nbaprops.pipeline import registry
-from nbaprops.pipeline.gates import phase_done, phase_run, previous_game_date
+from nbaprops.pipeline.gates import phase_done, phase_run, previous_game_date, release_all_abandoned
 from nbaprops.pipeline.phases import PhaseContext
 from nbaprops.progress import Progress, no_progress
 
@@ -132,6 +132,7 @@ def run_daily(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: dt.
     t0 = time.perf_counter()
     sink = sink or LogSink()
     report = RunReport(game_date)
+    release_all_abandoned(con)     # records a dead run left 'running', whatever their phase or date
     upstream_ran = False
 
     def fire(alert: Alert) -> None:

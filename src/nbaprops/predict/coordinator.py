@@ -24,7 +24,13 @@ import pandas as pd
 
 from nbaprops import leases
 from nbaprops.config import Settings
-from nbaprops.errors import BatchConflictError, ModelError, NbapropsError, QueueStalledError
+from nbaprops.errors import (
+    BatchConflictError,
+    FallbackRefusedError,
+    ModelError,
+    NbapropsError,
+    QueueStalledError,
+)
 from nbaprops.features.definitions import SERVED_FEATURE_VERSION
 from nbaprops.models.registry import load_model_set, served_model_set
 from nbaprops.predict.line_gate import validate_lines
@@ -126,6 +132,14 @@ def start_batch(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: d
     """Predict every expected player of ``game_date`` with every system and consolidate.
 
     ``model_dir``/``model_set`` override the served model set (the walk-forward backtest uses them).
+    With ``allow_fallback`` and an unusable model, fallback rows are stored only when the date holds
+    no healthy (non-fallback) predictions, unless ``force``: a fallback never silently replaces a
+    good slate.
+
+    Raises:
+        ModelError: the model set is unusable (and no fallback was allowed).
+        FallbackRefusedError: fallback rows would replace healthy stored rows of the date (no ``force``).
+        BatchConflictError: a batch of the date is running (no ``force``).
     """
     t0 = time.perf_counter()
     model_dir = model_dir or settings.model_path
@@ -137,6 +151,8 @@ def start_batch(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: d
         if not allow_fallback:
             raise
         model_set, fallback = None, f"model unavailable: {exc}"
+        if not force:
+            _refuse_fallback_over_healthy(con, game_date, fallback)
     batch_id = _claim(con, game_date, force, min_minutes)
     result = BatchResult(batch_id, game_date, "running", model_set=model_set)
     try:
@@ -195,7 +211,7 @@ def start_batch(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: d
                 return result   # a forced newer batch owns the date now: never consolidate over it
             con.execute("UPDATE prediction_batches SET status = 'consolidating', heartbeat_at = now() "
                         "WHERE batch_id = ?", [batch_id])
-        result.rows = consolidate(con, game_date, batch_id, paths)
+        result.rows = consolidate(con, game_date, batch_id, paths, keep_healthy_of=None if force else fallback)
         result.status = "complete" if not failed else "complete_with_failures"
         shutil.rmtree(staging / batch_id, ignore_errors=True)
     except Exception as exc:
@@ -209,6 +225,26 @@ def start_batch(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: d
                    WHERE batch_id = ? AND status <> 'superseded'""",
                 [result.status, result.completed_players, result.failed_players, result.skipped_players, batch_id])
     return result
+
+
+def _healthy_rows(con: duckdb.DuckDBPyConnection, game_date: dt.date) -> int:
+    row = con.execute("""SELECT count(*) FROM player_prop_predictions
+                         WHERE game_date = ? AND NOT coalesce(is_fallback, FALSE)""", [game_date]).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _fallback_refused(game_date: dt.date, healthy: int, why: str) -> FallbackRefusedError:
+    return FallbackRefusedError(
+        f"refusing to replace {healthy} healthy stored prediction(s) of {game_date} with fallback rows "
+        f"({why}); fix or roll back the model set (`nbaprops models rollback`), "
+        "or pass --force to store fallback rows anyway")
+
+
+def _refuse_fallback_over_healthy(con: duckdb.DuckDBPyConnection, game_date: dt.date, why: str) -> None:
+    """Raise before anything is claimed when the date holds healthy (non-fallback) predictions."""
+    healthy = _healthy_rows(con, game_date)
+    if healthy:
+        raise _fallback_refused(game_date, healthy, why)
 
 
 def _sweep_staging(con: duckdb.DuckDBPyConnection, staging: Path) -> None:
@@ -235,12 +271,20 @@ def _record_breaker(con: duckdb.DuckDBPyConnection, batch_id: str, failures: dic
         con.execute("INSERT INTO system_circuit_events VALUES (?, ?, 'open', 1, ?, now())", [batch_id, sid, err])
 
 
-def consolidate(con: duckdb.DuckDBPyConnection, game_date: dt.date, batch_id: str, paths: list[str]) -> int:
+def consolidate(con: duckdb.DuckDBPyConnection, game_date: dt.date, batch_id: str, paths: list[str], *,
+                keep_healthy_of: str | None = None) -> int:
     """Replace the date's predictions with the staged rows in ONE transaction; verify unique keys.
 
     A crash at any point before COMMIT leaves the previous predictions of the date untouched.
+
+    Args:
+        keep_healthy_of: set for a fallback batch without ``force`` (the reason the model is unusable):
+            the transaction is rolled back with :class:`FallbackRefusedError` if the date holds healthy
+            rows by then (checked again here, inside the transaction that would delete them).
     """
     with transaction(con) as tx:
+        if keep_healthy_of is not None and (healthy := _healthy_rows(tx, game_date)):
+            raise _fallback_refused(game_date, healthy, keep_healthy_of)
         tx.execute("DELETE FROM player_prop_predictions WHERE game_date = ?", [game_date])
         if paths:
             lst = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)

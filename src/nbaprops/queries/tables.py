@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-__all__ = ["batch", "conditions", "feature_records", "lines", "prediction_dates", "predictions",
+__all__ = ["batch", "batch_version", "conditions", "feature_records", "lines", "prediction_dates", "predictions",
            "predictions_page", "run_records"]
 
 def conditions(first: tuple[str, list[Any]] | None = None, **equal: Any) -> tuple[str, list[Any]]:
@@ -88,6 +88,27 @@ def batch(con: duckdb.DuckDBPyConnection, batch_id: str, columns: Sequence[str])
     res = con.execute(f"SELECT {', '.join(columns)} FROM prediction_batches WHERE batch_id = ?", [batch_id])
     row = res.fetchone()
     return None if row is None else dict(zip([d[0] for d in res.description], row, strict=True))
+
+
+def batch_version(con: duckdb.DuckDBPyConnection, game_date: dt.date) -> tuple[str | None, str | None, int, str]:
+    """What the stored predictions of a date are a function of, for caching their responses.
+
+    Returns:
+        ``(batch_id, status)`` of the date's latest prediction batch (``None, None`` without one), the
+        number of stored prediction rows of the date, and a marker of every batch of every date (their
+        count and latest start or finish) that changes whenever any batch starts or ends.
+    """
+    row = con.execute("""
+        WITH latest AS (SELECT batch_id, status FROM prediction_batches WHERE game_date = ?
+                        ORDER BY started_at DESC NULLS LAST, batch_id DESC LIMIT 1)
+        SELECT (SELECT batch_id FROM latest), (SELECT status FROM latest),
+               (SELECT count(*) FROM player_prop_predictions WHERE game_date = ?),
+               (SELECT count(*) || '/' || coalesce(max(greatest(started_at, coalesce(finished_at, started_at)))
+                                                   ::VARCHAR, '') FROM prediction_batches)""",
+                      [game_date, game_date]).fetchone()
+    if row is None:
+        return None, None, 0, ""
+    return row[0], row[1], int(row[2]), str(row[3])
 
 
 def lines(con: duckdb.DuckDBPyConnection, game_date: dt.date, *, market: str | None = "player_points"

@@ -30,6 +30,7 @@ from nbaprops.ingest.contract import (
     Rule,
     Source,
     date_rules,
+    drop_temp,
     file_stats,
     integer_id,
     known,
@@ -147,6 +148,14 @@ def _tgl_rules() -> list[Rule]:
 
 def load_team_game_logs_files(con: duckdb.DuckDBPyConnection, sources: Sequence[Source]) -> LoadResult:
     """Games and both teams' box totals from team_game_logs_YYYY-YY.csv files."""
+    try:
+        return _load_team_game_logs_files(con, sources)
+    finally:
+        drop_temp(con, ['_tgl'], ['_tgl_games', '_tgl_teams'])
+
+
+def _load_team_game_logs_files(con: duckdb.DuckDBPyConnection, sources: Sequence[Source]) -> LoadResult:
+    """The body of :func:`load_team_game_logs_files` (its temp tables are dropped by it)."""
     result = stage(con, sources, "_tgl", _TGL_COLUMNS)
     sources = [s for s in sources if s.name not in result.rejected]
     if not sources:
@@ -209,6 +218,14 @@ def _team_part(con: duckdb.DuckDBPyConnection, sources: Sequence[Source], *, kin
     cols = ("game_id", "team_abbreviation_home", "team_abbreviation_road",
             *(f"{src}_{s}" for src, _ in values.values() for s in ("home", "road")))
     t = f"_{kind}"
+    try:
+        return _team_part_load(con, sources, t, cols, kind=kind, table=table, values=values)
+    finally:
+        drop_temp(con, [t], [f"{t}_new"])
+
+
+def _team_part_load(con: duckdb.DuckDBPyConnection, sources: Sequence[Source], t: str, cols: tuple[str, ...], *,
+                    kind: str, table: str, values: dict[str, tuple[str, str]]) -> LoadResult:
     result = stage(con, sources, t, cols)
     sources = [s for s in sources if s.name not in result.rejected]
     if not sources:
@@ -287,6 +304,14 @@ def _box_rules() -> list[Rule]:
 
 def load_player_boxscores_files(con: duckdb.DuckDBPyConnection, sources: Sequence[Source]) -> LoadResult:
     """Player box scores (one row per player per game played); adds games missing from team logs."""
+    try:
+        return _load_player_boxscores_files(con, sources)
+    finally:
+        drop_temp(con, ['_pb'], ['_pb_new'])
+
+
+def _load_player_boxscores_files(con: duckdb.DuckDBPyConnection, sources: Sequence[Source]) -> LoadResult:
+    """The body of :func:`load_player_boxscores_files` (its temp tables are dropped by it)."""
     result = stage(con, sources, "_pb", _BOX_COLUMNS)
     sources = [s for s in sources if s.name not in result.rejected]
     if not sources:
@@ -362,6 +387,14 @@ def _ogl_rules() -> list[Rule]:
 
 def load_official_game_log_files(con: duckdb.DuckDBPyConnection, sources: Sequence[Source]) -> LoadResult:
     """Official stats.nba.com PlayerGameLog CSVs (one per player-season)."""
+    try:
+        return _load_official_game_log_files(con, sources)
+    finally:
+        drop_temp(con, ['_ogl'], ['_ogl_new'])
+
+
+def _load_official_game_log_files(con: duckdb.DuckDBPyConnection, sources: Sequence[Source]) -> LoadResult:
+    """The body of :func:`load_official_game_log_files` (its temp tables are dropped by it)."""
     result = stage(con, sources, "_ogl", _OGL_COLUMNS, _OGL_OPTIONAL)
     sources = [s for s in sources if s.name not in result.rejected]
     if not sources:

@@ -42,7 +42,7 @@ from nbaprops.errors import InputError, MissingColumnsError, UnreadableFileError
 from nbaprops.ingest.sources.files import file_sha256
 
 __all__ = ["LINE_RANGES", "PLAYER_GAME_RANGES", "TEAM_GAME_RANGES", "FileStats", "LoadResult", "Range", "Rule",
-           "Source", "blank", "sources_of", "date_rules", "file_stats", "known", "registered", "number", "present", "record_files",
+           "Source", "blank", "sources_of", "date_rules", "drop_temp", "file_stats", "known", "registered", "number", "present", "record_files",
            "release_taken_over", "replace_quarantine", "split", "stage", "today_limit"]
 
 
@@ -345,7 +345,9 @@ def integer_id(column: str) -> Rule:
 def known(column: str, table: str, key: str, what: str, fix: str, value: str | None = None) -> Rule:
     """The value (SQL ``value`` over the staged row ``s``, default the column) is a ``key`` of ``table``."""
     val = value or f"s.{_q(column)}"
-    return Rule(column, ((f"{val} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {table} k WHERE k.{key} = {val})",
+    # an uncorrelated IN (a hash of the small table) rather than a correlated EXISTS, which DuckDB runs as
+    # a join that materialises the whole staged table
+    return Rule(column, ((f"{val} IS NOT NULL AND {val} NOT IN (SELECT {key} FROM {table} WHERE {key} IS NOT NULL)",
                           f"'unknown {what} ' || {_text(column)} || {_lit('; ' + fix)}"),))
 
 
@@ -388,7 +390,7 @@ def season_year(column: str) -> str:
 def split(con: duckdb.DuckDBPyConnection, table: str, rules: Sequence[Rule],
           key: Sequence[str] = (), key_label: str = "") -> None:
     """Write ``<table>_bad`` (malformed rows, the first broken rule of each row, and every row but the
-    last of a repeated ``key``: SQL expressions over the staged row) and ``<table>_ok`` (the rest).
+    last of a repeated ``key``: SQL expressions over the staged row) and the view ``<table>_ok`` (the rest).
 
     ``<table>_bad`` has ``_file, _sha, file_row, field, reason, raw`` (raw: the row as JSON).
     """
@@ -425,9 +427,19 @@ def split(con: duckdb.DuckDBPyConnection, table: str, rules: Sequence[Rule],
                                  ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING))
                   WHERE rn > 1) d
             JOIN {table} t ON t._file = d._file AND t.file_row = d.file_row""")
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE {table}_ok AS
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW {table}_ok AS
         SELECT * FROM {table} s
         WHERE NOT EXISTS (SELECT 1 FROM {table}_bad b WHERE b._file = s._file AND b.file_row = s.file_row)""")
+
+
+def drop_temp(con: duckdb.DuckDBPyConnection, staged: Sequence[str] = (), tables: Sequence[str] = ()) -> None:
+    """Free the temp tables of a load: ``staged`` tables of :func:`stage` (with their ``_bad``,
+    ``_malformed`` tables and ``_ok`` view) and other ``tables``."""
+    for t in staged:
+        con.execute(f"DROP VIEW IF EXISTS {t}_ok")
+        tables = (*tables, t, f"{t}_bad", f"{t}_malformed")
+    for t in tables:
+        con.execute(f"DROP TABLE IF EXISTS {t}")
 
 
 def file_stats(con: duckdb.DuckDBPyConnection, sources: Sequence[Source], table: str,

@@ -23,6 +23,7 @@ from nbaprops.ingest.contract import (
     LoadResult,
     Rule,
     Source,
+    drop_temp,
     file_stats,
     record_files,
     release_taken_over,
@@ -76,7 +77,7 @@ def _odds_rules() -> list[Rule]:
         return f"nullif(trim(CAST(\"{c}\" AS VARCHAR)), '') IS NULL"
 
     def team(c: str) -> Rule:
-        return Rule(c, ((f"NOT EXISTS (SELECT 1 FROM team_aliases a WHERE a.alias = upper(CAST(\"{c}\" AS VARCHAR)))",
+        return Rule(c, ((f"coalesce(upper(CAST(\"{c}\" AS VARCHAR)) NOT IN (SELECT alias FROM team_aliases), true)",
                          "'unknown team'"),))
 
     return [
@@ -182,7 +183,10 @@ def load_odds_api_files(con: duckdb.DuckDBPyConnection, sources: Sequence[Source
     """Odds API flattened files (parquet or CSV with the same columns), one transaction each."""
     result = LoadResult()
     for src in sources:
-        _load_odds_file(con, src, result)
+        try:
+            _load_odds_file(con, src, result)
+        finally:
+            drop_temp(con, ["_oa_in"], ["_oa_ok", "_oa_dedup", "_oa_pairs", "_oa_ranked", "_oa_main"])
     return result
 
 
@@ -224,7 +228,7 @@ def _bp_rules() -> list[Rule]:
              f"OR abs({over}) < {_PRICE_LO} OR abs({under}) < {_PRICE_LO}", _MISSING),
             (f"abs({over}) > {_PRICE_HI}", _price_range(over)), (f"abs({under}) > {_PRICE_HI}", _price_range(under)))),
         Rule("team", (("nullif(trim(team), '') IS NULL", _MISSING),
-                      ("NOT EXISTS (SELECT 1 FROM team_aliases a WHERE a.alias = upper(trim(team)))", "'unknown team'"))),
+                      ("upper(trim(team)) NOT IN (SELECT alias FROM team_aliases)", "'unknown team'"))),
     ]
 
 
@@ -236,6 +240,14 @@ def load_bettingpros_files(con: duckdb.DuckDBPyConnection, sources: Sequence[Sou
     offer (date, book, market, player, team) twice: the last one (file order, then row) is kept, the
     others are counted as ``duplicate_snapshots``.
     """
+    try:
+        return _load_bettingpros_files(con, sources)
+    finally:
+        drop_temp(con, ['_bp_in'], ['_bp', '_bp_ranked', '_bp_main'])
+
+
+def _load_bettingpros_files(con: duckdb.DuckDBPyConnection, sources: Sequence[Source]) -> LoadResult:
+    """The body of :func:`load_bettingpros_files` (its temp tables are dropped by it)."""
     result = stage(con, sources, "_bp_in", _BP_COLUMNS, _BP_OPTIONAL)
     sources = [s for s in sources if s.name not in result.rejected]
     if not sources:

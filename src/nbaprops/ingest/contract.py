@@ -42,8 +42,9 @@ from nbaprops.errors import InputError, MissingColumnsError, UnreadableFileError
 from nbaprops.ingest.sources.files import file_sha256
 
 __all__ = ["LINE_RANGES", "PLAYER_GAME_RANGES", "TEAM_GAME_RANGES", "FileStats", "LoadResult", "Range", "Rule",
-           "Source", "blank", "sources_of", "date_rules", "drop_temp", "file_stats", "known", "registered", "number", "present", "record_files",
-           "release_taken_over", "replace_quarantine", "split", "stage", "today_limit"]
+           "Source", "blank", "date_rules", "drop_temp", "file_stats", "integer_id", "known", "number", "present",
+           "record_files", "registered", "release_taken_over", "replace_quarantine", "season_rule", "season_year",
+           "sources_of", "split", "stage", "today_limit"]
 
 
 # ----------------------------------------------------------------------------------------- ranges
@@ -242,9 +243,10 @@ def stage(con: duckdb.DuckDBPyConnection, sources: Sequence[Source], table: str,
     """Read ``sources`` into the temp table ``table`` and their unparseable rows into ``<table>_malformed``.
 
     ``table`` has ``_file``, ``_sha``, ``_order`` (position of the file in ``sources``), ``file_row``
-    (CSV line number / parquet row number from 1 ... the header is line 1) and ``columns`` (CSV: text;
-    parquet: the file's types); ``optional`` columns are NULL when a file lacks them. A file that
-    cannot be read or lacks a column is left out and listed in the result's ``rejected``.
+    (the CSV line number, the header being line 1; the parquet row number from 1) and ``columns``, every
+    value as text (a parquet value cast to text, so no value can fail to stage; the rules parse them);
+    ``optional`` columns are NULL when a file lacks them. A file that cannot be read or lacks a column
+    is left out and listed in the result's ``rejected``.
     """
     result = LoadResult()
     csvs = [s for s in sources if s.path.suffix.lower() != ".parquet"]

@@ -127,7 +127,7 @@ def load_files(con: duckdb.DuckDBPyConnection, data_dir: Path, report: BackfillR
     """
     files = discover(con, data_dir)
     if not files:
-        raise InputError(f"no CSV or parquet file under {data_dir}: nothing to load", file=str(data_dir))
+        raise InputError(f"no CSV or parquet file under {data_dir}: nothing to load (give the folder of the bulk files)")
     for f in files:
         if not f.kind:
             _skip_file(con, report, f.path, f.reason)

@@ -25,7 +25,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.duckdb"
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "nbaprops.cli", "--db", str(db), "backfill", "--data", str(args.data),
+        subprocess.run([sys.executable, "-m", "nbaprops", "--db", str(db), "backfill", "--data", str(args.data),
                         "--json"], check=True, stdout=subprocess.DEVNULL)
         wall = time.perf_counter() - t0
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

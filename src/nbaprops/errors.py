@@ -23,8 +23,10 @@
     ├── LeakageError             the backtest would grade a date with a model trained on it
     └── QueueStalledError        work units stayed queued with no consumer past the give-up time
 
-Bad sportsbook lines are never raised: ingest quarantines them (``quarantine_rows``) and the
-prediction gate (``predict.line_gate.validate_lines``) marks them invalid (``line_quarantine``).
+Bad rows of bulk files are never raised: ingest quarantines them (``quarantine_rows``, naming file,
+row, field and reason; docs/data-contract.md); it raises an ``InputError`` when nothing usable was
+loaded (naming the first file, row and field). Lines the prediction gate (``predict.line_gate.validate_lines``)
+refuses are marked invalid (``line_quarantine``).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ import duckdb
 import pytest
 
 from nbaprops.config import load_settings
-from nbaprops.errors import InputError, MissingColumnsError, UnreadableFileError
+from nbaprops.errors import MissingColumnsError, UnreadableFileError
 from nbaprops.features.store import build_feature_store
 from nbaprops.ingest import boxscores, lines
 from nbaprops.ingest.sources.files import discover, file_columns, require_columns
@@ -245,13 +245,13 @@ def test_unreadable_files_are_reported(con: duckdb.DuckDBPyConnection, tmp_path:
     skipped = dict(report.skipped)
     assert set(skipped) == {str(p) for p in (garbage, latin, empty, binary, unknown)}
     assert "cannot read" in skipped[str(garbage)]
-    assert "cannot read" in skipped[str(latin)]
+    assert "not a known" in skipped[str(latin)]     # its header reads; a bad byte below it is a row's problem
     assert "empty file" in skipped[str(empty)]
     assert "cannot read" in skipped[str(binary)]
     assert "not a known" in skipped[str(unknown)]
     assert count(con, "SELECT count(*) FROM quarantine_rows WHERE source = 'files'") == 5
     assert report.loaded == {"teams": 2, "players": 4}  # the readable files still load
-    for p in (garbage, latin, empty):
+    for p in (garbage, empty, binary):
         with pytest.raises(UnreadableFileError) as info:
             file_columns(con, p)
         assert info.value.file == str(p)
@@ -259,30 +259,65 @@ def test_unreadable_files_are_reported(con: duckdb.DuckDBPyConnection, tmp_path:
         discover(con, tmp_path / "does-not-exist")
 
 
-# ----------------------------------------------------------------------------- wrong types / unknown teams
-@pytest.mark.parametrize(("column", "value", "field"), [
-    ("PTS", "abc", "PTS"),
-    ("PTS", "-3", "PTS"),
-    ("FGA", "abc", "FGA"),
-    ("MIN", "12:30", "MIN"),
-    ("team_id", "abc", "team_id"),
-    ("player_id", "Jayson", "player_id"),
-    ("game_date", "03/01/2024", "game_date"),
-    ("season", "", "season"),
-    ("home_away", "", "home_away"),
-    ("team", "XXX", "team"),
-    ("opp_team", "Springfield", "opp_team"),
+# ----------------------------------------------------------------------------- wrong types / unknown ids / ranges
+def _quarantined(con: duckdb.DuckDBPyConnection, path: Path) -> list[tuple[Any, ...]]:
+    return con.execute("""SELECT file_row, field, reason FROM quarantine_rows WHERE file = ?
+                          ORDER BY file_row""", [str(path)]).fetchall()
+
+
+_BOX_KEY = "SELECT pts, minutes, season, game_date, source FROM player_boxscores WHERE game_id = ? AND player_id = ?"
+
+
+@pytest.mark.parametrize(("column", "value", "field", "reason"), [
+    ("PTS", "abc", "PTS", "not a number: abc"),
+    ("PTS", "", "PTS", "missing value"),
+    ("PTS", "-3", "PTS", "-3 is outside the plausible range 0..100"),
+    ("PTS", "999.5", "PTS", "999.5 is outside the plausible range 0..100"),
+    ("PTS", "20.5", "PTS", "20.5 is not a whole number"),
+    ("FGA", "abc", "FGA", "not a number: abc"),
+    ("PF", "7", "PF", "7 is outside the plausible range 0..6"),
+    ("MIN", "12:30", "MIN", "not a number: 12:30"),
+    ("MIN", "1e308", "MIN", "1e308 is outside the plausible range 0..70"),
+    ("MIN", "nan", "MIN", "nan is outside the plausible range 0..70"),
+    ("team_id", "abc", "team_id", "not a number: abc"),
+    ("player_id", "Jayson", "player_id", "not an id (a positive whole number): Jayson"),
+    ("player_id", "999999999", "player_id", "unknown player_id 999999999; not in the players reference"),
+    ("game_date", "03/01/2024", "game_date", "not a date: 03/01/2024"),
+    ("game_date", "2030-03-01", "game_date", "2030-03-01 is outside season 2023-24 (2023-09-01..2024-10-31)"),
+    ("season", "", "season", "missing value"),
+    ("season", "2023-25", "season", "not a season like 2023-24: 2023-25"),
+    ("home_away", "", "home_away", "not home or away: "),
+    ("team", "XXX", "team", "unknown team XXX; add it to team_aliases or fix the file"),
+    ("opp_team", "Springfield", "opp_team", "unknown team Springfield"),
+    ("opp_team", "NYK", "opp_team", "a team cannot play itself"),
 ])
-def test_bad_box_score_value_is_an_input_error_and_writes_nothing(
-        loaded: duckdb.DuckDBPyConnection, tmp_path: Path, column: str, value: str, field: str) -> None:
-    path = box_file(tmp_path, f"bad_{column}.csv", set_cell(column, value, row=2))
-    before = snapshot(loaded)
-    with pytest.raises(InputError) as info:
-        boxscores.load_player_boxscores(loaded, path)
-    err = info.value
-    assert (err.file, err.row, err.field) == (str(path), 3, field), str(err)  # third data row
-    assert str(path) in str(err) and "row 3" in str(err) and field in str(err)
-    assert snapshot(loaded) == before
+def test_bad_box_score_value_quarantines_that_row_only(
+        loaded: duckdb.DuckDBPyConnection, tmp_path: Path, column: str, value: str, field: str, reason: str) -> None:
+    path = box_file(tmp_path, f"bad_{column}.csv", set_cell(column, value, row=2))   # CSV line 4
+    good = box_rows()[2]
+    key = [f"00{good[2]}", good[4]]
+    kept = loaded.execute(_BOX_KEY, key).fetchall()
+    assert boxscores.load_player_boxscores(loaded, path) == 11
+    ((row, got_field, got_reason),) = _quarantined(loaded, path)
+    assert (row, got_field) == (4, field) and got_reason.startswith(reason), got_reason
+    assert loaded.execute(_BOX_KEY, key).fetchall() == kept            # the bad row replaced nothing
+    assert count(loaded, "SELECT count(*) FROM player_boxscores WHERE source = ?", [str(path)]) == 11
+    assert count(loaded, "SELECT count(*) FROM player_boxscores") == 12
+    assert count(loaded, "SELECT count(*) FROM games WHERE year(game_date) = 2030") == 0
+    boxscores.load_player_boxscores(loaded, path)                    # again: the same single quarantine row
+    assert len(_quarantined(loaded, path)) == 1
+
+
+def test_a_final_game_dated_after_tomorrow_is_quarantined(loaded: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    def future(rows: list[list[Any]]) -> None:
+        for r in rows[:4]:                                    # every row of the first game
+            r[BOX_HEADER.index("season")], r[BOX_HEADER.index("game_date")] = "2029-30", "2030-01-15"
+    path = box_file(tmp_path, "future.csv", future)
+    assert boxscores.load_player_boxscores(loaded, path) == 8
+    q = _quarantined(loaded, path)
+    assert [(r, f) for r, f, _ in q] == [(2, "game_date"), (3, "game_date"), (4, "game_date"), (5, "game_date")]
+    assert all("a final game dated 2030-01-15" in why for _, _, why in q)
+    assert count(loaded, "SELECT count(*) FROM games WHERE game_date > current_date") == 0
 
 
 def test_blank_optional_numbers_load_as_null(loaded: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
@@ -291,28 +326,40 @@ def test_blank_optional_numbers_load_as_null(loaded: duckdb.DuckDBPyConnection, 
     assert count(loaded, "SELECT count(*) FROM player_boxscores WHERE fga_rim IS NULL") == 1
 
 
-def test_duplicate_box_score_row_is_an_input_error(loaded: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
-    path = box_file(tmp_path, "dup.csv", lambda rows: rows.append(list(rows[0])))
-    before = snapshot(loaded)
-    with pytest.raises(InputError, match="duplicate") as info:
-        boxscores.load_player_boxscores(loaded, path)
-    assert info.value.field == "game_id/player_id"
-    assert snapshot(loaded) == before
+def test_duplicate_box_score_row_quarantines_all_but_the_last(loaded: duckdb.DuckDBPyConnection,
+                                                              tmp_path: Path) -> None:
+    def dup(rows: list[list[Any]]) -> None:
+        rows.append(list(rows[0]))
+        rows[-1][BOX_HEADER.index("PTS")] = 33
+    path = box_file(tmp_path, "dup.csv", dup)
+    assert boxscores.load_player_boxscores(loaded, path) == 12
+    ((row, field, reason),) = _quarantined(loaded, path)
+    assert (row, field) == (2, "(game_id, player_id)")
+    assert reason == f"another row with the same (game_id, player_id) is loaded instead ({path} row 14)"
+    assert count(loaded, "SELECT pts FROM player_boxscores WHERE game_id = '0022300901' AND player_id = ?",
+                 [box_rows()[0][4]]) == 33
 
 
-@pytest.mark.parametrize(("column", "value"), [("team_abbreviation_road", "XXX"), ("fga_home", "lots"),
-                                               ("team_id_home", "BOS"), ("game_date", "yesterday")])
-def test_bad_team_game_log_is_an_input_error_and_writes_nothing(
-        loaded: duckdb.DuckDBPyConnection, tmp_path: Path, column: str, value: str) -> None:
+@pytest.mark.parametrize(("column", "value", "reason"), [
+    ("team_abbreviation_road", "XXX", "unknown team XXX"),
+    ("fga_home", "lots", "not a number: lots"),
+    ("pts_home", "999", "999 is outside the plausible range 0..250"),
+    ("team_id_home", "BOS", "not an id"),
+    ("game_date", "yesterday", "not a date: yesterday"),
+    ("game_date", "2030-03-03", "2030-03-03 is outside season 2023-24"),
+])
+def test_bad_team_game_log_row_is_quarantined_and_the_others_load(
+        loaded: duckdb.DuckDBPyConnection, tmp_path: Path, column: str, value: str, reason: str) -> None:
     rows = team_log_rows()
     rows[1][TGL_HEADER.index(column)] = value
     path = write_csv(tmp_path / "bad" / "team_game_logs_2023-24.csv", TGL_HEADER, rows)
-    before = snapshot(loaded)
-    with pytest.raises(InputError) as info:
-        boxscores.load_team_game_logs(loaded, path)
-    assert info.value.file == str(path) and info.value.row == 3  # line 3 of the CSV
-    assert column in (info.value.field or "")
-    assert snapshot(loaded) == before
+    kept = loaded.execute("SELECT * FROM team_boxscores WHERE game_id = ? ORDER BY ALL", [GAMES[1][0]]).fetchall()
+    assert boxscores.load_team_game_logs(loaded, path) == 2
+    ((row, field, why),) = _quarantined(loaded, path)
+    assert (row, field) == (3, column) and why.startswith(reason), why        # line 3 of the CSV
+    assert loaded.execute("SELECT * FROM team_boxscores WHERE game_id = ? ORDER BY ALL",
+                          [GAMES[1][0]]).fetchall() == kept
+    assert count(loaded, "SELECT count(*) FROM games WHERE source = ?", [str(path)]) == 2
 
 
 # ----------------------------------------------------------------------------- lines: quarantine, duplicates
@@ -328,25 +375,25 @@ def _odds_accounting(con: duckdb.DuckDBPyConnection, path: Path, stats: dict[str
 
 def test_bad_odds_rows_are_quarantined_with_field_and_reason(loaded: duckdb.DuckDBPyConnection,
                                                              tmp_path: Path) -> None:
-    rows = (odds_pair()                                               # 1-2 good
-            + odds_pair(player="Jaylen Brown", line="NaN")            # 3-4
-            + odds_pair(player="Jalen Brunson", line=-3.5)            # 5-6
-            + odds_pair(player="Josh Hart", line=0)                   # 7-8
-            + odds_pair(player="Jaylen Brown", book="fanduel", over="")                      # 9 (10 kept)
-            + odds_pair(player="Jalen Brunson", book="fanduel", under="evens")               # 12 (11 kept)
-            + odds_pair(player="Josh Hart", book="fanduel", home="Springfield Isotopes"))    # 13-14
+    rows = (odds_pair()                                               # CSV lines 2-3 good
+            + odds_pair(player="Jaylen Brown", line="NaN")            # 4-5
+            + odds_pair(player="Jalen Brunson", line=-3.5)            # 6-7
+            + odds_pair(player="Josh Hart", line=0)                   # 8-9
+            + odds_pair(player="Jaylen Brown", book="fanduel", over="")                      # 10 (11 kept)
+            + odds_pair(player="Jalen Brunson", book="fanduel", under="evens")               # 13 (12 kept)
+            + odds_pair(player="Josh Hart", book="fanduel", home="Springfield Isotopes"))    # 14-15
     path = write_csv(tmp_path / "lines" / "odds.csv", ODDS_HEADER, rows)
     stats = lines.load_odds_api_lines(loaded, path)
     q = {r[0]: (r[1], r[2]) for r in loaded.execute("""SELECT file_row, field, reason FROM quarantine_rows
                                                        WHERE file = ? ORDER BY file_row""", [str(path)]).fetchall()}
     assert q == {
-        3: ("outcomes_point", "line is NaN or not positive"), 4: ("outcomes_point", "line is NaN or not positive"),
-        5: ("outcomes_point", "line is NaN or not positive"), 6: ("outcomes_point", "line is NaN or not positive"),
-        7: ("outcomes_point", "line is NaN or not positive"), 8: ("outcomes_point", "line is NaN or not positive"),
-        9: ("outcomes_price", "missing or invalid value"), 12: ("outcomes_price", "missing or invalid value"),
-        13: ("home_team", "unknown team"), 14: ("home_team", "unknown team"),
+        4: ("outcomes_point", "line is NaN or not positive"), 5: ("outcomes_point", "line is NaN or not positive"),
+        6: ("outcomes_point", "line is NaN or not positive"), 7: ("outcomes_point", "line is NaN or not positive"),
+        8: ("outcomes_point", "line is NaN or not positive"), 9: ("outcomes_point", "line is NaN or not positive"),
+        10: ("outcomes_price", "missing or invalid value"), 13: ("outcomes_price", "missing or invalid value"),
+        14: ("home_team", "unknown team"), 15: ("home_team", "unknown team"),
     }
-    raw = loaded.execute("SELECT raw FROM quarantine_rows WHERE file = ? AND file_row = 13", [str(path)]).fetchone()
+    raw = loaded.execute("SELECT raw FROM quarantine_rows WHERE file = ? AND file_row = 14", [str(path)]).fetchone()
     assert raw and "Springfield Isotopes" in raw[0]  # the row itself is kept for inspection
     assert stats["rows"] == 14 and stats["quarantined"] == 10
     _odds_accounting(loaded, path, stats)
@@ -410,7 +457,7 @@ def test_unresolved_name_is_kept_and_listed(con: duckdb.DuckDBPyConnection, tmp_
 
 
 # ----------------------------------------------------------------------------- atomicity under failure
-@pytest.mark.parametrize("needle", ["INSERT OR REPLACE INTO player_boxscores", "INSERT OR IGNORE INTO games"])
+@pytest.mark.parametrize("needle", ["INSERT INTO player_boxscores", "INSERT OR IGNORE INTO games"])
 def test_box_score_load_failing_mid_transaction_changes_nothing(
         loaded: duckdb.DuckDBPyConnection, tmp_path: Path, needle: str) -> None:
     path = tmp_path / "good" / "boxscores" / "player_boxscores.csv"   # re-load of the same file, new values
@@ -423,7 +470,7 @@ def test_box_score_load_failing_mid_transaction_changes_nothing(
     assert snapshot(loaded) == before  # the DELETE before the failure was rolled back too
 
 
-@pytest.mark.parametrize("needle", ["INSERT OR IGNORE INTO prop_line_snapshots", "INSERT OR IGNORE INTO prop_line_alternates",
+@pytest.mark.parametrize("needle", ["INSERT INTO prop_line_snapshots", "INSERT OR IGNORE INTO prop_line_alternates",
                                     "UPDATE games SET tipoff_at"])
 def test_odds_load_failing_mid_transaction_changes_nothing(loaded: duckdb.DuckDBPyConnection, tmp_path: Path,
                                                            needle: str) -> None:
@@ -444,7 +491,7 @@ def test_bettingpros_load_failing_mid_transaction_changes_nothing(loaded: duckdb
     write_csv(path, BP_HEADER, [bp_row(line=30.5)])
     before = snapshot(loaded)
     with pytest.raises(RuntimeError, match="injected"):
-        lines.load_bettingpros(FailOn(loaded, "INSERT OR IGNORE INTO prop_line_snapshots"), [path])  # type: ignore[arg-type]
+        lines.load_bettingpros(FailOn(loaded, "INSERT INTO prop_line_snapshots"), [path])  # type: ignore[arg-type]
     assert snapshot(loaded) == before
 
 

@@ -286,7 +286,7 @@ def test_records_a_killed_backfill_left_running_are_abandoned_by_the_next_backfi
     shown: list[dict[str, object]] = []
     if entry == "backfill":
         (tmp_path / "empty").mkdir()
-        with pytest.raises(NbapropsError, match="no games found"):
+        with pytest.raises(NbapropsError, match="nothing to load"):
             project.backfill(tmp_path / "empty")
     elif entry == "run":
         run_daily(con, settings, D, only=("verify",), sink=MemorySink())

@@ -7,11 +7,13 @@ to it holds the same rows exactly as the bulk file stores them.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 import duckdb
 import httpx
@@ -22,7 +24,7 @@ import stamina
 
 from nbaprops.config import Settings
 from nbaprops.errors import BudgetExceededError, InputError, SourceError
-from nbaprops.ingest.sources.base import OddsSource, RawPayload, SnapshotStore, land_payload
+from nbaprops.ingest.sources.base import MASK, OddsSource, RawPayload, SnapshotStore, land_payload
 from nbaprops.ingest.sources.odds_api import (
     EVENT_COLUMNS,
     ODDS_COLUMNS,
@@ -169,6 +171,59 @@ def test_key_never_reaches_payload_logs_or_errors(api: respx.MockRouter, no_back
                  *(str(e) for e in errors), *chained,
                  *(r.getMessage() for r in caplog.records), *(str(r.__dict__) for r in caplog.records)):
         assert KEY not in text
+
+
+SPECIAL_KEY = "sk/test+SECRET=="
+
+
+def _encodings(secret: str) -> list[str]:
+    """The spellings a key can take on its way to storage or a log."""
+    forms = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret), quote(secret, safe="").lower(),
+             quote(quote(secret, safe=""), safe=""), json.dumps(secret)[1:-1].replace("/", "\\/"),
+             base64.b64encode(secret.encode()).decode(), base64.urlsafe_b64encode(secret.encode()).decode()}
+    return sorted(forms)
+
+
+def test_a_key_with_url_special_characters_is_masked_in_every_encoding(
+        api: respx.MockRouter, no_backoff: None, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue case 12: an upstream that echoes the request URL (so the key URL-encoded) in the body, in
+    a header and in an error; a transport error naming the URL. Nothing stored, saved, logged or raised
+    holds the key in any encoding."""
+    caplog.set_level(logging.DEBUG)
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        url = str(request.url)
+        body = json.dumps({**json.loads(EVENT_ODDS), "request_url": url, "request_url_escaped": url.replace("/", "\\/"),
+                           "key_b64": base64.b64encode(SPECIAL_KEY.encode()).decode()})
+        return httpx.Response(200, text=body, headers={**QUOTA, "x-requests-last": url})
+
+    api.get(ODDS_PATH).mock(side_effect=echo)
+    api.get("/v4/sports/basketball_nba/events").mock(
+        side_effect=lambda request: httpx.Response(422, json={"message": f"bad request {request.url}",
+                                                              "error_code": "INVALID"}))
+    api.get("/v4/historical/sports/basketball_nba/events").mock(
+        side_effect=lambda request: (_ for _ in ()).throw(httpx.ConnectError(f"cannot reach {request.url}")))
+    src = make_live(key=SPECIAL_KEY, store=SnapshotStore(tmp_path))
+    p = src.fetch_event_odds(EVENT_ID)
+    assert quote(SPECIAL_KEY, safe="") in str(api.calls.last.request.url)        # it was sent, URL-encoded
+    assert json.loads(p.body)["request_url"].endswith("apiKey=***") and "bookmakers" in json.loads(p.body)
+    con = duckdb.connect()
+    con.execute(read_sql("schema/001_raw_core.sql"))
+    land_payload(con, p)
+    stored = str(con.execute("SELECT * REPLACE (fetched_at::VARCHAR AS fetched_at) FROM raw_payloads").fetchall())
+    errors = []
+    for call in (lambda: src.fetch_events(datetime(2024, 4, 10, tzinfo=UTC), datetime(2024, 4, 11, tzinfo=UTC)),
+                 lambda: src.fetch_historical_events(AT)):
+        with pytest.raises(SourceError) as info:
+            call()
+        errors.append(info.value)
+    assert "INVALID" in str(errors[0]) and "ConnectError" in str(errors[1])
+    saved = "".join(f.read_text() for f in tmp_path.iterdir())
+    texts = [repr(p), p.body, json.dumps(p.headers), stored, saved, caplog.text, *(str(e) for e in errors),
+             *(r.getMessage() for r in caplog.records)]
+    leaks = [(form, text[:80]) for form in _encodings(SPECIAL_KEY) for text in texts if form in text]
+    assert not leaks
+    assert MASK in p.body and MASK in stored
 
 
 # --------------------------------------------------------------------------- retries, budget

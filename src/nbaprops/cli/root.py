@@ -68,13 +68,16 @@ def backfill(
         t.add_row(f"loaded {k}", f"{v:,}")
     for k, st in report.lines.items():
         t.add_row(f"lines {Path(k).name}", ", ".join(f"{a}={b:,}" for a, b in st.items()))
+    n = report.files
+    t.add_row("files read / unchanged / skipped",
+              f"{n.get('read', 0):,} / {n.get('unchanged', 0) + n.get('same_content', 0):,} / {n.get('skipped', 0):,}")
     t.add_row("player names resolved", f"{report.names.get('matched', 0):,} of {report.names.get('names', 0):,}")
     t.add_row("void lines (player did not play)", f"{report.void_lines:,}")
     for k, v in report.phases.items():
         t.add_row(k, f"{v:,}")
     out.print(t)
-    for f, reason in report.skipped:
-        console.print(f"[yellow]skipped[/] {f}: {reason}")
+    for problem in report.problems(limit=20):
+        console.print(f"[yellow]warning[/] {problem}")
 
 
 @app.command()

@@ -332,10 +332,14 @@ def _land_rows(con: duckdb.DuckDBPyConnection, candidates: Sequence[_Candidate],
                        now() AS loaded_at
                 FROM _inj_rows""")
             if quarantine:
-                tx.executemany("INSERT INTO quarantine_rows VALUES (?, ?, ?, ?, ?, ?, now())", quarantine)
+                sha = raw_file[1] if raw_file is not None else None
+                tx.executemany("""INSERT INTO quarantine_rows (source, file, file_row, field, reason, raw,
+                                  quarantined_at, file_sha256) VALUES (?, ?, ?, ?, ?, ?, now(), ?)""",
+                               [(*q, sha) for q in quarantine])
             if raw_file is not None:
-                tx.execute("INSERT OR REPLACE INTO raw_files VALUES (?, ?, ?, ?, now())",
-                           [source_file, raw_file[0], raw_file[1], len(candidates)])
+                tx.execute("""INSERT OR REPLACE INTO raw_files (sha256, kind, file_path, n_rows, n_loaded,
+                              n_quarantined, stats, loaded_at) VALUES (?, ?, ?, ?, ?, ?, NULL, now())""",
+                           [raw_file[1], raw_file[0], source_file, len(candidates), len(frame), len(bad)])
     finally:
         con.unregister("_inj_rows")
         con.unregister("_inj_times")
@@ -453,8 +457,8 @@ def load_injury_pdfs(con: duckdb.DuckDBPyConnection, data_dir: Path, paths: Iter
             out.skipped.append((file, str(exc)))
             with transaction(con) as tx:
                 tx.execute("DELETE FROM quarantine_rows WHERE source = ? AND file = ?", [SOURCE, file])
-                tx.execute("INSERT INTO quarantine_rows VALUES (?, ?, NULL, NULL, ?, NULL, now())",
-                           [SOURCE, file, reason])
+                tx.execute("""INSERT INTO quarantine_rows (source, file, file_row, field, reason, raw,
+                              quarantined_at) VALUES (?, ?, NULL, NULL, ?, NULL, now())""", [SOURCE, file, reason])
             continue
         out.files[file] = stats
         out.reports += stats["reports"]

@@ -1,24 +1,44 @@
 """Load sportsbook prop lines (The Odds API flattened files, BettingPros CSVs) into
 ``prop_line_snapshots``, resolving every player name to an NBA player_id.
 
-Bad rows (no line, NaN or non-positive line, missing prices, unknown teams) go to
-``quarantine_rows`` with the reason; names that cannot be resolved are kept in the snapshot with
-``player_id`` NULL and listed in ``unmatched_player_names``. Nothing is dropped silently.
+Bad rows (no line, NaN, non-positive or implausible line, missing or implausible prices, unknown
+teams, markets or books, rows that are not in the file's format) go to ``quarantine_rows`` with the
+field and the reason (:mod:`nbaprops.ingest.contract`); names that cannot be resolved are kept in
+the snapshot with ``player_id`` NULL and listed in ``unmatched_player_names``. Nothing is dropped
+silently. A load replaces the snapshots whose keys (``snapshot_id``: source, event or date, book,
+market, player, quote time) its rows bring, never others.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
 
+from nbaprops.ingest.contract import (
+    LINE_RANGES,
+    FileStats,
+    LoadResult,
+    Rule,
+    Source,
+    drop_temp,
+    file_stats,
+    record_files,
+    release_taken_over,
+    replace_quarantine,
+    sources_of,
+    split,
+    stage,
+)
 from nbaprops.ingest.names import load_aliases, player_lookup, resolve_player_names
-from nbaprops.ingest.sources.files import reader_sql
 from nbaprops.warehouse.connection import transaction
 
-__all__ = ["BETTINGPROS_BOOKS", "BETTINGPROS_MARKETS", "load_bettingpros", "load_odds_api_lines",
-           "resolve_snapshot_players", "mark_void_lines"]
+__all__ = ["BETTINGPROS_BOOKS", "BETTINGPROS_MARKETS", "link_snapshot_games", "load_bettingpros",
+           "load_bettingpros_files", "load_odds_api_files", "load_odds_api_lines", "mark_void_lines", "name_counts", "odds_report",
+           "bettingpros_report",
+           "resolve_snapshot_players"]
 
 # BettingPros market_id -> market key (the prop_type label in those files is wrong).
 BETTINGPROS_MARKETS: dict[int, str] = {
@@ -29,54 +49,72 @@ BETTINGPROS_MARKETS: dict[int, str] = {
 BETTINGPROS_BOOKS: dict[str, str] = {"dk": "draftkings", "fd": "fanduel", "mgm": "betmgm", "espn": "espnbet",
                                      "czr": "williamhill_us", "br": "betrivers"}
 
-_QUARANTINE_INSERT = """INSERT INTO quarantine_rows
-    SELECT ?, ?, file_row, field, reason, CAST(to_json(r) AS VARCHAR), now() FROM {t} AS r"""
+_MISSING = "'missing or invalid value'"
+_LINE_HI = LINE_RANGES["line"].hi
+_PRICE_LO, _PRICE_HI = LINE_RANGES["price"].lo, LINE_RANGES["price"].hi
 
 
-def _quarantine(con: duckdb.DuckDBPyConnection, source: str, file: str, temp: str) -> int:
-    n = con.execute(f"SELECT count(*) FROM {temp}").fetchone()
-    con.execute(_QUARANTINE_INSERT.format(t=temp), [source, file])
-    return int(n[0]) if n else 0
+def _line_range(value: str) -> str:
+    return f"CAST({value} AS VARCHAR) || ' is outside the plausible range 0..{_LINE_HI:g} (docs/data-contract.md)'"
 
 
-def load_odds_api_lines(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, int]:
-    """Load one Odds API flattened file (parquet or CSV with the same columns)."""
-    f = str(path)
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _oa AS
-        SELECT row_number() OVER () AS file_row,
-               CAST(outcomes_name AS VARCHAR) AS side, CAST(outcomes_description AS VARCHAR) AS player_name,
-               try_cast(outcomes_price AS DOUBLE) AS price, try_cast(outcomes_point AS DOUBLE) AS point,
-               CAST(id AS VARCHAR) AS event_id, try_cast(commence_time AS TIMESTAMPTZ) AS tipoff_at,
-               CAST(home_team AS VARCHAR) AS home_name, CAST(away_team AS VARCHAR) AS away_name,
-               lower(CAST("bookmakers.key" AS VARCHAR)) AS sportsbook,
-               CAST("bookmakers.markets.key" AS VARCHAR) AS market,
-               try_cast("bookmakers.markets.last_update" AS TIMESTAMPTZ) AS quoted_at
-        FROM {reader_sql(path)}""")
-    con.execute("""CREATE OR REPLACE TEMP TABLE _oa_bad AS
-        SELECT file_row, field, reason, * EXCLUDE (file_row) FROM (
-            SELECT *, CASE
-                WHEN player_name IS NULL OR trim(player_name) = '' THEN 'outcomes_description'
-                WHEN side NOT IN ('Over', 'Under') THEN 'outcomes_name'
-                WHEN point IS NULL OR isnan(point) OR point <= 0 THEN 'outcomes_point'
-                WHEN price IS NULL OR isnan(price) OR abs(price) < 100 THEN 'outcomes_price'
-                WHEN tipoff_at IS NULL THEN 'commence_time'
-                WHEN quoted_at IS NULL THEN 'bookmakers.markets.last_update'
-                WHEN sportsbook IS NULL OR sportsbook = '' THEN 'bookmakers.key'
-                WHEN ht.abbreviation IS NULL THEN 'home_team'
-                WHEN aw.abbreviation IS NULL THEN 'away_team' END AS field,
-              CASE
-                WHEN point IS NOT NULL AND (isnan(point) OR point <= 0) THEN 'line is NaN or not positive'
-                WHEN ht.abbreviation IS NULL OR aw.abbreviation IS NULL THEN 'unknown team'
-                ELSE 'missing or invalid value' END AS reason
-            FROM _oa LEFT JOIN team_aliases ht ON ht.alias = upper(home_name)
-                     LEFT JOIN team_aliases aw ON aw.alias = upper(away_name)
-        ) WHERE field IS NOT NULL""")
+def _price_range(value: str) -> str:
+    return (f"CAST({value} AS VARCHAR) || ' is outside the plausible range of American odds "
+            f"+-{_PRICE_LO:g}..{_PRICE_HI:g} (docs/data-contract.md)'")
+
+
+# ------------------------------------------------------------------------------------------ The Odds API
+_ODDS_COLUMNS = ("outcomes_name", "outcomes_description", "outcomes_price", "outcomes_point", "id", "commence_time",
+                 "home_team", "away_team", "bookmakers.key", "bookmakers.markets.key", "bookmakers.markets.last_update")
+
+
+def _odds_rules() -> list[Rule]:
+    side = 'CAST("outcomes_name" AS VARCHAR)'
+    price = 'try_cast(trim(CAST("outcomes_price" AS VARCHAR)) AS DOUBLE)'
+    point = 'try_cast(trim(CAST("outcomes_point" AS VARCHAR)) AS DOUBLE)'
+
+    def text_blank(c: str) -> str:
+        return f"nullif(trim(CAST(\"{c}\" AS VARCHAR)), '') IS NULL"
+
+    def team(c: str) -> Rule:
+        return Rule(c, ((f"coalesce(upper(CAST(\"{c}\" AS VARCHAR)) NOT IN (SELECT alias FROM team_aliases), true)",
+                         "'unknown team'"),))
+
+    return [
+        Rule("outcomes_description", ((text_blank("outcomes_description"), _MISSING),)),
+        Rule("outcomes_name", ((f"{side} IS NULL OR {side} NOT IN ('Over', 'Under')", _MISSING),)),
+        Rule("outcomes_point", ((f"{point} IS NULL", _MISSING),
+                                (f"isnan({point}) OR {point} <= 0", "'line is NaN or not positive'"),
+                                (f"{point} > {_LINE_HI}", _line_range(point)))),
+        Rule("outcomes_price", ((f"{price} IS NULL OR isnan({price}) OR abs({price}) < {_PRICE_LO}", _MISSING),
+                                (f"abs({price}) > {_PRICE_HI}", _price_range(price)))),
+        Rule("commence_time", (('try_cast("commence_time" AS TIMESTAMPTZ) IS NULL', _MISSING),)),
+        Rule("bookmakers.markets.last_update",
+             (('try_cast("bookmakers.markets.last_update" AS TIMESTAMPTZ) IS NULL', _MISSING),)),
+        Rule("bookmakers.key", ((text_blank("bookmakers.key"), _MISSING),)),
+        Rule("bookmakers.markets.key", ((text_blank("bookmakers.markets.key"), _MISSING),)),
+        Rule("id", ((text_blank("id"), _MISSING),)),
+        team("home_team"), team("away_team"),
+    ]
+
+
+def _load_odds_file(con: duckdb.DuckDBPyConnection, src: Source, result: LoadResult) -> None:
+    staged = stage(con, [src], "_oa_in", _ODDS_COLUMNS)
+    if staged.rejected:
+        result.rejected.update(staged.rejected)
+        return
+    split(con, "_oa_in", _odds_rules())
     con.execute("""CREATE OR REPLACE TEMP TABLE _oa_ok AS
-        SELECT o.*, ht.abbreviation AS home_team, aw.abbreviation AS away_team,
-               CAST(timezone('America/New_York', o.tipoff_at) AS DATE) AS game_date
-        FROM _oa o JOIN team_aliases ht ON ht.alias = upper(o.home_name)
-                   JOIN team_aliases aw ON aw.alias = upper(o.away_name)
-        WHERE o.file_row NOT IN (SELECT file_row FROM _oa_bad)""")
+        SELECT o.file_row, CAST(outcomes_name AS VARCHAR) AS side, CAST(outcomes_description AS VARCHAR) AS player_name,
+               try_cast(trim(CAST(outcomes_price AS VARCHAR)) AS DOUBLE) AS price,
+               try_cast(trim(CAST(outcomes_point AS VARCHAR)) AS DOUBLE) AS point,
+               CAST(id AS VARCHAR) AS event_id, try_cast(commence_time AS TIMESTAMPTZ) AS tipoff_at,
+               lower(CAST("bookmakers.key" AS VARCHAR)) AS sportsbook, CAST("bookmakers.markets.key" AS VARCHAR) AS market,
+               try_cast("bookmakers.markets.last_update" AS TIMESTAMPTZ) AS quoted_at,
+               ht.abbreviation AS home_team, aw.abbreviation AS away_team,
+               CAST(timezone('America/New_York', try_cast(commence_time AS TIMESTAMPTZ)) AS DATE) AS game_date
+        FROM _oa_in_ok o JOIN team_aliases ht ON ht.alias = upper(CAST(o.home_team AS VARCHAR))
+                         JOIN team_aliases aw ON aw.alias = upper(CAST(o.away_team AS VARCHAR))""")
     # A row repeated in the file (same quote, side and point) is one outcome: keep the first, count the rest.
     con.execute("""CREATE OR REPLACE TEMP TABLE _oa_dedup AS
         SELECT * EXCLUDE (rn) FROM (
@@ -107,23 +145,28 @@ def load_odds_api_lines(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str,
                             line ASC NULLS LAST,
                             file_row ASC NULLS LAST) AS rn
         FROM _oa_pairs""")
+    con.execute("CREATE OR REPLACE TEMP TABLE _oa_main AS SELECT * FROM _oa_ranked WHERE rn = 1")
+    stats = file_stats(con, [src], "_oa_in")[src.name]
+    counts = con.execute("""SELECT (SELECT count(*) FROM _oa_main), (SELECT count(*) FROM _oa_ranked WHERE rn > 1),
+                                   (SELECT count(*) FROM _oa_ok) - (SELECT count(*) FROM _oa_dedup)""").fetchone()
+    snapshots, alternates, dup_rows = (int(x) for x in (counts or (0, 0, 0)))
+    stats.extra = {"snapshots": snapshots, "duplicate_snapshots": 0, "duplicate_rows": dup_rows,
+                   "alternates": alternates}
     with transaction(con) as tx:
-        tx.execute("DELETE FROM prop_line_alternates WHERE snapshot_id IN (SELECT snapshot_id FROM prop_line_snapshots WHERE file = ?)", [f])
-        tx.execute("DELETE FROM prop_line_snapshots WHERE file = ?", [f])
-        tx.execute("DELETE FROM quarantine_rows WHERE file = ?", [f])
-        quarantined = _quarantine(tx, "odds_api", f, "_oa_bad")
-        before = tx.execute("SELECT count(*) FROM prop_line_snapshots").fetchone()
-        tx.execute("""INSERT OR IGNORE INTO prop_line_snapshots BY NAME
+        replace_quarantine(tx, "odds_api", "_oa_in_bad", [src])
+        release_taken_over(tx, "prop_line_snapshots", "file", "_oa_main", ("snapshot_id",), [src])
+        tx.execute("DELETE FROM prop_line_alternates WHERE snapshot_id IN (SELECT snapshot_id FROM _oa_main)")
+        tx.execute("DELETE FROM prop_line_snapshots WHERE snapshot_id IN (SELECT snapshot_id FROM _oa_main)")
+        tx.execute("""INSERT INTO prop_line_snapshots BY NAME
             SELECT r.snapshot_id, 'odds_api' AS source, r.event_id, g.game_id, r.game_date, r.sportsbook,
                    r.player_name, '' AS player_lookup, NULL AS player_id, NULL AS match_method, NULL AS player_team,
                    r.home_team, r.away_team, r.market, r.line, r.over_price, r.under_price, r.quoted_at,
                    r.tipoff_at, date_diff('second', r.quoted_at, r.tipoff_at) / 60.0 AS minutes_before_tipoff,
                    'quoted_at' AS quote_basis, NULL AS opening_line, NULL AS opening_price, NULL AS opening_at,
                    NULL AS is_void, ? AS file, r.file_row, now() AS loaded_at
-            FROM _oa_ranked r
-            LEFT JOIN games g ON g.game_date = r.game_date AND g.home_abbr = r.home_team AND g.away_abbr = r.away_team
-            WHERE r.rn = 1""", [f])
-        after = tx.execute("SELECT count(*) FROM prop_line_snapshots").fetchone()
+            FROM _oa_main r
+            LEFT JOIN games g ON g.game_date = r.game_date AND g.home_abbr = r.home_team AND g.away_abbr = r.away_team""",
+                   [src.name])
         tx.execute("""INSERT OR IGNORE INTO prop_line_alternates
             SELECT snapshot_id, line, over_price, under_price FROM _oa_ranked WHERE rn > 1""")
         # tip-off times the schedule did not have
@@ -132,76 +175,115 @@ def load_odds_api_lines(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str,
                 JOIN games g ON g.game_date = r.game_date AND g.home_abbr = r.home_team AND g.away_abbr = r.away_team
                 GROUP BY g.game_id) t
             WHERE games.game_id = t.game_id AND games.tipoff_at IS NULL""")
-    total = con.execute("SELECT count(*) FROM _oa").fetchone()
-    ranked = con.execute("SELECT count(*) FILTER (WHERE rn = 1), count(*) FILTER (WHERE rn > 1) FROM _oa_ranked").fetchone()
-    dup_rows = con.execute("SELECT (SELECT count(*) FROM _oa_ok) - (SELECT count(*) FROM _oa_dedup)").fetchone()
-    inserted = int(after[0]) - int(before[0]) if after and before else 0
-    return {"rows": int(total[0]) if total else 0, "quarantined": quarantined, "snapshots": inserted,
-            "duplicate_snapshots": (int(ranked[0]) if ranked else 0) - inserted,
-            "duplicate_rows": int(dup_rows[0]) if dup_rows else 0,
-            "alternates": int(ranked[1]) if ranked else 0}
+        record_files(tx, "odds_api_lines", {src.name: stats}, [src])
+    result.files[src.name] = stats
 
 
-def load_bettingpros(con: duckdb.DuckDBPyConnection, paths: list[Path]) -> dict[str, int]:
-    """Load BettingPros offer CSVs (the game date is in each file name; market from market_id).
+def load_odds_api_files(con: duckdb.DuckDBPyConnection, sources: Sequence[Source]) -> LoadResult:
+    """Odds API flattened files (parquet or CSV with the same columns), one transaction each."""
+    result = LoadResult()
+    for src in sources:
+        try:
+            _load_odds_file(con, src, result)
+        finally:
+            drop_temp(con, ["_oa_in"], ["_oa_ok", "_oa_dedup", "_oa_pairs", "_oa_ranked", "_oa_main"])
+    return result
+
+
+def odds_report(st: FileStats) -> dict[str, int]:
+    return {"rows": st.rows, "quarantined": st.quarantined, "snapshots": st.extra.get("snapshots", 0),
+            "duplicate_snapshots": st.extra.get("duplicate_snapshots", 0),
+            "duplicate_rows": st.extra.get("duplicate_rows", 0), "alternates": st.extra.get("alternates", 0)}
+
+
+def load_odds_api_lines(con: duckdb.DuckDBPyConnection, path: Path | Source) -> dict[str, int]:
+    """Load one Odds API flattened file: rows, quarantined, snapshots it holds, duplicate rows, alternates."""
+    src = sources_of(path)[0]
+    result = load_odds_api_files(con, [src])
+    result.raise_rejected()
+    return odds_report(result.files[src.name])
+
+
+# ------------------------------------------------------------------------------------------ BettingPros
+_BP_COLUMNS = ("player", "team", "line", "over_odds", "under_odds", "sportsbook", "market_id")
+_BP_OPTIONAL = ("opening_line", "opening_odds", "opening_time")
+_BP_DATE = "try_cast(regexp_extract(regexp_extract(_file, '[^/\\\\]+$'), '(\\d{4}-\\d{2}-\\d{2})', 1) AS DATE)"
+
+
+def _bp_rules() -> list[Rule]:
+    markets = ", ".join(str(k) for k in BETTINGPROS_MARKETS)
+    books = ", ".join(f"'{k}'" for k in BETTINGPROS_BOOKS)
+    line = "try_cast(trim(line) AS DOUBLE)"
+    over, under = "try_cast(trim(over_odds) AS DOUBLE)", "try_cast(trim(under_odds) AS DOUBLE)"
+    return [
+        Rule("player", (("nullif(trim(player), '') IS NULL", _MISSING),)),
+        Rule("file name", ((f"{_BP_DATE} IS NULL", "'the date in the file name is not a date'"),)),
+        Rule("market_id", ((f"coalesce(try_cast(trim(market_id) AS INTEGER) NOT IN ({markets}), true)",
+                            "'unknown market_id (not a mapped player market)'"),)),
+        Rule("sportsbook", ((f"coalesce(lower(trim(sportsbook)) NOT IN ({books}), true)", "'unknown sportsbook code'"),)),
+        Rule("line", ((f"{line} IS NULL OR isnan({line}) OR {line} <= 0", "'line is missing, NaN or not positive'"),
+                      (f"{line} > {_LINE_HI}", _line_range(line)))),
+        Rule("over_odds/under_odds", (
+            (f"{over} IS NULL OR {under} IS NULL OR isnan({over}) OR isnan({under}) "
+             f"OR abs({over}) < {_PRICE_LO} OR abs({under}) < {_PRICE_LO}", _MISSING),
+            (f"abs({over}) > {_PRICE_HI}", _price_range(over)), (f"abs({under}) > {_PRICE_HI}", _price_range(under)))),
+        Rule("team", (("nullif(trim(team), '') IS NULL", _MISSING),
+                      ("upper(trim(team)) NOT IN (SELECT alias FROM team_aliases)", "'unknown team'"))),
+    ]
+
+
+def load_bettingpros_files(con: duckdb.DuckDBPyConnection, sources: Sequence[Source]) -> LoadResult:
+    """BettingPros offer CSVs (the game date is in each file name; market from market_id), one transaction.
 
     These files carry the book's final pre-game line without a quote time, so the snapshots are
-    stored with ``quote_basis = 'closing'`` and ``quoted_at`` NULL: pre-tip by construction.
+    stored with ``quote_basis = 'closing'`` and ``quoted_at`` NULL: pre-tip by construction. The same
+    offer (date, book, market, player, team) twice: the last one (file order, then row) is kept, the
+    others are counted as ``duplicate_snapshots``.
     """
-    if not paths:
-        return {"rows": 0, "quarantined": 0, "snapshots": 0, "duplicate_snapshots": 0}
-    lst = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
+    try:
+        return _load_bettingpros_files(con, sources)
+    finally:
+        drop_temp(con, ['_bp_in'], ['_bp', '_bp_ranked', '_bp_main'])
+
+
+def _load_bettingpros_files(con: duckdb.DuckDBPyConnection, sources: Sequence[Source]) -> LoadResult:
+    """The body of :func:`load_bettingpros_files` (its temp tables are dropped by it)."""
+    result = stage(con, sources, "_bp_in", _BP_COLUMNS, _BP_OPTIONAL)
+    sources = [s for s in sources if s.name not in result.rejected]
+    if not sources:
+        return result
+    split(con, "_bp_in", _bp_rules())
     markets = ", ".join(f"({k}, '{v}')" for k, v in BETTINGPROS_MARKETS.items())
     books = ", ".join(f"('{k}', '{v}')" for k, v in BETTINGPROS_BOOKS.items())
-    # One read per file so that row_number() OVER () follows the file's own order and file_row is the
-    # CSV line number (a window partitioned by filename over a multi-file read numbers rows in no fixed order).
-    reads = " UNION ALL BY NAME ".join(
-        "SELECT row_number() OVER () + 1 AS file_row, * FROM read_csv('" + str(p).replace("'", "''")
-        + "', header = true, all_varchar = true, filename = true)" for p in paths)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _bp AS
-        SELECT file_row, filename AS file,
-               CAST(regexp_extract(filename, '(\\d{{4}}-\\d{{2}}-\\d{{2}})', 1) AS DATE) AS game_date,
-               player AS player_name, upper(team) AS team_raw, try_cast(line AS DOUBLE) AS line,
-               try_cast(over_odds AS DOUBLE) AS over_price, try_cast(under_odds AS DOUBLE) AS under_price,
-               lower(sportsbook) AS book_raw, try_cast(market_id AS INTEGER) AS market_id,
-               try_cast(opening_line AS DOUBLE) AS opening_line, try_cast(opening_odds AS DOUBLE) AS opening_price,
-               try_cast(opening_time AS TIMESTAMP) AS opening_time
-        FROM ({reads}) AS r""")
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _bp_j AS
-        SELECT b.*, m.market, bk.book AS sportsbook, t.abbreviation AS player_team
-        FROM _bp b
-        LEFT JOIN (VALUES {markets}) AS m(id, market) ON m.id = b.market_id
-        LEFT JOIN (VALUES {books}) AS bk(code, book) ON bk.code = b.book_raw
-        LEFT JOIN team_aliases t ON t.alias = b.team_raw""")
-    con.execute("""CREATE OR REPLACE TEMP TABLE _bp_bad AS
-        SELECT file_row, field, reason, * EXCLUDE (file_row, field, reason) FROM (
-            SELECT *, CASE
-                WHEN player_name IS NULL OR trim(player_name) = '' THEN 'player'
-                WHEN market IS NULL THEN 'market_id'
-                WHEN sportsbook IS NULL THEN 'sportsbook'
-                WHEN line IS NULL OR isnan(line) OR line <= 0 THEN 'line'
-                WHEN over_price IS NULL OR under_price IS NULL OR abs(over_price) < 100 OR abs(under_price) < 100 THEN 'over_odds/under_odds'
-                WHEN player_team IS NULL THEN 'team' END AS field,
-              CASE
-                WHEN market IS NULL THEN 'unknown market_id (not a mapped player market)'
-                WHEN sportsbook IS NULL THEN 'unknown sportsbook code'
-                WHEN line IS NULL OR isnan(line) OR line <= 0 THEN 'line is missing, NaN or not positive'
-                WHEN player_team IS NULL AND player_name IS NOT NULL AND over_price IS NOT NULL THEN 'unknown team'
-                ELSE 'missing or invalid value' END AS reason
-            FROM _bp_j) WHERE field IS NOT NULL""")
+        SELECT b._file AS file, b._order, b.file_row, {_BP_DATE} AS game_date, b.player AS player_name,
+               t.abbreviation AS player_team, try_cast(trim(b.line) AS DOUBLE) AS line,
+               try_cast(trim(b.over_odds) AS DOUBLE) AS over_price, try_cast(trim(b.under_odds) AS DOUBLE) AS under_price,
+               m.market, bk.book AS sportsbook,
+               try_cast(b.opening_line AS DOUBLE) AS opening_line, try_cast(b.opening_odds AS DOUBLE) AS opening_price,
+               try_cast(b.opening_time AS TIMESTAMP) AS opening_time
+        FROM _bp_in_ok b
+        JOIN (VALUES {markets}) AS m(id, market) ON m.id = try_cast(trim(b.market_id) AS INTEGER)
+        JOIN (VALUES {books}) AS bk(code, book) ON bk.code = lower(trim(b.sportsbook))
+        JOIN team_aliases t ON t.alias = upper(trim(b.team))""")
     con.execute("""CREATE OR REPLACE TEMP TABLE _bp_ranked AS
         SELECT j.*, md5(concat_ws('|', 'bettingpros', CAST(j.game_date AS VARCHAR), j.sportsbook, j.market,
                                   j.player_name, j.player_team)) AS snapshot_id,
                ROW_NUMBER() OVER (PARTITION BY j.game_date, j.sportsbook, j.market, j.player_name, j.player_team
-                                  ORDER BY j.file DESC NULLS LAST, j.file_row DESC NULLS LAST) AS rn
-        FROM _bp_j j WHERE NOT EXISTS (SELECT 1 FROM _bp_bad b WHERE b.file = j.file AND b.file_row = j.file_row)""")
+                                  ORDER BY j._order DESC, j.file_row DESC) AS rn
+        FROM _bp j""")
+    con.execute("CREATE OR REPLACE TEMP TABLE _bp_main AS SELECT * FROM _bp_ranked WHERE rn = 1")
+    stats = file_stats(con, sources, "_bp_in")
+    for f, n_main, n_dup in con.execute("""SELECT file, count(*) FILTER (WHERE rn = 1), count(*) FILTER (WHERE rn > 1)
+                                          FROM _bp_ranked GROUP BY 1""").fetchall():
+        stats[str(f)].extra = {"snapshots": int(n_main), "duplicate_snapshots": int(n_dup)}
+    for st in stats.values():
+        st.extra = st.extra or {"snapshots": 0, "duplicate_snapshots": 0}
     with transaction(con) as tx:
-        tx.execute(f"DELETE FROM prop_line_snapshots WHERE file IN ({lst})")
-        tx.execute(f"DELETE FROM quarantine_rows WHERE file IN ({lst})")
-        tx.execute("""INSERT INTO quarantine_rows
-            SELECT 'bettingpros', file, file_row, field, reason, CAST(to_json(b) AS VARCHAR), now() FROM _bp_bad b""")
-        before = tx.execute("SELECT count(*) FROM prop_line_snapshots").fetchone()
-        tx.execute("""INSERT OR IGNORE INTO prop_line_snapshots BY NAME
+        replace_quarantine(tx, "bettingpros", "_bp_in_bad", sources)
+        release_taken_over(tx, "prop_line_snapshots", "file", "_bp_main", ("snapshot_id",), sources)
+        tx.execute("DELETE FROM prop_line_snapshots WHERE snapshot_id IN (SELECT snapshot_id FROM _bp_main)")
+        tx.execute("""INSERT INTO prop_line_snapshots BY NAME
             SELECT r.snapshot_id, 'bettingpros' AS source, NULL AS event_id, g.game_id, r.game_date, r.sportsbook,
                    r.player_name, '' AS player_lookup, NULL AS player_id, NULL AS match_method, r.player_team,
                    g.home_abbr AS home_team, g.away_abbr AS away_team, r.market, r.line,
@@ -210,16 +292,58 @@ def load_bettingpros(con: duckdb.DuckDBPyConnection, paths: list[Path]) -> dict[
                    r.opening_line, CAST(r.opening_price AS INTEGER) AS opening_price,
                    CAST(r.opening_time AS TIMESTAMPTZ) AS opening_at, NULL AS is_void, r.file, r.file_row,
                    now() AS loaded_at
-            FROM _bp_ranked r
-            LEFT JOIN games g ON g.game_date = r.game_date AND r.player_team IN (g.home_abbr, g.away_abbr)
-            WHERE r.rn = 1""")
-        after = tx.execute("SELECT count(*) FROM prop_line_snapshots").fetchone()
-    total = con.execute("SELECT count(*) FROM _bp").fetchone()
-    bad = con.execute("SELECT count(*) FROM _bp_bad").fetchone()
-    dups = con.execute("SELECT count(*) FROM _bp_ranked WHERE rn > 1").fetchone()
-    return {"rows": int(total[0]) if total else 0, "quarantined": int(bad[0]) if bad else 0,
-            "snapshots": int(after[0]) - int(before[0]) if after and before else 0,
-            "duplicate_snapshots": int(dups[0]) if dups else 0}
+            FROM _bp_main r
+            LEFT JOIN games g ON g.game_date = r.game_date AND r.player_team IN (g.home_abbr, g.away_abbr)""")
+        record_files(tx, "bettingpros", stats, sources)
+    result.files.update(stats)
+    return result
+
+
+def bettingpros_report(files: Sequence[FileStats]) -> dict[str, int]:
+    """The group counts of BettingPros files: rows = snapshots + quarantined + duplicate_snapshots."""
+    return {"rows": sum(f.rows for f in files), "quarantined": sum(f.quarantined for f in files),
+            "snapshots": sum(f.extra.get("snapshots", 0) for f in files),
+            "duplicate_snapshots": sum(f.extra.get("duplicate_snapshots", 0) for f in files)}
+
+
+def load_bettingpros(con: duckdb.DuckDBPyConnection, paths: Sequence[Path | Source]) -> dict[str, int]:
+    """Load BettingPros CSVs (see :func:`load_bettingpros_files`); InputError for a file-level problem."""
+    if not paths:
+        return {"rows": 0, "quarantined": 0, "snapshots": 0, "duplicate_snapshots": 0}
+    result = load_bettingpros_files(con, sources_of(paths))
+    result.raise_rejected()
+    return bettingpros_report(list(result.files.values()))
+
+
+# ------------------------------------------------------------------------------------------ after a load
+def link_snapshot_games(con: duckdb.DuckDBPyConnection) -> int:
+    """Snapshots loaded before their game was known get its game_id (and teams, tip-off) once it is;
+    games without a tip-off time get the one their Odds API lines give."""
+    with transaction(con) as tx:
+        tx.execute("""UPDATE prop_line_snapshots AS s
+            SET game_id = g.game_id, home_team = coalesce(s.home_team, g.home_abbr),
+                away_team = coalesce(s.away_team, g.away_abbr), tipoff_at = coalesce(s.tipoff_at, g.tipoff_at)
+            FROM games AS g
+            WHERE s.game_id IS NULL AND s.game_date = g.game_date
+              AND ((s.source = 'bettingpros' AND s.player_team IN (g.home_abbr, g.away_abbr))
+                   OR (s.source <> 'bettingpros' AND s.home_team = g.home_abbr AND s.away_team = g.away_abbr))""")
+        row = tx.execute("SELECT count(*) FROM prop_line_snapshots WHERE game_id IS NULL").fetchone()
+        tx.execute("""UPDATE games SET tipoff_at = t.tipoff_at FROM (
+                SELECT game_id, min(tipoff_at) AS tipoff_at FROM prop_line_snapshots
+                WHERE source = 'odds_api' AND game_id IS NOT NULL AND tipoff_at IS NOT NULL GROUP BY 1) t
+            WHERE games.game_id = t.game_id AND games.tipoff_at IS NULL""")
+    return int(row[0]) if row else 0
+
+
+def name_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Book names in the snapshots and how many resolve to a player_id (what :func:`resolve_snapshot_players`
+    reports for the whole range, read from the table)."""
+    row = con.execute("""SELECT count(*), count(pid) FROM (
+        SELECT any_value(player_id) AS pid FROM prop_line_snapshots
+        GROUP BY source, game_date, player_name, CASE WHEN source = 'bettingpros' THEN player_team END,
+                 home_team, away_team)""").fetchone()
+    names, matched = (int(row[0]), int(row[1])) if row else (0, 0)
+    return {"names": names, "matched": matched, "unmatched": names - matched}
 
 
 def resolve_snapshot_players(con: duckdb.DuckDBPyConnection, date_from: dt.date | None = None,

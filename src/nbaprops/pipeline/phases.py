@@ -66,9 +66,12 @@ def ingest(ctx: PhaseContext) -> None:
         bf = BackfillReport()
         load_files(ctx.con, ctx.data_dir, bf)
         ctx.run.rows = sum(bf.loaded.values()) + sum(int(v.get("snapshots", 0)) for v in bf.lines.values())
-        ctx.detail = f"{len(bf.loaded) + len(bf.lines)} file group(s) from {ctx.data_dir}, {len(bf.skipped)} skipped"
-        for f, why in bf.skipped:
-            ctx.warn(f"ingest: skipped {f}: {why}")
+        n = bf.files
+        ctx.detail = (f"{len(bf.loaded) + len(bf.lines)} file group(s) from {ctx.data_dir}: {n.get('read', 0)} file(s) "
+                      f"read, {n.get('unchanged', 0)} unchanged, {len(bf.quarantined)} with quarantined rows, "
+                      f"{len(bf.skipped)} skipped")
+        for problem in bf.problems():
+            ctx.warn(f"ingest: {problem}")
         return
     if ctx.sources is None:
         raise SettingsError("ingest needs live sources, --replay DIR or --data DIR")

@@ -57,8 +57,9 @@ class Phase:
 
 PHASES: tuple[Phase, ...] = (
     Phase("ingest", "land bulk files, saved payloads or live upstream data", gate="none (it brings the inputs)",
-          writes=("games", "player_boxscores", "official_player_game_logs", "team_boxscores", "prop_line_snapshots",
-                  "prop_line_alternates", "unmatched_player_names", "raw_payloads", "raw_files", "quarantine_rows"),
+          writes=("games", "player_boxscores", "official_player_game_logs", "team_boxscores", "team_game_advanced",
+                  "team_game_linescores", "prop_line_snapshots", "prop_line_alternates", "unmatched_player_names",
+                  "raw_payloads", "raw_files", "quarantine_rows"),
           run=phases.ingest),
     Phase("analytics", "per player-game and team-game summaries and the upcoming-game context",
           gate="games for D exist; every final game of D-7..D-1 has player box scores",

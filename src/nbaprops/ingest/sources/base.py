@@ -10,6 +10,7 @@ construction (see :func:`scrub_params` and :func:`scrub_headers`).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -17,8 +18,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol, runtime_checkable
+from urllib.parse import quote, quote_plus
 
 import duckdb
 
@@ -33,11 +36,13 @@ __all__ = [
     "ScheduleSource",
     "SnapshotStore",
     "land_payload",
+    "mask",
     "payload_from_json",
     "payload_to_json",
     "redact",
     "scrub_headers",
     "scrub_params",
+    "secret_pattern",
 ]
 
 #: Query/param names whose values are secrets: dropped from stored params.
@@ -88,11 +93,51 @@ def scrub_headers(headers: Mapping[str, object]) -> dict[str, str]:
             if not _SECRET_HEADER_RE.search(str(k))}
 
 
+def _char_forms(ch: str) -> list[str]:
+    """Regex alternatives for one character of a secret as it may appear in stored or logged text."""
+    raw = ch.encode("utf-8")
+    hexes = ["".join(f"%{b:02x}" for b in raw), "".join(f"%25{b:02x}" for b in raw)]   # URL-encoded, twice
+    forms = [re.escape(ch), *(f"(?i:{re.escape(h)})" for h in hexes)]
+    if ch == " ":
+        forms.append(re.escape("+"))                       # quote_plus / form encoding
+    if ch == "/":
+        forms.append(re.escape("\\/"))                   # JSON's optional escape of "/"
+    if len(raw) == 1 and not ch.isalnum():
+        escaped = re.escape("\\u" + f"{ord(ch):04x}")
+        forms.append(f"(?i:{escaped})")                     # JSON \uXXXX escape
+    return forms
+
+
+@lru_cache(maxsize=32)
+def secret_pattern(secret: str) -> re.Pattern[str]:
+    """A regex matching ``secret`` in every encoding it may take on its way to storage or a log: as is,
+    URL-encoded (``quote``, ``quote_plus``, any case of the hex digits, or encoded twice), JSON-escaped,
+    and base64 (standard and URL-safe, with or without padding)."""
+    spelled = "".join("(?:" + "|".join(_char_forms(ch)) + ")" for ch in secret)
+    b64 = {base64.b64encode(secret.encode()).decode(), base64.urlsafe_b64encode(secret.encode()).decode()}
+    b64 |= {b.rstrip("=") for b in b64}
+    literal = sorted({quote(secret, safe=""), quote(secret), quote_plus(secret), *b64}, key=len, reverse=True)
+    return re.compile("|".join([spelled, *(re.escape(x) for x in literal if len(x) >= 4)]))
+
+
+def mask(text: str, *secrets: str | None) -> str:
+    """Replace every occurrence of each secret (in any of the encodings of :func:`secret_pattern`) by ``***``.
+
+    Args:
+        text: the text to clean (a body, a header value, a message).
+        *secrets: the secret values (``None`` and ``""`` are ignored).
+    """
+    for secret in secrets:
+        if secret:
+            text = secret_pattern(secret).sub(MASK, text)
+    return text
+
+
 def redact(text: str, *secrets: str | None) -> str:
-    """Mask secrets in free text (URLs, error messages, bodies).
+    """Mask secrets in free text (URLs, error messages, log lines).
 
     ``apiKey=...``-style query fragments are always masked; each non-empty string in ``secrets`` is
-    masked wherever it occurs.
+    masked wherever it occurs, raw or encoded (:func:`mask`).
 
     Args:
         text: the text to clean.
@@ -101,11 +146,7 @@ def redact(text: str, *secrets: str | None) -> str:
     Returns:
         The text with every secret replaced by ``***``.
     """
-    out = _SECRET_IN_TEXT_RE.sub(lambda m: f"{m.group(1)}={MASK}", text)
-    for secret in secrets:
-        if secret:
-            out = out.replace(secret, MASK)
-    return out
+    return mask(_SECRET_IN_TEXT_RE.sub(lambda m: f"{m.group(1)}={MASK}", text), *secrets)
 
 
 def _utc(ts: datetime, what: str) -> datetime:

@@ -76,8 +76,11 @@ def file_columns(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     try:
         if path.suffix.lower() == ".parquet":
             return [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader_sql(path)}").fetchall()]
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            header = next(csv.reader(fh), None)
+        with path.open("rb") as fh:        # the header line only: a bad byte further down is a row's problem
+            first = fh.readline().decode("utf-8-sig")
+        if "\x00" in first:
+            raise UnreadableFileError("cannot read: binary data (a NUL byte) in the header line", file=str(path))
+        header = next(csv.reader([first]), None)
     except (duckdb.Error, OSError, UnicodeDecodeError, csv.Error) as exc:
         raise UnreadableFileError(f"cannot read: {exc}".splitlines()[0], file=str(path)) from exc
     if not header:
@@ -98,7 +101,7 @@ def classify(con: duckdb.DuckDBPyConnection, path: Path) -> DataFile:
     try:
         cols = set(file_columns(con, path))
     except UnreadableFileError as exc:
-        return DataFile(path, None, str(exc))
+        return DataFile(path, None, str(exc).removeprefix(f"file {path}: "))
     for kind in LOAD_ORDER:
         if KINDS[kind] <= cols:
             if kind == "bettingpros" and not DataFile(path, kind).date_in_name:
@@ -116,6 +119,7 @@ def discover(con: duckdb.DuckDBPyConnection, root: Path) -> list[DataFile]:
     """Every CSV/parquet file under ``root``, classified, in load order."""
     if not root.exists():
         raise UnreadableFileError("directory does not exist", file=str(root))
+    root = root.resolve()     # one spelling per file (relative or absolute, with or without ..)
     paths = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in {".csv", ".parquet"})
     files = [classify(con, p) for p in paths]
     order = {k: i for i, k in enumerate(LOAD_ORDER)}

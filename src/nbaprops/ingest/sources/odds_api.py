@@ -27,7 +27,7 @@ import stamina
 
 from nbaprops.config import Settings
 from nbaprops.errors import BudgetExceededError, InputError, SourceError, TransientUpstreamError
-from nbaprops.ingest.sources.base import MASK, RawPayload, SnapshotStore, redact
+from nbaprops.ingest.sources.base import RawPayload, SnapshotStore, mask, redact
 from nbaprops.odds import check_american
 
 __all__ = [
@@ -122,14 +122,19 @@ def historical_event_odds_params(at: datetime, markets: tuple[str, ...] = ("play
 
 
 class _RedactSecretsFilter(logging.Filter):
-    """Masks ``apiKey=...`` in records of loggers we do not own (httpx logs every request URL)."""
+    """Masks ``apiKey=...`` and every key in use (raw or encoded) in records of loggers we do not own
+    (httpx logs every request URL) and of this module."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except Exception:  # a malformed record is not ours to fix
             return True
-        clean = redact(message)
+        clean = redact(message, *sorted(self.secrets, key=len, reverse=True))
         if clean != message:
             record.msg, record.args = clean, None
         return True
@@ -138,9 +143,10 @@ class _RedactSecretsFilter(logging.Filter):
 _FILTER = _RedactSecretsFilter()
 
 
-def _install_log_redaction() -> None:
-    for name in ("httpx", "httpcore"):
-        logger = logging.getLogger(name)
+def _install_log_redaction(secret: str | None = None) -> None:
+    if secret:
+        _FILTER.secrets.add(secret)
+    for logger in (logging.getLogger("httpx"), logging.getLogger("httpcore"), log):
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)
 
@@ -187,7 +193,7 @@ class OddsApiLive:
         #: The last ``x-requests-remaining`` / ``x-requests-used`` seen, if any.
         self.quota_remaining: int | None = None
         self.quota_used: int | None = None
-        _install_log_redaction()
+        _install_log_redaction(settings.odds_api_key.get_secret_value() if settings.odds_api_key else None)
 
     # -- OddsSource
 
@@ -318,9 +324,11 @@ class OddsApiLive:
         if status == 200:
             log.info("The Odds API %s %s: %d bytes, quota remaining %s", path, query, len(response.content),
                      self.quota_remaining)
-            headers = {k: v for k, v in response.headers.items() if k.lower() in _KEEP_HEADERS}
+            headers = {k: mask(v, key) for k, v in response.headers.items() if k.lower() in _KEEP_HEADERS}
+            # the body is stored and saved as it came, but for the key in any encoding (an upstream
+            # that echoes the request URL holds it URL-encoded)
             return RawPayload(source=SOURCE, endpoint=endpoint, params={**extra, **query}, fetched_at=fetched_at,
-                              status_code=status, headers=headers, body=response.text.replace(key, MASK))
+                              status_code=status, headers=headers, body=mask(response.text, key))
         detail = self._error_detail(response, key)
         if status == 401:
             raise SourceError(f"The Odds API rejected the key (HTTP 401{detail}): check NBAPROPS_ODDS_API_KEY "

@@ -32,6 +32,7 @@ from nbaprops.ingest.contract import (
     date_rules,
     drop_temp,
     file_stats,
+    frees_temp,
     integer_id,
     known,
     number,
@@ -146,16 +147,9 @@ def _tgl_rules() -> list[Rule]:
                               "'not W, L or blank: ' || left(wl_home, 40)"),))]
 
 
+@frees_temp(['_tgl'], ['_tgl_games', '_tgl_teams'])
 def load_team_game_logs_files(con: duckdb.DuckDBPyConnection, sources: Sequence[Source]) -> LoadResult:
     """Games and both teams' box totals from team_game_logs_YYYY-YY.csv files."""
-    try:
-        return _load_team_game_logs_files(con, sources)
-    finally:
-        drop_temp(con, ['_tgl'], ['_tgl_games', '_tgl_teams'])
-
-
-def _load_team_game_logs_files(con: duckdb.DuckDBPyConnection, sources: Sequence[Source]) -> LoadResult:
-    """The body of :func:`load_team_game_logs_files` (its temp tables are dropped by it)."""
     result = stage(con, sources, "_tgl", _TGL_COLUMNS)
     sources = [s for s in sources if s.name not in result.rejected]
     if not sources:
@@ -302,16 +296,9 @@ def _box_rules() -> list[Rule]:
             *(number(c, PLAYER_GAME_RANGES[c], required=c == "PTS") for c in (*_COUNTING, *_ZONES))]
 
 
+@frees_temp(['_pb'], ['_pb_new'])
 def load_player_boxscores_files(con: duckdb.DuckDBPyConnection, sources: Sequence[Source]) -> LoadResult:
     """Player box scores (one row per player per game played); adds games missing from team logs."""
-    try:
-        return _load_player_boxscores_files(con, sources)
-    finally:
-        drop_temp(con, ['_pb'], ['_pb_new'])
-
-
-def _load_player_boxscores_files(con: duckdb.DuckDBPyConnection, sources: Sequence[Source]) -> LoadResult:
-    """The body of :func:`load_player_boxscores_files` (its temp tables are dropped by it)."""
     result = stage(con, sources, "_pb", _BOX_COLUMNS)
     sources = [s for s in sources if s.name not in result.rejected]
     if not sources:
@@ -385,16 +372,9 @@ def _ogl_rules() -> list[Rule]:
             *(number(c, PLAYER_GAME_RANGES[c], required=False) for c in _OGL_OPTIONAL if c != "WL")]
 
 
+@frees_temp(['_ogl'], ['_ogl_new'])
 def load_official_game_log_files(con: duckdb.DuckDBPyConnection, sources: Sequence[Source]) -> LoadResult:
     """Official stats.nba.com PlayerGameLog CSVs (one per player-season)."""
-    try:
-        return _load_official_game_log_files(con, sources)
-    finally:
-        drop_temp(con, ['_ogl'], ['_ogl_new'])
-
-
-def _load_official_game_log_files(con: duckdb.DuckDBPyConnection, sources: Sequence[Source]) -> LoadResult:
-    """The body of :func:`load_official_game_log_files` (its temp tables are dropped by it)."""
     result = stage(con, sources, "_ogl", _OGL_COLUMNS, _OGL_OPTIONAL)
     sources = [s for s in sources if s.name not in result.rejected]
     if not sources:

@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +43,7 @@ from nbaprops.errors import InputError, MissingColumnsError, UnreadableFileError
 from nbaprops.ingest.sources.files import file_sha256
 
 __all__ = ["LINE_RANGES", "PLAYER_GAME_RANGES", "TEAM_GAME_RANGES", "FileStats", "LoadResult", "Range", "Rule",
-           "Source", "blank", "date_rules", "drop_temp", "file_stats", "integer_id", "known", "number", "present",
+           "Source", "blank", "date_rules", "drop_temp", "frees_temp", "file_stats", "integer_id", "known", "number", "present",
            "record_files", "registered", "release_taken_over", "replace_quarantine", "season_rule", "season_year",
            "sources_of", "split", "stage", "today_limit"]
 
@@ -432,6 +433,22 @@ def split(con: duckdb.DuckDBPyConnection, table: str, rules: Sequence[Rule],
     con.execute(f"""CREATE OR REPLACE TEMP VIEW {table}_ok AS
         SELECT * FROM {table} s
         WHERE NOT EXISTS (SELECT 1 FROM {table}_bad b WHERE b._file = s._file AND b.file_row = s.file_row)""")
+
+
+def frees_temp(staged: Sequence[str] = (), tables: Sequence[str] = ()
+               ) -> Callable[[Callable[[duckdb.DuckDBPyConnection, Sequence[Source]], LoadResult]],
+                             Callable[[duckdb.DuckDBPyConnection, Sequence[Source]], LoadResult]]:
+    """Decorate a loader so that its temp tables (see :func:`drop_temp`) are freed when it returns or raises."""
+    def wrap(fn: Callable[[duckdb.DuckDBPyConnection, Sequence[Source]], LoadResult]
+             ) -> Callable[[duckdb.DuckDBPyConnection, Sequence[Source]], LoadResult]:
+        @functools.wraps(fn)
+        def loader(con: duckdb.DuckDBPyConnection, sources: Sequence[Source]) -> LoadResult:
+            try:
+                return fn(con, sources)
+            finally:
+                drop_temp(con, staged, tables)
+        return loader
+    return wrap
 
 
 def drop_temp(con: duckdb.DuckDBPyConnection, staged: Sequence[str] = (), tables: Sequence[str] = ()) -> None:

@@ -16,8 +16,8 @@ from nbaprops.ingest.contract import (
     LoadResult,
     Rule,
     Source,
-    drop_temp,
     file_stats,
+    frees_temp,
     integer_id,
     present,
     record_files,
@@ -38,16 +38,9 @@ TEAM_ALIASES: dict[str, str] = {
 }
 
 
+@frees_temp(['_tm'], [])
 def load_teams_files(con: duckdb.DuckDBPyConnection, sources: Sequence[Source]) -> LoadResult:
     """Upsert ``teams`` by team_id and rebuild ``team_aliases`` (abbreviation, full name, nickname, aliases)."""
-    try:
-        return _load_teams_files(con, sources)
-    finally:
-        drop_temp(con, ['_tm'], [])
-
-
-def _load_teams_files(con: duckdb.DuckDBPyConnection, sources: Sequence[Source]) -> LoadResult:
-    """The body of :func:`load_teams_files` (its temp tables are dropped by it)."""
     result = stage(con, sources, "_tm", ("team_id", "abbreviation", "full_name", "city", "nickname"))
     sources = [s for s in sources if s.name not in result.rejected]
     if not sources:
@@ -81,16 +74,9 @@ def load_teams(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     return sum(s.loaded for s in result.files.values())
 
 
+@frees_temp(['_pl'], [])
 def load_players_files(con: duckdb.DuckDBPyConnection, sources: Sequence[Source]) -> LoadResult:
     """Upsert ``players`` by player_id from the nba_api static players table."""
-    try:
-        return _load_players_files(con, sources)
-    finally:
-        drop_temp(con, ['_pl'], [])
-
-
-def _load_players_files(con: duckdb.DuckDBPyConnection, sources: Sequence[Source]) -> LoadResult:
-    """The body of :func:`load_players_files` (its temp tables are dropped by it)."""
     from nbaprops.ingest.names import player_lookup
 
     result = stage(con, sources, "_pl", ("player_id", "full_name", "first_name", "last_name", "is_active"))

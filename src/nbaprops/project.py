@@ -98,8 +98,8 @@ class BacktestResult:
     info: dict[str, Any] = field(default_factory=dict)
     #: report.md / metrics.json paths, alarms and the edge verdict when a report was written
     report: dict[str, Any] | None = None
-    #: the report's headline figures (``metrics`` itself when no report was written)
-    headline: dict[str, Any] = field(default_factory=dict)
+    #: the report's headline rows (one per system), or ``metrics`` itself when no report was written
+    headline: Any = None
 
 
 @dataclass
@@ -530,13 +530,13 @@ class Project:
         graded = res.pop("graded")
         blocks = list(res.get("blocks", []))
         report = None
-        headline: dict[str, Any] | None = None
+        headline: Any = None
         if report_dir is not None:
             cmd = command or f"nbaprops backtest --from {lo} --to {hi} --retrain-every {retrain_every_days}d"
             info = write_report(graded, Path(report_dir), title=f"nbaprops walk-forward backtest {lo} to {hi}",
                                 period=f"{lo} to {hi}, retrained every {retrain_every_days} days", command=cmd)
             metrics = json.loads(Path(info["metrics_json"]).read_text(encoding="utf-8"))
-            headline = dict(info["headline"])
+            headline = info["headline"]
             report = {"report_md": info["report_md"], "metrics_json": info["metrics_json"],
                       "alarms": info["alarms"], "edge_demonstrated": info["edge_demonstrated"]}
         else:

@@ -20,7 +20,7 @@ import socket
 from typing import NamedTuple
 
 __all__ = ["BATCH_STALE_AFTER_S", "Owner", "announce_server", "is_alive", "is_stale", "live_server", "owner_id",
-           "parse_owner", "server_file", "withdraw_server"]
+           "parse_owner", "run_holder", "server_file", "withdraw_server"]
 
 #: A prediction batch's lease (``prediction_batches.owner`` / ``heartbeat_at``) is stale after this many
 #: seconds without a heartbeat; the coordinator beats after every unit and every phase of a batch.
@@ -58,6 +58,12 @@ def parse_owner(owner: str | None) -> Owner | None:
     if not sep or not host or not pid.isdigit() or int(pid) <= 0:
         return None
     return Owner(host, int(pid))
+
+
+def run_holder(run_id: str | None) -> Owner | None:
+    """The holder named by a phase run id ``<hex>@host:pid`` (None when it names none)."""
+    _, sep, owner = (run_id or "").rpartition("@")
+    return parse_owner(owner) if sep else None
 
 
 def is_alive(owner: str | None) -> bool:

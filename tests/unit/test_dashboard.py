@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -595,3 +596,40 @@ def test_templates_ship_inside_the_package() -> None:
     folder = resources.files("nbaprops.api").joinpath("templates")
     names = {p.name for p in folder.iterdir()}
     assert {"base.html", "slate.html", "performance.html", "pipeline.html", "error.html"} <= names
+
+
+def test_pipeline_shows_a_run_of_a_dead_process_abandoned(db: Path) -> None:
+    """A run left ``running`` by a process of this host that is gone is shown abandoned at once (not after
+    the stall timeout) and raises an alert, while the page writes nothing to the warehouse."""
+    import socket
+    import subprocess
+    import sys
+
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                           text=True, check=True)
+    dead_pid = int(child.stdout)        # exited: no process of this host has that pid now (barring reuse)
+    started = NOW - dt.timedelta(minutes=5)
+    con = connect(db)
+    try:
+        _insert(con, "phase_runs", [
+            {"run_id": f"feedc0de@{socket.gethostname()}:{dead_pid}", "phase": "grade", "date_from": D2,
+             "date_to": D2, "started_at": started, "finished_at": None, "n_rows": None, "status": "running",
+             "error": None},
+            {"run_id": f"alive000@{socket.gethostname()}:{os.getpid()}", "phase": "lines", "date_from": D2,
+             "date_to": D2, "started_at": started, "finished_at": None, "n_rows": None, "status": "running",
+             "error": None}])
+    finally:
+        con.close()
+    con = connect(db, read_only=True)
+    try:
+        pipe = load_pipeline(con, now=NOW)
+        by_phase = {r["phase"]: r for r in pipe.runs if r["started_at"] == started}
+        assert by_phase["grade"]["status"] == "abandoned" and "died" in by_phase["grade"]["error"]
+        assert by_phase["lines"]["status"] == "running"          # this process is alive: still running
+        assert {p["phase"]: p["last_status"] for p in pipe.phases}["grade"] == "abandoned"
+        assert ("phase_abandoned", D2) in {(a.kind, a.game_date) for a in pipe.alerts}
+        stored = con.execute("SELECT status FROM phase_runs WHERE phase = 'grade' AND started_at = ?",
+                             [started]).fetchone()
+        assert stored == ("running",)                              # the page only reads
+    finally:
+        con.close()

@@ -149,16 +149,11 @@ def _new_run_id() -> str:
     return f"{uuid.uuid4().hex[:16]}@{leases.owner_id()}"
 
 
-def _holder(run_id: str) -> leases.Owner | None:
-    _, sep, owner = run_id.rpartition("@")
-    return leases.parse_owner(owner) if sep else None
-
-
 def _alive(run_id: str, started_at: dt.datetime | None) -> bool:
     """Whether the process that wrote a ``running`` record may still be running it."""
     if started_at is not None and dt.datetime.now(dt.UTC).replace(tzinfo=None) - started_at > STALE_AFTER:
         return False
-    holder = _holder(run_id)
+    holder = leases.run_holder(run_id)
     if holder is None:
         return False
     if holder.this_process:
@@ -279,7 +274,7 @@ def claim_phase(con: duckdb.DuckDBPyConnection, phase: str, game_date: dt.date, 
                 return PhaseRun(start_record(con, phase, game_date, game_date), phase, game_date)
         if time.monotonic() >= deadline:
             holder_id, started = live[0]
-            holder = _holder(holder_id)
+            holder = leases.run_holder(holder_id)
             who = f"{holder[0]} pid {holder[1]}" if holder else "unknown process"
             raise LockError(f"{phase} for {game_date} is already running (run {holder_id}, {who}, started "
                             f"{started:%Y-%m-%d %H:%M:%S} UTC); wait for it to finish or retry with --wait SECONDS")

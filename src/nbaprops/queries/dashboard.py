@@ -21,7 +21,7 @@ from typing import Any, Literal
 import duckdb
 
 from nbaprops.evaluate.metrics.betting import SETTLED_RESULTS, BetRecord
-from nbaprops.leases import BATCH_STALE_AFTER_S, is_stale
+from nbaprops.leases import BATCH_STALE_AFTER_S, is_alive, is_stale, run_holder
 from nbaprops.odds import BREAK_EVEN_MINUS_110
 from nbaprops.ops.alerts import Alert
 from nbaprops.queries.tables import conditions
@@ -455,6 +455,20 @@ class PipelineData:
     total_runs: int = 0
 
 
+#: What the pipeline page says of a run left ``running`` by a process that no longer exists.
+DEAD_RUN_ERROR = "left running by a process that died (crash or kill -9); re-run the phase"
+
+
+def _dead_run(run_id: str | None) -> bool:
+    """Whether a ``running`` record's holder provably died (a pid of this host that is gone).
+
+    The pages read the warehouse and never write it: such a record is shown ``abandoned`` here and
+    closed in the table by the next ``run``, ``backfill`` or ``status``.
+    """
+    holder = run_holder(run_id)
+    return holder is not None and not is_alive(str(holder))
+
+
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
@@ -487,8 +501,13 @@ def load_pipeline(cur: duckdb.DuckDBPyConnection, *, phase: str | None = None, s
                max(started_at) AS last_started,
                arg_max(status, started_at) AS last_status,
                arg_max(error, started_at) AS last_error,
+               arg_max(run_id, started_at) AS last_run_id,
                coalesce(sum(n_rows), 0) AS rows
         FROM phase_runs GROUP BY phase ORDER BY phase""")
+    for p in data.phases:
+        last_run_id = p.pop("last_run_id")
+        if p["last_status"] == "running" and _dead_run(last_run_id):
+            p["last_status"], p["last_error"] = "abandoned", DEAD_RUN_ERROR
     cond, params = conditions(("? BETWEEN date_from AND date_to", [game_date]) if game_date is not None else None,
                               phase=phase, status=status)
     data.total_runs = int(_scalar(cur, f"SELECT count(*) FROM phase_runs WHERE {cond}", params) or 0)
@@ -497,6 +516,9 @@ def load_pipeline(cur: duckdb.DuckDBPyConnection, *, phase: str | None = None, s
                date_diff('millisecond', started_at, finished_at) / 1000.0 AS seconds, error
         FROM phase_runs WHERE {cond}
         ORDER BY started_at DESC, phase LIMIT ?""", [*params, limit])
+    for r in data.runs:
+        if r["status"] == "running" and _dead_run(r["run_id"]):
+            r["status"], r["error"] = "abandoned", DEAD_RUN_ERROR
 
     bwhere, bparams = "TRUE", list[Any]()
     if game_date is not None:
@@ -524,12 +546,16 @@ def _alerts(cur: duckdb.DuckDBPyConnection, now: dt.datetime) -> list[Alert]:
     out: list[Alert] = []
     # the newest run of each (phase, range) decides: a failure fixed by a later ok run is not an alert
     for r in _records(cur, """
-            SELECT phase, date_from, date_to, status, error, started_at FROM (
+            SELECT run_id, phase, date_from, date_to, status, error, started_at FROM (
                 SELECT *, row_number() OVER (PARTITION BY phase, date_from, date_to
                                              ORDER BY started_at DESC) AS rn FROM phase_runs) AS x
             WHERE rn = 1 AND status IN ('failed', 'blocked', 'running')
             ORDER BY started_at DESC LIMIT 100"""):
         span = str(r["date_from"]) if r["date_from"] == r["date_to"] else f"{r['date_from']}..{r['date_to']}"
+        if r["status"] == "running" and _dead_run(r["run_id"]):
+            out.append(Alert(severity="error", kind="phase_abandoned", game_date=r["date_to"],
+                             title=f"{r['phase']} {span} abandoned", detail=DEAD_RUN_ERROR))
+            continue
         if r["status"] == "running":
             if now - r["started_at"] > PHASE_STALL_AFTER:
                 out.append(Alert(severity="error", kind="phase_stalled", game_date=r["date_to"],

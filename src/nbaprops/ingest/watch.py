@@ -29,6 +29,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import secrets
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,9 +39,10 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 import pandas as pd
+from pydantic import SecretStr
 
 from nbaprops.config import Settings
-from nbaprops.errors import BudgetExceededError, InputError, SourceError
+from nbaprops.errors import BudgetExceededError, InputError, SettingsError, SourceError, WarehouseError
 from nbaprops.ingest.lines import load_odds_api_lines, resolve_snapshot_players
 from nbaprops.ingest.live import odds_window
 from nbaprops.ingest.sources.base import RawPayload, land_payload
@@ -48,7 +51,8 @@ from nbaprops.progress import Progress, no_progress
 from nbaprops.warehouse.connection import transaction
 
 __all__ = ["Budget", "DuePull", "SimClock", "Slot", "WatchPlan", "WatchReport", "budget_refusal", "closing_quotes",
-           "due_pulls", "event_slots", "next_wake", "pull_event", "served_slots", "watch_date"]
+           "due_pulls", "event_slots", "next_wake", "pull_event", "run_watch", "served_slots", "watch_date",
+           "watch_status"]
 
 log = logging.getLogger(__name__)
 
@@ -488,3 +492,58 @@ def watch_status(con: duckdb.DuckDBPyConnection, game_date: dt.date) -> dict[str
     return {"game_date": str(game_date), "pulls": int(pulls[0]), "requests_spent": int(pulls[1]),
             "events": int(pulls[2]), "last_fetch": pulls[3].isoformat() if pulls[3] else None,
             "skipped": [{"event_id": e, "slot_at": str(t), "slot": k, "reason": r} for e, t, k, r in skips]}
+
+
+# ----------------------------------------------------------------------------------------- entry point
+def _require_teams(con: duckdb.DuckDBPyConnection) -> None:
+    row = con.execute("SELECT count(*) FROM team_aliases").fetchall()[0]
+    if not row[0]:
+        raise WarehouseError("the warehouse has no teams, so no quote could be matched to its game: load the "
+                             "reference data first (`nbaprops backfill --data DIR`)")
+
+
+def run_watch(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: dt.date, plan: WatchPlan, *,
+              landing_dir: Path, replay: Path | None = None, once: bool = False,
+              progress: Progress = no_progress, clock: Callable[[], dt.datetime] | None = None,
+              sleep: Callable[[float], None] | None = None) -> WatchReport:
+    """Watch a date against The Odds API (``settings.odds_api_key``) or, with ``replay``, against a
+    :class:`~nbaprops.ingest.replay_odds.ReplayOddsServer` of that recorded file on 127.0.0.1.
+
+    The replay runs on a :class:`SimClock` that starts at the plan's day start (or where a previous
+    watch of the date stopped) and jumps from slot to slot: a whole slate in seconds.
+
+    Raises:
+        SettingsError: live watch without an Odds API key.
+        WarehouseError: no teams loaded yet.
+        BudgetExceededError, SourceError: as :func:`watch_date`.
+    """
+    from nbaprops.ingest.sources.odds_api import OddsApiLive
+
+    _require_teams(con)
+    budget = Budget.from_settings(settings)
+    if replay is None:
+        if settings.odds_api_key is None or not settings.odds_api_key.get_secret_value().strip():
+            raise SettingsError("`nbaprops watch` needs The Odds API key: set NBAPROPS_ODDS_API_KEY (environment "
+                                "or .env), or run the demo against a recorded file with --replay FILE")
+        live_odds = OddsApiLive(settings, now=clock)
+        try:
+            return watch_date(con, live_odds, game_date, plan, budget, clock=clock or (lambda: dt.datetime.now(dt.UTC)),
+                              sleep=sleep or time.sleep, landing_dir=landing_dir, progress=progress, once=once)
+        finally:
+            live_odds.close()
+    from nbaprops.ingest.replay_odds import RecordedOdds, ReplayOddsServer
+
+    recorded = RecordedOdds.load(replay, game_date, game_date)
+    key = (settings.odds_api_key.get_secret_value() if settings.odds_api_key is not None else "") \
+        or secrets.token_urlsafe(24)
+    start = max(day_start_at(game_date, plan), last_fetch(con, game_date) or day_start_at(game_date, plan))
+    with ReplayOddsServer(recorded, api_key=key, clock=start) as server:
+        sim = SimClock(start, lambda t: setattr(server, "clock", t))
+        replay_settings = settings.model_copy(update={"odds_api_base_url": server.base_url,
+                                                      "odds_api_key": SecretStr(key)})
+        odds = OddsApiLive(replay_settings, now=sim.now, attempts=2, wait_initial_s=0.0, wait_max_s=0.0)
+        try:
+            return watch_date(con, odds, game_date, plan, budget, clock=sim.now, sleep=sim.sleep,
+                              landing_dir=landing_dir, progress=progress, once=once)
+        finally:
+            odds.close()

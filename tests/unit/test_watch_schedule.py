@@ -73,3 +73,11 @@ def test_plan_cost_and_validation() -> None:
         WatchPlan(markets=())
     with pytest.raises(InputError):
         event_slots("e1", dt.datetime(2024, 4, 25, 23, 0), D, PLAN)   # naive tip-off
+
+
+def test_watch_is_a_phase_that_runs_only_when_named() -> None:
+    from nbaprops.pipeline.registry import DEFAULT_PHASE_NAMES, PHASE_NAMES, phase
+
+    assert "watch" in PHASE_NAMES and "watch" not in DEFAULT_PHASE_NAMES
+    assert phase("watch").optional and not phase("watch").skip_when_done
+    assert PHASE_NAMES.index("watch") == PHASE_NAMES.index("ingest") + 1

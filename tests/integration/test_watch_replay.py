@@ -56,7 +56,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(autouse=True)
 def _no_backoff() -> Iterator[None]:
-    stamina.set_testing(True)
+    stamina.set_testing(True, attempts=2)     # no back-off waits; the client tries twice
     yield
     stamina.set_testing(False)
 
@@ -334,6 +334,22 @@ def test_a_401_mid_day_stops_with_a_clear_message_and_whole_pulls_only(tmp_path:
         assert r.con.execute("SELECT count(*) FROM line_watch_skips").fetchall()[0][0] >= 1
         _assert_whole_pulls(r.con)
         _assert_key_absent(r.con, [msg, caplog.text], list(r.landing.glob("*")))
+
+
+def test_a_429_is_retried_and_a_persistent_one_stops_the_watcher(tmp_path: Path, shared_data: Path) -> None:
+    day = dt.date(2024, 4, 17)
+    with rig(tmp_path, shared_data, day) as r:
+        def throttle(_: str, done: int, __: int) -> None:
+            if done == 1:
+                r.server.fail_next(429)          # once: the client's retry gets through
+            if done == 3:
+                r.server.fail_next(429, times=2)  # as many times as the client tries: the watcher stops
+        with pytest.raises(SourceError) as err:
+            r.watch(day, progress=throttle)
+        assert "failed after 2 attempt(s): HTTP 429" in str(err.value)
+        assert "3 pull(s) stored before stopping" in str(err.value)
+        assert r.con.execute("SELECT count(*) FROM line_watch_pulls").fetchall()[0][0] == 3
+        _assert_whole_pulls(r.con)
 
 
 def test_a_failure_inside_the_pull_transaction_stores_nothing_of_it(tmp_path: Path, shared_data: Path,

@@ -506,3 +506,25 @@ def test_the_watch_phase_of_run_does_one_pass(tmp_path: Path, shared_data: Path)
         with Project(no_key) as p:
             report = p.run(day, only=("watch",), force=True)
             assert report.phases[0].status == "failed" and "NBAPROPS_ODDS_API_KEY" in report.phases[0].detail
+
+
+def test_an_event_that_is_gone_is_skipped_and_the_others_are_watched(tmp_path: Path, shared_data: Path) -> None:
+    day = dt.date(2024, 4, 17)
+    with rig(tmp_path, shared_data, day) as r:
+        gone = min(r.server.recorded.events.values(), key=lambda e: e.commence)
+        real_answer = r.server.answer
+
+        def answer(path: str, query: dict[str, str]) -> tuple[int, dict[str, str], object]:
+            if gone.id in path:
+                query.pop("apiKey", None)
+                return 404, {}, {"message": "Event not found", "error_code": "EVENT_NOT_FOUND"}
+            return real_answer(path, query)
+
+        r.server.answer = answer  # type: ignore[method-assign]
+        report = r.watch(day)
+        assert report.stopped is None
+        assert {p.event_id for p in report.pulls} == set(r.server.recorded.events) - {gone.id}
+        assert report.skipped and all(gone.id in s and "HTTP 404" in s for s in report.skipped)
+        skipped = r.con.execute("SELECT DISTINCT event_id FROM line_watch_skips").fetchall()
+        assert skipped == [(gone.id,)]
+        _assert_whole_pulls(r.con)

@@ -436,6 +436,11 @@ def watch_date(con: duckdb.DuckDBPyConnection, odds: WatchedOdds, game_date: dt.
                 try:
                     res = pull_event(con, odds, d, game_date, plan, landing_dir)
                 except SourceError as exc:
+                    if not isinstance(exc, BudgetExceededError) and "answered HTTP 404" in str(exc):
+                        # the event is gone (postponed, or no longer listed): skip it, watch the others
+                        _note_skips(con, game_date, plan, [d], str(exc), clock())
+                        report.skipped.append(f"{d.describe()}: {exc}")
+                        continue
                     _note_skips(con, game_date, plan, due[i:], str(exc), clock())
                     report.skipped += [f"{p.describe()}: not pulled" for p in due[i:]]
                     raise type(exc)(_stop_message(str(exc), due[i:], len(report.pulls))) from None

@@ -26,6 +26,7 @@ import pytest
 import stamina
 from pydantic import SecretStr
 
+from crash import CRASH_STATUS, preamble
 from nbaprops.config import Settings, load_settings
 from nbaprops.errors import BudgetExceededError, SourceError
 from nbaprops.ingest.reference import load_players, load_teams
@@ -52,6 +53,7 @@ ODDS_FILE = "lines/odds_api_2024-03_to_2024-05.parquet"
 #: a key with characters that URL-encoding, JSON and base64 all change
 KEY = "sk-Replay/Key+9f3b=Zq"
 ROOT = Path(__file__).resolve().parents[2]
+CLI_MAIN = "import sys; from nbaprops.cli import main; sys.argv[0] = 'nbaprops'; main()"
 
 
 @pytest.fixture(autouse=True)
@@ -263,6 +265,18 @@ def test_kill_9_mid_watch_and_restart_loses_and_duplicates_nothing(tmp_path: Pat
         db.parent.mkdir()
         _warehouse(db, shared_data).close()
 
+    # 1. killed right before the COMMIT of the first pull (tests/crash.py): nothing of it is stored
+    crash_argv = [sys.executable, "-c", preamble(crash_in="line_watch_pulls") + CLI_MAIN,
+                  *_watch_cmd(killed_db, shared_data, day)[3:]]
+    crashed = subprocess.run(crash_argv, env=_env(), capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert crashed.returncode == CRASH_STATUS, crashed.stderr[-2000:]
+    con = connect(killed_db)
+    assert [con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in
+            ("line_watch_pulls", "line_watch_slots", "prop_line_snapshots")] == [0, 0, 0]
+    assert con.execute("SELECT count(*) FROM raw_payloads WHERE endpoint = 'event_odds'").fetchall()[0][0] == 0
+    con.close()
+
+    # 2. SIGKILLed from outside after its 9th pull, in the middle of the 10th
     proc = subprocess.Popen(_watch_cmd(killed_db, shared_data, day), env=_env(), stderr=subprocess.PIPE,
                             stdout=subprocess.DEVNULL, text=True, cwd=tmp_path)
     assert proc.stderr is not None
@@ -280,6 +294,7 @@ def test_kill_9_mid_watch_and_restart_loses_and_duplicates_nothing(tmp_path: Pat
     con.close()
     assert 9 <= stored_before <= 10          # what was committed before the kill
 
+    # 3. restarted: it finishes the day
     done = subprocess.run(_watch_cmd(killed_db, shared_data, day), env=_env(), capture_output=True, text=True,
                           cwd=tmp_path, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -543,3 +543,39 @@ def test_an_event_that_is_gone_is_skipped_and_the_others_are_watched(tmp_path: P
         skipped = r.con.execute("SELECT DISTINCT event_id FROM line_watch_skips").fetchall()
         assert skipped == [(gone.id,)]
         _assert_whole_pulls(r.con)
+
+
+def test_the_replay_server_answers_what_was_recorded_at_its_clock(shared_data: Path) -> None:
+    import httpx
+
+    day = dt.date(2024, 4, 25)
+    recorded = RecordedOdds.load(shared_data / ODDS_FILE, day, day)
+    ev = min(recorded.events.values(), key=lambda e: e.first_quote)
+    before = ev.first_quote - dt.timedelta(seconds=1)
+    with ReplayOddsServer(recorded, api_key=KEY, clock=before, quota_remaining=10) as server, \
+            httpx.Client(base_url=server.base_url) as http:
+        assert server.base_url.startswith("http://127.0.0.1:") and not server.base_url.endswith(":0")
+        odds_path = f"/v4/sports/basketball_nba/events/{ev.id}/odds"
+        q = {"apiKey": KEY, "markets": "player_points", "regions": "us", "oddsFormat": "american"}
+        assert http.get(odds_path, params=q).status_code == 404          # not quoted yet at the clock
+        assert ev.id not in {e["id"] for e in http.get("/v4/sports/basketball_nba/events", params={"apiKey": KEY}).json()}
+        # the admin endpoint moves the clock
+        at = ev.first_quote.isoformat()
+        assert http.post("/_replay/clock", json={"at": at}).json()["clock"] == ev.first_quote.strftime("%Y-%m-%dT%H:%M:%SZ")
+        r = http.get(odds_path, params=q)
+        assert r.status_code == 200
+        assert (r.headers["x-requests-remaining"], r.headers["x-requests-used"], r.headers["x-requests-last"]) == ("9", "1", "1")
+        books = r.json()["bookmakers"]
+        assert books and all(m["last_update"] <= ev.first_quote.strftime("%Y-%m-%dT%H:%M:%SZ")
+                             for b in books for m in b["markets"])
+        # a later clock shows later quotes, never ones after it
+        server.clock = ev.commence - dt.timedelta(minutes=10)
+        later = http.get(odds_path, params=q).json()["bookmakers"]
+        stamps = [m["last_update"] for b in later for m in b["markets"]]
+        assert max(stamps) > max(m["last_update"] for b in books for m in b["markets"])
+        assert max(stamps) <= server.clock.strftime("%Y-%m-%dT%H:%M:%SZ")
+        # failures on demand, a wrong key, and the state
+        assert http.post("/_replay/fail", json={"status": 429}).status_code == 200
+        assert http.get(odds_path, params=q).status_code == 429
+        assert http.get(odds_path, params={**q, "apiKey": "nope"}).json()["error_code"] == "INVALID_KEY"
+        assert http.get("/_replay/state").json()["quota_used"] == 2

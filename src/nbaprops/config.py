@@ -34,6 +34,17 @@ class Settings(BaseSettings):
     odds_api_key: SecretStr | None = Field(default=None, description="The Odds API key (live lines only)")
     odds_api_budget: int = Field(default=500, ge=0, description="max Odds API requests per process")
     odds_api_base_url: str = "https://api.the-odds-api.com"
+    odds_watch_cadence_min: int = Field(default=120, ge=5,
+                                        description="`nbaprops watch`: minutes between pulls of an event during the day")
+    # NoDecode: the env value is "90,30,10" (or a JSON list), split by the validator below
+    odds_watch_offsets_min: Annotated[list[int], NoDecode] = Field(
+        default_factory=lambda: [90, 30, 10], description="`nbaprops watch`: minutes before each tip-off to pull")
+    odds_watch_day_start: str = Field(default="10:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+                                      description="`nbaprops watch`: first cadence pull, US/Eastern HH:MM")
+    odds_daily_budget: int = Field(default=300, ge=0,
+                                   description="Odds API requests `nbaprops watch` may spend per US/Eastern day")
+    odds_monthly_budget: int = Field(default=20_000, ge=0,
+                                     description="x-requests-used the account may reach this month")
     nba_stats_min_interval_s: float = Field(default=0.6, ge=0.6,
                                             description="pause between stats.nba.com calls")
     http_timeout_s: float = Field(default=30.0, gt=0)
@@ -58,6 +69,26 @@ class Settings(BaseSettings):
         if self.model_dir is None:
             self.model_dir = Path(self.db).parent / "models"
         return self
+
+    @field_validator("odds_watch_offsets_min", mode="before")
+    @classmethod
+    def _split_offsets(cls, v: object) -> object:
+        if isinstance(v, str):
+            text = v.strip()
+            if text.startswith("["):
+                try:
+                    return json.loads(text)
+                except ValueError:
+                    return v
+            return [x.strip() for x in text.split(",") if x.strip()]
+        return v
+
+    @field_validator("odds_watch_offsets_min")
+    @classmethod
+    def _positive_offsets(cls, v: list[int]) -> list[int]:
+        if any(x <= 0 for x in v):
+            raise ValueError("offsets are minutes before tip-off: each must be > 0")
+        return sorted(set(v), reverse=True)
 
     @field_validator("book_priority", mode="before")
     @classmethod

@@ -34,6 +34,7 @@ from nbaprops.progress import Progress, no_progress
 if TYPE_CHECKING:
     import duckdb
 
+    from nbaprops.ingest.watch import WatchReport
     from nbaprops.models.probe import ModelProbe, ServedModels
     from nbaprops.ops.alerts import AlertSink
     from nbaprops.ops.checks import Check
@@ -289,6 +290,30 @@ class Project:
         finally:
             if sources is not None:
                 sources.close()
+
+    def watch(self, game_date: DateLike, *, markets: Sequence[str] | None = None, books: Sequence[str] | None = None,
+              replay: str | Path | None = None, once: bool = False, progress: Progress = no_progress) -> WatchReport:
+        """Capture the lines of a date's events on a schedule (docs/market-watch.md): pulls at the cadence
+        and before each tip-off, until the last tip-off (or one pass of the due pulls with ``once``).
+
+        ``replay`` (a recorded Odds API file) runs the watch against a local replay of The Odds API on a
+        simulated clock instead of the real API.
+
+        Raises:
+            SettingsError: no Odds API key (live); InputError: ``replay`` is not a file, a bad market/book;
+            BudgetExceededError: a budget or the quota refused a pull; SourceError: the key was rejected.
+        """
+        from nbaprops.ingest.watch import WatchPlan, run_watch
+
+        d = to_date(game_date)
+        if replay is not None and not Path(replay).is_file():
+            raise InputError(f"--replay {replay}: not a file (give a recorded Odds API file, e.g. "
+                             "lines/odds_api_2024-03_to_2024-05.parquet)")
+        plan = WatchPlan.from_settings(self.settings, markets=tuple(markets) if markets else None,
+                                       books=tuple(books) if books else None)
+        return run_watch(self.con, self.settings, d, plan,
+                         landing_dir=Path(self.settings.db).parent / "landing" / "watch" / str(d),
+                         replay=Path(replay) if replay is not None else None, once=once, progress=progress)
 
     def verify(self, game_date: DateLike) -> RunReport:
         """The post-run checks of a date (the ``verify`` phase alone; failures are alerted)."""

@@ -11,7 +11,7 @@ from rich.table import Table
 from nbaprops.cli.common import console, date_option, emit, out, project, settings
 from nbaprops.errors import NbapropsError
 from nbaprops.ops.checks import Check, failed
-from nbaprops.pipeline.registry import PHASE_NAMES
+from nbaprops.pipeline.registry import DEFAULT_PHASE_NAMES, PHASE_NAMES
 from nbaprops.pipeline.runner import parse_phases
 
 __all__ = ["register"]
@@ -36,7 +36,8 @@ def run_cmd(
     replay: Annotated[Path | None, typer.Option("--replay", envvar="NBAPROPS_REPLAY",
                                                 help="ingest saved payloads from DIR (a day saved by a live run "
                                                      "under <db dir>/landing/payloads/DATE)")] = None,
-    only: Annotated[str | None, typer.Option("--only", help=f"comma-separated phases of {', '.join(PHASE_NAMES)}")
+    only: Annotated[str | None, typer.Option("--only", help=f"comma-separated phases of {', '.join(PHASE_NAMES)} "
+                                                                 "(watch runs only when named)")
                     ] = None,
     allow_incomplete: Annotated[bool, typer.Option("--allow-incomplete",
                                                    help="missing box scores warn instead of blocking")] = False,
@@ -60,7 +61,7 @@ def run_cmd(
     if replay is not None and not replay.is_dir():
         raise typer.BadParameter(f"--replay {replay}: not a directory")
     p = project(ctx, wait_s=wait)
-    console.print(f"run {d}: phases {', '.join(phases or PHASE_NAMES)}")
+    console.print(f"run {d}: phases {', '.join(phases or DEFAULT_PHASE_NAMES)}")
     report = p.run(d, data_dir=data, replay=replay, only=phases, force=force, allow_incomplete=allow_incomplete,
                    workers=workers, progress=lambda line, _done, _total: console.print(f"run {d}: {line}"))
     if as_json:

@@ -12,7 +12,7 @@ market, player, quote time) its rows bring, never others.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import duckdb
@@ -98,7 +98,8 @@ def _odds_rules() -> list[Rule]:
     ]
 
 
-def _load_odds_file(con: duckdb.DuckDBPyConnection, src: Source, result: LoadResult) -> None:
+def _load_odds_file(con: duckdb.DuckDBPyConnection, src: Source, result: LoadResult,
+                    also: Callable[[duckdb.DuckDBPyConnection], None] | None = None) -> None:
     staged = stage(con, [src], "_oa_in", _ODDS_COLUMNS)
     if staged.rejected:
         result.rejected.update(staged.rejected)
@@ -176,15 +177,22 @@ def _load_odds_file(con: duckdb.DuckDBPyConnection, src: Source, result: LoadRes
                 GROUP BY g.game_id) t
             WHERE games.game_id = t.game_id AND games.tipoff_at IS NULL""")
         record_files(tx, "odds_api_lines", {src.name: stats}, [src])
+        if also is not None:
+            also(tx)
     result.files[src.name] = stats
 
 
-def load_odds_api_files(con: duckdb.DuckDBPyConnection, sources: Sequence[Source]) -> LoadResult:
-    """Odds API flattened files (parquet or CSV with the same columns), one transaction each."""
+def load_odds_api_files(con: duckdb.DuckDBPyConnection, sources: Sequence[Source], *,
+                        also: Callable[[duckdb.DuckDBPyConnection], None] | None = None) -> LoadResult:
+    """Odds API flattened files (parquet or CSV with the same columns), one transaction each.
+
+    ``also(tx)``, when given, runs inside each file's transaction after its rows are written (the line
+    watcher lands the raw payload and its pull record with the snapshots: all or nothing).
+    """
     result = LoadResult()
     for src in sources:
         try:
-            _load_odds_file(con, src, result)
+            _load_odds_file(con, src, result, also)
         finally:
             drop_temp(con, ["_oa_in"], ["_oa_ok", "_oa_dedup", "_oa_pairs", "_oa_ranked", "_oa_main"])
     return result
@@ -196,10 +204,14 @@ def odds_report(st: FileStats) -> dict[str, int]:
             "duplicate_rows": st.extra.get("duplicate_rows", 0), "alternates": st.extra.get("alternates", 0)}
 
 
-def load_odds_api_lines(con: duckdb.DuckDBPyConnection, path: Path | Source) -> dict[str, int]:
-    """Load one Odds API flattened file: rows, quarantined, snapshots it holds, duplicate rows, alternates."""
+def load_odds_api_lines(con: duckdb.DuckDBPyConnection, path: Path | Source, *,
+                        also: Callable[[duckdb.DuckDBPyConnection], None] | None = None) -> dict[str, int]:
+    """Load one Odds API flattened file: rows, quarantined, snapshots it holds, duplicate rows, alternates.
+
+    ``also(tx)`` runs inside the load's transaction (see :func:`load_odds_api_files`).
+    """
     src = sources_of(path)[0]
-    result = load_odds_api_files(con, [src])
+    result = load_odds_api_files(con, [src], also=also)
     result.raise_rejected()
     return odds_report(result.files[src.name])
 

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from nbaprops.pipeline.gates import PhaseRun
     from nbaprops.pipeline.registry import Phase
 
-__all__ = ["PhaseContext", "analytics", "grade", "ingest", "precompute", "predict", "run_records_check", "verify", "verify_checks"]
+__all__ = ["PhaseContext", "analytics", "grade", "ingest", "precompute", "predict", "run_records_check", "verify",
+           "verify_checks", "watch"]
 
 
 @dataclass
@@ -88,6 +89,21 @@ def ingest(ctx: PhaseContext) -> None:
         ctx.warn(f"ingest: {w}")
         ctx.fire(Alert(kind="ingest_incomplete", title=f"ingest of {d}: some odds were not fetched", detail=w,
                        severity="warning", game_date=d))
+
+
+def watch(ctx: PhaseContext) -> None:
+    """One pass of the line watcher for D: the Odds API pulls due now (none after the last tip-off)."""
+    from nbaprops.ingest.watch import WatchPlan, run_watch
+
+    plan = WatchPlan.from_settings(ctx.settings)
+    rep = run_watch(ctx.con, ctx.settings, ctx.game_date, plan, once=True,
+                    landing_dir=Path(ctx.settings.db).parent / "landing" / "watch" / str(ctx.game_date))
+    ctx.run.rows = len(rep.pulls)
+    info = rep.as_dict()
+    ctx.detail = (f"{info['pulls']} pull(s) of {info['events']} event(s), {info['requests_spent']} request(s) spent, "
+                  f"{info['snapshots']} snapshots for the slate, quota remaining {info['quota_remaining']}")
+    for s in rep.skipped:
+        ctx.warn(f"watch: skipped {s}")
 
 
 def _build(ctx: PhaseContext, names: tuple[str, ...]) -> None:
@@ -172,7 +188,7 @@ def run_records_check(con: duckdb.DuckDBPyConnection, game_date: dt.date, phases
     prev = gates.previous_game_date(con, game_date)
     missing = []
     for p in phases:
-        if p.name == "verify":
+        if p.name == "verify" or p.optional:
             continue
         day = prev if p.target == "previous" else game_date
         if day is not None and not gates.phase_done(con, p.name, day):

@@ -3,6 +3,7 @@
 A date goes through the phases in this order (``nbaprops run --date D``)::
 
     ingest      bulk files (--data DIR), saved payloads (--replay DIR) or the live upstreams
+    watch       (only when named: --only watch) one pass of the line watcher's due pulls (docs/market-watch.md)
     analytics   player_game_summary, team_game_summary, upcoming_player_game_context
     precompute  team_defense, player_scoring_profile, player_daily_cache, composite_factors,
                 feature_values, then the versioned feature_store
@@ -30,7 +31,7 @@ from nbaprops.pipeline.builds import ANALYTICS, BUILDS, FEATURE_STORE, PRECOMPUT
 if TYPE_CHECKING:
     from nbaprops.pipeline.phases import PhaseContext
 
-__all__ = ["BUILDS", "LOOKBACK_DAYS", "PHASES", "PHASE_NAMES", "Build", "Phase", "build", "builds_of", "phase",
+__all__ = ["BUILDS", "DEFAULT_PHASE_NAMES", "LOOKBACK_DAYS", "PHASES", "PHASE_NAMES", "Build", "Phase", "build", "builds_of", "phase",
            "written_tables"]
 
 #: How many days before D the analytics and precompute phases rebuild in the daily run (late box
@@ -53,6 +54,8 @@ class Phase:
     target: Literal["date", "previous"] = "date"
     #: skipped when it already completed for the date (verify always runs)
     skip_when_done: bool = True
+    #: runs only when named (``nbaprops run --only watch``), never in the default run; verify does not expect it
+    optional: bool = False
 
 
 PHASES: tuple[Phase, ...] = (
@@ -61,6 +64,11 @@ PHASES: tuple[Phase, ...] = (
                   "team_game_linescores", "prop_line_snapshots", "prop_line_alternates", "unmatched_player_names",
                   "raw_payloads", "raw_files", "quarantine_rows"),
           run=phases.ingest),
+    Phase("watch", "one pass of the scheduled line capture: the Odds API pulls due now for the slate",
+          gate="none (the Odds API key and the daily/monthly budgets)",
+          writes=("line_watch_pulls", "line_watch_slots", "line_watch_skips", "prop_line_snapshots",
+                  "prop_line_alternates", "raw_payloads", "raw_files", "quarantine_rows"),
+          run=phases.watch, skip_when_done=False, optional=True),
     Phase("analytics", "per player-game and team-game summaries and the upcoming-game context",
           gate="games for D exist; every final game of D-7..D-1 has player box scores",
           writes=ANALYTICS.tables, run=phases.analytics, lookback_days=LOOKBACK_DAYS, builds=(ANALYTICS,)),
@@ -80,6 +88,8 @@ PHASES: tuple[Phase, ...] = (
 )
 
 PHASE_NAMES: tuple[str, ...] = tuple(p.name for p in PHASES)
+#: the phases of a plain ``nbaprops run`` (the optional ones run only when named)
+DEFAULT_PHASE_NAMES: tuple[str, ...] = tuple(p.name for p in PHASES if not p.optional)
 
 
 def phase(name: str) -> Phase:

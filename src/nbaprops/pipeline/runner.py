@@ -139,7 +139,7 @@ def run_daily(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: dt.
         report.alerts.append(alert)
         sink.send(alert)
 
-    wanted = [ph for ph in registry.PHASES if only is None or ph.name in only]
+    wanted = [ph for ph in registry.PHASES if (ph.name in only if only is not None else not ph.optional)]
     for i, ph in enumerate(wanted):
         if ph.target == "previous":
             prev = previous_game_date(con, game_date)

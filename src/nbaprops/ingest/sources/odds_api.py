@@ -102,8 +102,18 @@ def events_params(date_from: datetime, date_to: datetime) -> dict[str, str]:
             "dateFormat": "iso"}
 
 
-def event_odds_params(markets: tuple[str, ...] = ("player_points",), regions: str = "us") -> dict[str, str]:
-    """Query parameters of ``/v4/sports/basketball_nba/events/{id}/odds`` (without the key)."""
+def event_odds_params(markets: tuple[str, ...] = ("player_points",), regions: str = "us",
+                      bookmakers: tuple[str, ...] = ()) -> dict[str, str]:
+    """Query parameters of ``/v4/sports/basketball_nba/events/{id}/odds`` (without the key).
+
+    ``bookmakers`` (book keys), when given, replaces ``regions`` (the API then ignores regions and
+    charges one region per 10 books).
+    """
+    if bookmakers:
+        if any(not _MARKET_RE.match(b) for b in bookmakers):
+            raise InputError(f"bookmakers must be Odds API bookmaker keys, got {bookmakers!r}", field="bookmakers")
+        return {"markets": _markets(markets), "bookmakers": ",".join(bookmakers), "oddsFormat": "american",
+                "dateFormat": "iso"}
     return {"markets": _markets(markets), "regions": regions, "oddsFormat": "american", "dateFormat": "iso"}
 
 
@@ -193,6 +203,8 @@ class OddsApiLive:
         #: The last ``x-requests-remaining`` / ``x-requests-used`` seen, if any.
         self.quota_remaining: int | None = None
         self.quota_used: int | None = None
+        #: The last ``x-requests-last`` seen (the cost of the last answered request), if any.
+        self.quota_last: int | None = None
         _install_log_redaction(settings.odds_api_key.get_secret_value() if settings.odds_api_key else None)
 
     # -- OddsSource
@@ -213,13 +225,14 @@ class OddsApiLive:
         return self._get("events", f"/v4/sports/{SPORT}/events", events_params(date_from, date_to), {})
 
     def fetch_event_odds(self, event_id: str, markets: tuple[str, ...] = ("player_points",),
-                         regions: str = "us") -> RawPayload:
+                         regions: str = "us", bookmakers: tuple[str, ...] = ()) -> RawPayload:
         """Current odds of one event (American prices, ISO dates).
 
         Args:
             event_id: the Odds API event id.
             markets: market keys, e.g. ``("player_points", "player_rebounds")``.
             regions: bookmaker regions, e.g. ``"us"``.
+            bookmakers: book keys; when given they replace ``regions``.
 
         Returns:
             The untouched response (one event object with ``bookmakers[].markets[].outcomes[]``).
@@ -230,7 +243,7 @@ class OddsApiLive:
         """
         eid = _event_id(event_id)
         return self._get("event_odds", f"/v4/sports/{SPORT}/events/{eid}/odds",
-                         event_odds_params(markets, regions), {"event_id": eid})
+                         event_odds_params(markets, regions, bookmakers), {"event_id": eid})
 
     def fetch_historical_events(self, at: datetime) -> RawPayload:
         """The events list as it was at ``at`` (``{"timestamp", ..., "data": [...]}``).
@@ -330,6 +343,10 @@ class OddsApiLive:
             return RawPayload(source=SOURCE, endpoint=endpoint, params={**extra, **query}, fetched_at=fetched_at,
                               status_code=status, headers=headers, body=mask(response.text, key))
         detail = self._error_detail(response, key)
+        if status == 401 and ("OUT_OF_USAGE_CREDITS" in detail or self.quota_remaining == 0):
+            raise BudgetExceededError(f"The Odds API quota is exhausted (HTTP 401{detail}; x-requests-remaining="
+                                      f"{self.quota_remaining}, used={self.quota_used}): wait for the monthly "
+                                      f"reset or upgrade the plan")
         if status == 401:
             raise SourceError(f"The Odds API rejected the key (HTTP 401{detail}): check NBAPROPS_ODDS_API_KEY "
                               f"and the account's quota")
@@ -345,6 +362,7 @@ class OddsApiLive:
         used = _int_header(headers.get("x-requests-used"))
         if used is not None:
             self.quota_used = used
+        self.quota_last = _int_header(headers.get("x-requests-last"))
 
     @staticmethod
     def _error_detail(response: httpx.Response, key: str) -> str:

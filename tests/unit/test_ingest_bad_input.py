@@ -433,7 +433,7 @@ def test_bad_bettingpros_rows_are_quarantined(loaded: duckdb.DuckDBPyConnection,
                  5: ("over_odds/under_odds", "missing or invalid value"), 6: ("team", "unknown team"),
                  7: ("market_id", "unknown market_id (not a mapped player market)"),
                  8: ("sportsbook", "unknown sportsbook code")}
-    assert stats == {"rows": 8, "quarantined": 6, "snapshots": 1, "duplicate_snapshots": 1}
+    assert stats == {"rows": 8, "quarantined": 6, "snapshots": 1, "duplicate_snapshots": 1, "unknown_market_ids": 1}
     assert stats["rows"] == stats["snapshots"] + stats["quarantined"] + stats["duplicate_snapshots"]
     snap = loaded.execute("""SELECT player_name, player_team, sportsbook, line, file_row, quote_basis, game_date
                              FROM prop_line_snapshots WHERE file = ?""", [str(path)]).fetchall()

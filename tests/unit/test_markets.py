@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from nbaprops.errors import InputError
@@ -140,3 +141,34 @@ def test_a_read_only_connection_reads_the_markets_table(tmp_path: Path) -> None:
     ro = connect(path, read_only=True)
     assert ro.execute("SELECT count(*) FROM markets").fetchone() == (len(MARKETS),)
     ro.close()
+
+
+def test_line_outcomes_settle_each_market_like_settle() -> None:
+    import datetime as dt
+
+    from nbaprops.evaluate.grade import line_outcomes
+
+    con = connect(":memory:")
+    con.execute("""INSERT INTO player_boxscores (game_id, player_id, game_date, season, season_type, team_abbr,
+                       opp_abbr, is_home, minutes, pts, reb, ast, fg3m, stl, blk, tov, source)
+                   VALUES ('1', 7, DATE '2024-04-10', '2023-24', 'Regular Season', 'BOS', 'NYK', true, 36,
+                           30, 11, 8, 4, 1, 0, 3, 'test')""")
+    quotes = [(7, "player_points_rebounds_assists", 48.5, "2024-04-10"),  # 49: over
+              (7, "player_points_rebounds_assists", 49.0, "2024-04-10"),  # push on a whole line
+              (7, "player_blocks", 0.5, "2024-04-10"),                    # 0: under
+              (7, "player_steals", 1.0, "2024-04-10"),                    # 1: push
+              (9, "player_points", 20.5, "2024-04-10"),                   # no box-score row: void
+              (7, "player_points", 20.5, "2024-04-11")]                   # no final games that date: NULL
+    for i, (pid, market, line, day) in enumerate(quotes):
+        con.execute("""INSERT INTO prop_line_snapshots (snapshot_id, source, game_date, sportsbook, player_name,
+                           player_lookup, player_id, market, line, quote_basis, loaded_at)
+                       VALUES (?, 'bettingpros', ?, 'draftkings', 'x', 'x', ?, ?, ?, 'closing', now())""",
+                    [f"s{i}", day, pid, market, line])
+    out = line_outcomes(con, dt.date(2024, 4, 10), dt.date(2024, 4, 11)).set_index("snapshot_id")
+    results = [out.loc[f"s{i}", "result"] for i in range(6)]
+    assert results[:5] == ["over", "push", "under", "push", "void"] and pd.isna(results[5])
+    for sid, row in out.iterrows():
+        if row["result"] in ("over", "under", "push"):
+            assert settle(row["actual"], row["line"]) == row["result"], sid
+    only = line_outcomes(con, dt.date(2024, 4, 10), dt.date(2024, 4, 10), "player_blocks")
+    assert list(only["result"]) == ["under"]

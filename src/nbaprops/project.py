@@ -507,11 +507,15 @@ class Project:
             return batch_version(cur, to_date(game_date))
 
     def lines(self, game_date: DateLike, *, market: str | None = "player_points") -> pd.DataFrame:
-        """Every stored book quote of a date (all snapshots; ``market=None`` for every market)."""
+        """Every stored book quote of a date (all snapshots) of one market: its key
+        (``player_rebounds``) or short name (``rebounds``, ``pra``: docs/markets.md); ``None`` or
+        ``"all"`` for every market. An unknown market is an ``InputError`` naming the known ones."""
+        from nbaprops.markets import get_market
         from nbaprops.queries.tables import lines
 
+        key = None if market is None or market.strip().lower() == "all" else get_market(market).key
         with self.reader() as cur:
-            return lines(cur, to_date(game_date), market=market)
+            return lines(cur, to_date(game_date), market=key)
 
     # ------------------------------------------------------------------ evaluation
     def grade(self, date_from: DateLike, date_to: DateLike | None = None, *, require: bool = True) -> GradeResult:

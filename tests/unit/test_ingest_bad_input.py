@@ -416,6 +416,24 @@ def test_duplicated_odds_rows_make_one_snapshot(loaded: duckdb.DuckDBPyConnectio
     assert snapshot(loaded) == before
 
 
+def test_an_unknown_odds_api_market_is_quarantined_and_counted(loaded: duckdb.DuckDBPyConnection,
+                                                              tmp_path: Path) -> None:
+    """Every registry market loads (PRA, blocks ...); a key not in nbaprops.markets is quarantined, counted."""
+    rows = odds_pair()
+    for market in ("player_points_rebounds_assists", "player_blocks", "player_double_double"):
+        for side in odds_pair(line=1.5 if market != "player_points_rebounds_assists" else 40.5):
+            rows.append([*side[:13], market, *side[14:]])
+    path = write_csv(tmp_path / "lines" / "odds_markets.csv", ODDS_HEADER, rows)
+    stats = lines.load_odds_api_lines(loaded, path)
+    assert (stats["snapshots"], stats["quarantined"], stats["unknown_markets"]) == (3, 2, 2)
+    assert loaded.execute("SELECT market, line FROM prop_line_snapshots WHERE file = ? ORDER BY ALL",
+                          [str(path)]).fetchall() == [("player_blocks", 1.5), ("player_points", 26.5),
+                                                      ("player_points_rebounds_assists", 40.5)]
+    q = loaded.execute("SELECT DISTINCT field, reason FROM quarantine_rows WHERE file = ?", [str(path)]).fetchall()
+    assert q == [("bookmakers.markets.key", "unknown market key (not in nbaprops.markets: docs/markets.md)")]
+    _odds_accounting(loaded, path, stats)
+
+
 def test_bad_bettingpros_rows_are_quarantined(loaded: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     rows = [bp_row(),                                    # line 2: good
             bp_row(player="Josh Hart", line="nan"),     # 3
@@ -433,7 +451,7 @@ def test_bad_bettingpros_rows_are_quarantined(loaded: duckdb.DuckDBPyConnection,
                  5: ("over_odds/under_odds", "missing or invalid value"), 6: ("team", "unknown team"),
                  7: ("market_id", "unknown market_id (not a mapped player market)"),
                  8: ("sportsbook", "unknown sportsbook code")}
-    assert stats == {"rows": 8, "quarantined": 6, "snapshots": 1, "duplicate_snapshots": 1}
+    assert stats == {"rows": 8, "quarantined": 6, "snapshots": 1, "duplicate_snapshots": 1, "unknown_market_ids": 1}
     assert stats["rows"] == stats["snapshots"] + stats["quarantined"] + stats["duplicate_snapshots"]
     snap = loaded.execute("""SELECT player_name, player_team, sportsbook, line, file_row, quote_basis, game_date
                              FROM prop_line_snapshots WHERE file = ?""", [str(path)]).fetchall()

@@ -18,6 +18,7 @@ from nbaprops.cli.common import RootOptions, console, date_option, emit, out, pr
 from nbaprops.config import Settings, load_settings
 from nbaprops.errors import NbapropsError, ServedElsewhere
 from nbaprops.features.definitions import FEATURE_VERSION, FEATURE_VERSIONS
+from nbaprops.markets import get_market
 
 __all__ = ["app", "main"]
 
@@ -159,6 +160,38 @@ def features(
         t.add_row(str(r["player_id"]), r["team_abbr"], r["opponent_abbr"], fmt(f.get("vegas_points_line")),
                   fmt(f["points_avg_last_5"]), fmt(f["points_avg_last_10"]), fmt(f["points_avg_season"]),
                   f"{r['quality_score']:.0f}", r["quality_tier"])
+    out.print(t)
+
+
+@app.command()
+def lines(
+    ctx: typer.Context,
+    date: Annotated[str, typer.Option("--date", help="game date")],
+    market: Annotated[str, typer.Option("--market", help="market key or name (points, rebounds, pra, ...; "
+                                                         "docs/markets.md) or 'all'")] = "points",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Print the stored book quotes of a date for one market (or all)."""
+    d = date_option(date)
+    frame = project(ctx).lines(d, market=market)
+    records: list[dict[str, Any]] = [
+        {str(k): v for k, v in r.items()} for r in frame.astype(object).where(frame.notna(), None).to_dict("records")]
+    for r in records:
+        r["game_date"] = str(r["game_date"])[:10]
+    if as_json:
+        emit(records)
+        return
+    t = Table(title=f"{len(records)} quotes on {d} ({market})")
+    for c in ("player_id", "player", "team", "market", "source", "book", "line", "over", "under", "quoted_at"):
+        t.add_column(c)
+
+    def txt(x: Any) -> str:
+        return "-" if x is None else str(x)
+
+    for r in records:
+        t.add_row(txt(r["player_id"]), escape(str(r["player_name"])), txt(r["player_team"]),
+                  get_market(r["market"]).name, r["source"], r["sportsbook"], f"{r['line']:g}",
+                  txt(r["over_price"]), txt(r["under_price"]), txt(r["quoted_at"])[:19])
     out.print(t)
 
 

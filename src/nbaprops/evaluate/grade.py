@@ -16,7 +16,7 @@ from nbaprops.errors import PhaseGateError
 from nbaprops.evaluate.grading import grade_predictions
 from nbaprops.warehouse.connection import transaction
 
-__all__ = ["GRADE_COLUMNS", "grade_dates", "load_graded"]
+__all__ = ["GRADE_COLUMNS", "grade_dates", "line_outcomes", "load_graded"]
 
 GRADE_COLUMNS = ("game_id", "game_date", "player_id", "system_id", "line_key", "line", "recommendation",
                  "predicted_points", "p_over", "market_p_over", "confidence", "edge", "actual_points",
@@ -97,3 +97,28 @@ def load_graded(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date) -> pd.
     for c in ("over_price", "under_price", "line", "closing_over_price", "closing_under_price"):
         df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
     return df
+
+
+def line_outcomes(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date, market: str | None = None
+                  ) -> pd.DataFrame:
+    """Every stored line of [lo, hi] (one market's key, or all) settled against the box scores.
+
+    ``actual`` is the market's value from ``player_stat_outcomes`` (the registry's expression);
+    ``result`` is ``'over'`` / ``'under'`` / ``'push'`` (:func:`nbaprops.markets.settle`: a half-point
+    line never pushes), ``'void'`` when the player has no box-score row on a date whose games are
+    final, and NULL when the date is not final, the player is unresolved or a part of the stat is
+    missing.
+    """
+    return con.execute("""
+        SELECT s.snapshot_id, s.source, s.game_date, s.game_id, s.player_id, s.market, s.sportsbook, s.line,
+               s.over_price, s.under_price, o.actual,
+               CASE WHEN o.actual > s.line THEN 'over' WHEN o.actual < s.line THEN 'under'
+                    WHEN o.actual = s.line THEN 'push'
+                    WHEN s.player_id IS NOT NULL AND o.player_id IS NULL
+                         AND EXISTS (SELECT 1 FROM player_boxscores b WHERE b.game_date = s.game_date) THEN 'void'
+               END AS result
+        FROM prop_line_snapshots s
+        LEFT JOIN player_stat_outcomes o ON o.player_id = s.player_id AND o.game_date = s.game_date
+                                        AND o.market = s.market
+        WHERE s.game_date BETWEEN ? AND ? AND (? IS NULL OR s.market = ?)
+        ORDER BY s.game_date, s.market, s.player_id, s.sportsbook, s.snapshot_id""", [lo, hi, market, market]).df()

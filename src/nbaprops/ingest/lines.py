@@ -33,19 +33,22 @@ from nbaprops.ingest.contract import (
     stage,
 )
 from nbaprops.ingest.names import load_aliases, player_lookup, resolve_player_names
+from nbaprops.markets import MARKETS
 from nbaprops.warehouse.connection import transaction
 
-__all__ = ["BETTINGPROS_BOOKS", "BETTINGPROS_MARKETS", "link_snapshot_games", "load_bettingpros",
+__all__ = ["BETTINGPROS_BOOKS", "BETTINGPROS_MARKETS", "ODDS_API_MARKETS", "link_snapshot_games", "load_bettingpros",
            "load_bettingpros_files", "load_odds_api_files", "load_odds_api_lines", "mark_void_lines", "name_counts", "odds_report",
            "bettingpros_report",
            "resolve_snapshot_players"]
 
-# BettingPros market_id -> market key (the prop_type label in those files is wrong).
-BETTINGPROS_MARKETS: dict[int, str] = {
-    156: "player_points", 157: "player_rebounds", 151: "player_assists", 162: "player_threes",
-    335: "player_points_assists", 336: "player_points_rebounds", 337: "player_rebounds_assists",
-    338: "player_points_rebounds_assists",
-}
+# BettingPros market_id -> market key, from the registry (the prop_type label in those files is wrong;
+# each id was checked against the box scores: bench/market_ids.py, docs/markets.md). Any other id is
+# quarantined and counted (``unknown_market_ids``), never guessed.
+BETTINGPROS_MARKETS: dict[int, str] = {i: m.key for m in MARKETS for i in m.bettingpros_ids}
+# The Odds API market key -> stored market key; a key not in the registry is quarantined and counted.
+ODDS_API_MARKETS: dict[str, str] = {k: m.key for m in MARKETS for k in m.odds_api_keys}
+_UNKNOWN_BP_MARKET = "unknown market_id (not a mapped player market)"  # text kept: a contract
+_UNKNOWN_ODDS_MARKET = "unknown market key (not in nbaprops.markets: docs/markets.md)"
 BETTINGPROS_BOOKS: dict[str, str] = {"dk": "draftkings", "fd": "fanduel", "mgm": "betmgm", "espn": "espnbet",
                                      "czr": "williamhill_us", "br": "betrivers"}
 
@@ -72,6 +75,7 @@ def _odds_rules() -> list[Rule]:
     side = 'CAST("outcomes_name" AS VARCHAR)'
     price = 'try_cast(trim(CAST("outcomes_price" AS VARCHAR)) AS DOUBLE)'
     point = 'try_cast(trim(CAST("outcomes_point" AS VARCHAR)) AS DOUBLE)'
+    odds_markets = ", ".join(f"'{k}'" for k in ODDS_API_MARKETS)
 
     def text_blank(c: str) -> str:
         return f"nullif(trim(CAST(\"{c}\" AS VARCHAR)), '') IS NULL"
@@ -92,10 +96,25 @@ def _odds_rules() -> list[Rule]:
         Rule("bookmakers.markets.last_update",
              (('try_cast("bookmakers.markets.last_update" AS TIMESTAMPTZ) IS NULL', _MISSING),)),
         Rule("bookmakers.key", ((text_blank("bookmakers.key"), _MISSING),)),
-        Rule("bookmakers.markets.key", ((text_blank("bookmakers.markets.key"), _MISSING),)),
+        Rule("bookmakers.markets.key", ((text_blank("bookmakers.markets.key"), _MISSING),
+                                        (f"trim(CAST(\"bookmakers.markets.key\" AS VARCHAR)) NOT IN ({odds_markets})",
+                                         f"'{_UNKNOWN_ODDS_MARKET}'"))),
         Rule("id", ((text_blank("id"), _MISSING),)),
         team("home_team"), team("away_team"),
     ]
+
+
+def _odds_market_sql() -> str:
+    """The stored market key of an Odds API market key (every key the split lets through is mapped)."""
+    whens = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in ODDS_API_MARKETS.items())
+    return f'CASE trim(CAST("bookmakers.markets.key" AS VARCHAR)) {whens} END'
+
+
+def _unknown_markets(con: duckdb.DuckDBPyConnection, bad: str, field: str, reason: str) -> dict[str, int]:
+    """Rows per file quarantined for a market not in the registry."""
+    rows = con.execute(f"SELECT _file, count(*) FROM {bad} WHERE field = ? AND reason = ? GROUP BY 1",
+                       [field, reason]).fetchall()
+    return {str(f): int(n) for f, n in rows}
 
 
 def _load_odds_file(con: duckdb.DuckDBPyConnection, src: Source, result: LoadResult,
@@ -105,12 +124,13 @@ def _load_odds_file(con: duckdb.DuckDBPyConnection, src: Source, result: LoadRes
         result.rejected.update(staged.rejected)
         return
     split(con, "_oa_in", _odds_rules())
-    con.execute("""CREATE OR REPLACE TEMP TABLE _oa_ok AS
+    market = _odds_market_sql()
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _oa_ok AS
         SELECT o.file_row, CAST(outcomes_name AS VARCHAR) AS side, CAST(outcomes_description AS VARCHAR) AS player_name,
                try_cast(trim(CAST(outcomes_price AS VARCHAR)) AS DOUBLE) AS price,
                try_cast(trim(CAST(outcomes_point AS VARCHAR)) AS DOUBLE) AS point,
                CAST(id AS VARCHAR) AS event_id, try_cast(commence_time AS TIMESTAMPTZ) AS tipoff_at,
-               lower(CAST("bookmakers.key" AS VARCHAR)) AS sportsbook, CAST("bookmakers.markets.key" AS VARCHAR) AS market,
+               lower(CAST("bookmakers.key" AS VARCHAR)) AS sportsbook, {market} AS market,
                try_cast("bookmakers.markets.last_update" AS TIMESTAMPTZ) AS quoted_at,
                ht.abbreviation AS home_team, aw.abbreviation AS away_team,
                CAST(timezone('America/New_York', try_cast(commence_time AS TIMESTAMPTZ)) AS DATE) AS game_date
@@ -151,8 +171,9 @@ def _load_odds_file(con: duckdb.DuckDBPyConnection, src: Source, result: LoadRes
     counts = con.execute("""SELECT (SELECT count(*) FROM _oa_main), (SELECT count(*) FROM _oa_ranked WHERE rn > 1),
                                    (SELECT count(*) FROM _oa_ok) - (SELECT count(*) FROM _oa_dedup)""").fetchone()
     snapshots, alternates, dup_rows = (int(x) for x in (counts or (0, 0, 0)))
+    unknown = _unknown_markets(con, "_oa_in_bad", "bookmakers.markets.key", _UNKNOWN_ODDS_MARKET)
     stats.extra = {"snapshots": snapshots, "duplicate_snapshots": 0, "duplicate_rows": dup_rows,
-                   "alternates": alternates}
+                   "alternates": alternates, "unknown_markets": unknown.get(src.name, 0)}
     with transaction(con) as tx:
         replace_quarantine(tx, "odds_api", "_oa_in_bad", [src])
         release_taken_over(tx, "prop_line_snapshots", "file", "_oa_main", ("snapshot_id",), [src])
@@ -201,7 +222,8 @@ def load_odds_api_files(con: duckdb.DuckDBPyConnection, sources: Sequence[Source
 def odds_report(st: FileStats) -> dict[str, int]:
     return {"rows": st.rows, "quarantined": st.quarantined, "snapshots": st.extra.get("snapshots", 0),
             "duplicate_snapshots": st.extra.get("duplicate_snapshots", 0),
-            "duplicate_rows": st.extra.get("duplicate_rows", 0), "alternates": st.extra.get("alternates", 0)}
+            "duplicate_rows": st.extra.get("duplicate_rows", 0), "alternates": st.extra.get("alternates", 0),
+            "unknown_markets": st.extra.get("unknown_markets", 0)}
 
 
 def load_odds_api_lines(con: duckdb.DuckDBPyConnection, path: Path | Source, *,
@@ -231,7 +253,7 @@ def _bp_rules() -> list[Rule]:
         Rule("player", (("nullif(trim(player), '') IS NULL", _MISSING),)),
         Rule("file name", ((f"{_BP_DATE} IS NULL", "'the date in the file name is not a date'"),)),
         Rule("market_id", ((f"coalesce(try_cast(trim(market_id) AS INTEGER) NOT IN ({markets}), true)",
-                            "'unknown market_id (not a mapped player market)'"),)),
+                            f"'{_UNKNOWN_BP_MARKET}'"),)),
         Rule("sportsbook", ((f"coalesce(lower(trim(sportsbook)) NOT IN ({books}), true)", "'unknown sportsbook code'"),)),
         Rule("line", ((f"{line} IS NULL OR isnan({line}) OR {line} <= 0", "'line is missing, NaN or not positive'"),
                       (f"{line} > {_LINE_HI}", _line_range(line)))),
@@ -289,8 +311,9 @@ def _load_bettingpros_files(con: duckdb.DuckDBPyConnection, sources: Sequence[So
     for f, n_main, n_dup in con.execute("""SELECT file, count(*) FILTER (WHERE rn = 1), count(*) FILTER (WHERE rn > 1)
                                           FROM _bp_ranked GROUP BY 1""").fetchall():
         stats[str(f)].extra = {"snapshots": int(n_main), "duplicate_snapshots": int(n_dup)}
-    for st in stats.values():
-        st.extra = st.extra or {"snapshots": 0, "duplicate_snapshots": 0}
+    unknown = _unknown_markets(con, "_bp_in_bad", "market_id", _UNKNOWN_BP_MARKET)
+    for name, st in stats.items():
+        st.extra = {"snapshots": 0, "duplicate_snapshots": 0, **st.extra, "unknown_market_ids": unknown.get(name, 0)}
     with transaction(con) as tx:
         replace_quarantine(tx, "bettingpros", "_bp_in_bad", sources)
         release_taken_over(tx, "prop_line_snapshots", "file", "_bp_main", ("snapshot_id",), sources)
@@ -312,16 +335,18 @@ def _load_bettingpros_files(con: duckdb.DuckDBPyConnection, sources: Sequence[So
 
 
 def bettingpros_report(files: Sequence[FileStats]) -> dict[str, int]:
-    """The group counts of BettingPros files: rows = snapshots + quarantined + duplicate_snapshots."""
+    """The group counts of BettingPros files: rows = snapshots + quarantined + duplicate_snapshots;
+    ``unknown_market_ids`` of the quarantined rows have a market_id not in the registry."""
     return {"rows": sum(f.rows for f in files), "quarantined": sum(f.quarantined for f in files),
             "snapshots": sum(f.extra.get("snapshots", 0) for f in files),
-            "duplicate_snapshots": sum(f.extra.get("duplicate_snapshots", 0) for f in files)}
+            "duplicate_snapshots": sum(f.extra.get("duplicate_snapshots", 0) for f in files),
+            "unknown_market_ids": sum(f.extra.get("unknown_market_ids", 0) for f in files)}
 
 
 def load_bettingpros(con: duckdb.DuckDBPyConnection, paths: Sequence[Path | Source]) -> dict[str, int]:
     """Load BettingPros CSVs (see :func:`load_bettingpros_files`); InputError for a file-level problem."""
     if not paths:
-        return {"rows": 0, "quarantined": 0, "snapshots": 0, "duplicate_snapshots": 0}
+        return {"rows": 0, "quarantined": 0, "snapshots": 0, "duplicate_snapshots": 0, "unknown_market_ids": 0}
     result = load_bettingpros_files(con, sources_of(paths))
     result.raise_rejected()
     return bettingpros_report(list(result.files.values()))

@@ -14,6 +14,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from nbaprops.errors import MissingColumnsError
+from nbaprops.markets import MARKETS, POINTS
 from nbaprops.odds import is_valid_american
 
 __all__ = [
@@ -29,7 +30,8 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 
 ACTUAL_PROP = "ACTUAL_PROP"
-MAX_LINE = 80.0
+#: The points market's highest plausible line (each market's is ``Market.max_line``).
+MAX_LINE = POINTS.max_line
 #: A slate (or one book's part of it) with at least this many lines ...
 PLACEHOLDER_MIN_LINES = 10
 #: ... of which at least this share are one identical value is a placeholder pattern: real books
@@ -46,7 +48,9 @@ SLATE_COLUMNS: tuple[str, ...] = (
 REJECT_REASONS: tuple[str, ...] = (
     "not_actual_prop", "no_sportsbook", "bad_quote_basis", "missing_quote_time", "naive_timestamp",
     "quoted_after_tipoff", "bad_line_value", "implausible_for_player", "bad_price", "placeholder_pattern",
+    "unknown_market",
 )
+_MARKET_BY_KEY = {m.key: m for m in MARKETS}
 
 
 # ------------------------------------------------------------------------------- the gate
@@ -98,8 +102,10 @@ def _placeholder_rows(frame: pd.DataFrame, line: FloatArray, candidate: npt.NDAr
 def validate_lines(slate: pd.DataFrame) -> pd.DataFrame:
     """Mark each quoted line valid or not, with the first reason it fails.
 
-    Checks, in order:
+    Checks, in order (with a ``market`` column each row is checked with its market's parameters from
+    :data:`nbaprops.markets.MARKETS`; without one every row is a points line):
 
+    0. ``unknown_market``: a ``market`` that is not in the registry.
     1. ``not_actual_prop``: ``line_source`` present and not ``ACTUAL_PROP`` (nothing estimated is a line).
     2. ``no_sportsbook``: sportsbook missing, empty or a placeholder string such as "unknown".
     3. ``bad_quote_basis``: ``quote_basis`` not ``'quoted_at'`` or ``'closing'``.
@@ -107,19 +113,22 @@ def validate_lines(slate: pd.DataFrame) -> pd.DataFrame:
        (a source publishing the final pre-tip line without a time) needs no ``quoted_at``.
     5. ``naive_timestamp``: ``quoted_at`` or ``tipoff_at`` without a time zone (ambiguous).
     6. ``quoted_after_tipoff``: ``quoted_at >= tipoff_at`` (an in-game quote).
-    7. ``bad_line_value``: line NaN, Inf, <= 0 or > :data:`MAX_LINE`.
-    8. ``implausible_for_player``: ``|line - avg| > max(15, 1.5 * avg)`` with ``avg`` the L10 average
-       (season average when L10 is missing; skipped when neither exists).
+    7. ``bad_line_value``: line NaN, Inf, <= 0 or > the market's ``max_line`` (points: :data:`MAX_LINE`).
+    8. ``implausible_for_player``: ``|line - avg| > max(min_tolerance, 1.5 * avg)`` (points: 15) with
+       ``avg`` the L10 average of the market's stat (season average when L10 is missing; skipped when
+       neither exists): ``stat_avg_last_10`` / ``stat_avg_season`` when given, else, for points rows
+       only, ``points_avg_last_10`` / ``points_avg_season``.
     9. ``bad_price``: an over/under price missing or not valid American odds (|price| < 100).
     10. ``placeholder_pattern``: among the rows passing 1-9 within one slate (``game_date`` when the
-        column exists, else the whole frame) — and separately within each sportsbook of it — at
-        least :data:`PLACEHOLDER_MIN_LINES` lines of which at least :data:`PLACEHOLDER_SHARE` share one
-        identical value: the rows with that value are rejected. Real slates have many distinct
-        lines, so a real 20.0 (even several) passes.
+        column exists, else the whole frame; and per market) — and separately within each sportsbook
+        of it — at least :data:`PLACEHOLDER_MIN_LINES` lines of which at least :data:`PLACEHOLDER_SHARE`
+        share one identical value: the rows with that value are rejected. Real slates have many
+        distinct lines, so a real 20.0 (even several) passes. Skipped for markets whose
+        ``placeholder_check`` is off (low counts, where most real lines of a slate are 0.5).
 
     Args:
-        slate: Quotes with the :data:`SLATE_COLUMNS` (``line_source``, ``points_avg_*`` and
-            ``game_date`` optional).
+        slate: Quotes with the :data:`SLATE_COLUMNS` (``line_source``, ``points_avg_*``,
+            ``stat_avg_*``, ``market`` and ``game_date`` optional).
 
     Returns:
         A copy with ``is_valid`` (bool) and ``reject_reason`` (str or None) added.
@@ -142,6 +151,16 @@ def validate_lines(slate: pd.DataFrame) -> pd.DataFrame:
     def text(col: str) -> pd.Series:
         return out[col].astype(object).where(out[col].notna(), "").astype(str).str.strip().str.lower()
 
+    has_market = "market" in out.columns
+    market = text("market").to_numpy(dtype=object) if has_market else np.full(n, POINTS.key, dtype=object)
+    known = np.array([m in _MARKET_BY_KEY for m in market], dtype=bool)
+    reject(~known, "unknown_market")
+    params = [_MARKET_BY_KEY.get(m, POINTS) for m in market]
+    max_line = np.array([p.max_line for p in params], dtype=np.float64)
+    min_tolerance = np.array([p.min_tolerance for p in params], dtype=np.float64)
+    placeholder_check = np.array([p.placeholder_check for p in params], dtype=bool)
+    is_points = market == POINTS.key
+
     if "line_source" in out.columns:
         reject((text("line_source") != ACTUAL_PROP.lower()).to_numpy(), "not_actual_prop")
     reject(text("sportsbook").isin(_UNKNOWN_BOOKS).to_numpy(), "no_sportsbook")
@@ -158,20 +177,23 @@ def validate_lines(slate: pd.DataFrame) -> pd.DataFrame:
 
     line = pd.to_numeric(out["line"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     with np.errstate(invalid="ignore"):
-        reject(~(np.isfinite(line) & (line > 0) & (line <= MAX_LINE)), "bad_line_value")
+        reject(~(np.isfinite(line) & (line > 0) & (line <= max_line)), "bad_line_value")
         avg = np.full(n, np.nan)
-        for col in ("points_avg_season", "points_avg_last_10"):  # L10 wins when present
-            if col in out.columns:
+        for col, rows in (("points_avg_season", is_points), ("points_avg_last_10", is_points),
+                          ("stat_avg_season", np.ones(n, dtype=bool)), ("stat_avg_last_10", np.ones(n, dtype=bool))):
+            if col in out.columns:  # later wins when present: L10 over season, the stat's own over points
                 values = pd.to_numeric(out[col], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-                avg = np.where(np.isfinite(values), values, avg)
-        tolerance = np.maximum(15.0, 1.5 * avg)
+                avg = np.where(rows & np.isfinite(values), values, avg)
+        tolerance = np.maximum(min_tolerance, 1.5 * avg)
         reject(np.isfinite(avg) & (np.abs(line - avg) > tolerance), "implausible_for_player")
         over = pd.to_numeric(out["over_price"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         under = pd.to_numeric(out["under_price"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         reject(~(is_valid_american(over) & is_valid_american(under)), "bad_price")
 
-    candidate = np.asarray(pd.isna(reason), dtype=bool)
+    candidate = np.asarray(pd.isna(reason), dtype=bool) & placeholder_check
     slate_keys = ["game_date"] if "game_date" in out.columns else []
+    if has_market:
+        slate_keys.append("market")
     flagged = _placeholder_rows(out, line, candidate, slate_keys)
     flagged |= _placeholder_rows(out, line, candidate, [*slate_keys, "sportsbook"])
     reject(flagged, "placeholder_pattern")

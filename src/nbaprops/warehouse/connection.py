@@ -13,9 +13,10 @@ from typing import Any
 import duckdb
 
 from nbaprops.errors import LockError, WarehouseError
+from nbaprops.markets import BOX_SCORE_COLUMNS, MARKETS
 
-__all__ = ["SCHEMA_VERSION", "connect", "migrate", "read_sql", "replace_partition", "schema_version", "sql_files",
-           "transaction"]
+__all__ = ["SCHEMA_VERSION", "connect", "market_rows", "migrate", "read_sql", "replace_partition", "schema_version",
+           "sql_files", "sync_markets", "transaction"]
 
 _SQL = resources.files("nbaprops.warehouse") / "sql"
 
@@ -121,7 +122,38 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         except duckdb.Error as exc:
             raise WarehouseError(f"migration {name} failed: {exc}") from exc
     _create_derived(con)
+    sync_markets(con)
     return schema_version(con)
+
+
+def market_rows() -> list[tuple[Any, ...]]:
+    """The ``markets`` table's rows, from the registry (:data:`nbaprops.markets.MARKETS`)."""
+    return [(m.key, m.name, m.label, m.expression, *(int(c in m.columns) for c in BOX_SCORE_COLUMNS),
+             ",".join(m.odds_api_keys), ",".join(str(i) for i in m.bettingpros_ids), m.count_like,
+             float(m.max_line), float(m.min_tolerance), m.placeholder_check, i)
+            for i, m in enumerate(MARKETS)]
+
+
+_MARKET_COLUMNS = ("market, name, label, expression, "
+                   + ", ".join(f"{c}_weight" for c in BOX_SCORE_COLUMNS)
+                   + ", odds_api_keys, bettingpros_ids, count_like, max_line, min_tolerance, placeholder_check, position")
+
+
+def sync_markets(con: duckdb.DuckDBPyConnection) -> bool:
+    """Make the ``markets`` table equal to the registry (a no-op when it is); True when rows changed."""
+    try:
+        stored = con.execute(f"SELECT {_MARKET_COLUMNS} FROM markets ORDER BY position").fetchall()
+    except duckdb.CatalogException:
+        return False  # a warehouse older than migration 011 (only while migrating)
+    wanted = market_rows()
+    if [tuple(r) for r in stored] == wanted:
+        return False
+    with transaction(con) as tx:
+        tx.execute("DELETE FROM markets")
+        one = "(" + ", ".join("?" * len(wanted[0])) + ")"
+        tx.execute(f"INSERT INTO markets ({_MARKET_COLUMNS}) VALUES {', '.join([one] * len(wanted))}",
+                   [v for row in wanted for v in row])
+    return True
 
 
 def _create_derived(con: duckdb.DuckDBPyConnection) -> None:

@@ -44,6 +44,7 @@ __all__ = [
     "FloatArray",
     "PointsDistribution",
     "PointsSystem",
+    "count_distribution",
     "SpreadModel",
     "chronological_split",
     "day_index",
@@ -54,7 +55,7 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
-Family = Literal["normal", "negbin"]
+Family = Literal["normal", "negbin", "poisson"]
 
 FORMAT_VERSION = 1
 PARAMS_FILE = "params.json"
@@ -67,7 +68,11 @@ HISTORY_COLUMNS: tuple[str, ...] = (
 )
 #: A row with none of these is a player without any scoring history: no system predicts it.
 SCORING_HISTORY_COLUMNS: tuple[str, ...] = ("points_avg_last_5", "points_avg_last_10", "points_avg_season")
+#: The families a spread model chooses among (``family='auto'``).
 _FAMILIES: tuple[str, ...] = ("normal", "negbin")
+#: Every family a distribution may have: the count families (Poisson, negative binomial) are the ones
+#: of low-count markets (``nbaprops.markets.Market.count_like``: threes, blocks, steals, turnovers).
+_ALL_FAMILIES: tuple[str, ...] = ("normal", "negbin", "poisson")
 
 
 # --------------------------------------------------------------------------------------- helpers
@@ -192,6 +197,12 @@ class PointsDistribution:
           i.e. P(X <= k) = Φ((k + 0.5 - mean) / scale) for k >= 0.
         * ``negbin``: a negative binomial with the given mean and standard deviation ``scale``
           (variance = scale²); Poisson when scale² <= mean.
+        * ``poisson``: a Poisson with the given mean (``scale`` is sqrt(mean), kept for the shape);
+          a mean of 0 is a point mass at 0.
+
+    The count families are exact on integers: P(X > k + 0.5) = P(X >= k + 1), so P(over 0.5) is
+    1 - P(0), and a whole-number line k has push mass P(X == k) (:meth:`p_push`). Build one with
+    :func:`count_distribution`.
 
     NaN ``mean`` or ``scale`` marks a row without a prediction; every probability of it is NaN.
 
@@ -206,7 +217,7 @@ class PointsDistribution:
     family: Family = "normal"
 
     def __post_init__(self) -> None:
-        if self.family not in _FAMILIES:
+        if self.family not in _ALL_FAMILIES:
             raise ValueError(f"unknown family {self.family!r}")
         mean = np.asarray(self.mean, dtype=np.float64)
         scale = np.asarray(self.scale, dtype=np.float64)
@@ -217,7 +228,9 @@ class PointsDistribution:
 
     @property
     def valid(self) -> BoolArray:
-        """Rows with a finite mean and a positive finite scale."""
+        """Rows with a finite mean and a positive finite scale (Poisson: a finite mean >= 0)."""
+        if self.family == "poisson":
+            return np.isfinite(self.mean) & (self.mean >= 0)
         return np.isfinite(self.mean) & np.isfinite(self.scale) & (self.scale > 0)
 
     def _negbin_params(self) -> tuple[FloatArray, FloatArray, FloatArray, BoolArray]:
@@ -253,6 +266,8 @@ class PointsDistribution:
         with np.errstate(invalid="ignore", divide="ignore"):
             if self.family == "normal":
                 out = stats.norm.sf((kk + 0.5 - self.mean) / self.scale)
+            elif self.family == "poisson":
+                out = stats.poisson.sf(kk, np.clip(np.nan_to_num(self.mean, nan=0.0), 0.0, None))
             else:
                 mu, n, p, poisson = self._negbin_params()
                 out = np.where(poisson, stats.poisson.sf(kk, mu), stats.nbinom.sf(kk, n, p))
@@ -274,6 +289,22 @@ class PointsDistribution:
     def log_pmf(self, k: npt.ArrayLike) -> FloatArray:
         """log P(X == k), floored at log(1e-12) so one surprise does not dominate a mean."""
         return np.log(np.clip(self.pmf(k), 1e-12, None))
+
+    def p_push(self, line: npt.ArrayLike) -> FloatArray:
+        """P(X == line): the push mass of a whole-number line, 0 for any other line.
+
+        Args:
+            line: Line per row (or a scalar broadcast to all rows).
+
+        Returns:
+            Probabilities; NaN where the line or the prediction is missing.
+        """
+        ln = np.broadcast_to(np.asarray(line, dtype=np.float64), self.mean.shape)
+        finite = np.isfinite(ln)
+        safe = np.where(finite, ln, 0.0)
+        whole = safe == np.floor(safe)
+        out = np.where(whole, self.pmf(np.floor(safe)), 0.0)
+        return np.where(finite & self.valid, out, np.nan)
 
     def p_over(self, line: npt.ArrayLike) -> FloatArray:
         """Probability that the player goes over ``line``, honest for integer points.
@@ -299,6 +330,26 @@ class PointsDistribution:
             out = np.where(denom > 0, p_gt / denom, np.nan)
         out = np.clip(out, 0.0, 1.0)
         return np.where(finite & self.valid, out, np.nan)
+
+
+def count_distribution(mean: npt.ArrayLike, variance: npt.ArrayLike | None = None) -> PointsDistribution:
+    """The predictive distribution of a low count (threes, blocks, steals, turnovers).
+
+    Args:
+        mean: Expected count per row.
+        variance: Variance per row; None for a Poisson (variance = mean). A variance above the mean
+            gives a negative binomial (over-dispersed); at or below the mean, the Poisson.
+
+    Returns:
+        A ``poisson`` or ``negbin`` :class:`PointsDistribution`.
+    """
+    mu = np.asarray(mean, dtype=np.float64)
+    if variance is None:
+        with np.errstate(invalid="ignore"):
+            return PointsDistribution(mu, np.sqrt(np.clip(mu, 0.0, None)), "poisson")
+    var = np.broadcast_to(np.asarray(variance, dtype=np.float64), mu.shape)
+    with np.errstate(invalid="ignore"):
+        return PointsDistribution(mu, np.sqrt(np.clip(var, 0.0, None)), "negbin")
 
 
 # ------------------------------------------------------------------------------------ spread

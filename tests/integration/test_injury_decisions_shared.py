@@ -230,3 +230,45 @@ def test_a_dnp_is_graded_void_with_what_the_report_said(built: Built) -> None:
     assert (void["void_reason"].to_numpy() == expected).all()
     assert (void["void_reason"] == "dnp_not_listed").any()          # a DNP the report did not list
     assert by.loc[(JOKIC, "catboost"), "void_reason"] is None or pd.isna(by.loc[(JOKIC, "catboost"), "void_reason"])
+
+
+def test_a_csv_archive_is_imported_by_the_backfill_cli(warehouse: Path, tmp_path: Path,
+                                                       nbaprops_json: Callable[[list[str]], Any]) -> None:
+    """`nbaprops backfill --data DIR` on an existing warehouse picks up an archive of the documented format
+    (docs/injury-reports.md) by its columns; an unknown team's line is quarantined, not loaded."""
+    db = tmp_path / "wh" / warehouse.name
+    db.parent.mkdir()
+    con = connect(warehouse)
+    try:
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    db.write_bytes(warehouse.read_bytes())
+    data = tmp_path / "archives"
+    data.mkdir()
+    archive = data / "reports_2024-01-04.csv"
+    with archive.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(injuries.ARCHIVE_COLUMNS)
+        w.writerow(["2024-01-04T11:00:00-05:00", "2024-01-04", "07:30 (ET)", "MIL@SAS", "San Antonio Spurs",
+                    "Collins, Zach", "Out", "Injury/Illness - Right Ankle; Sprain"])
+        w.writerow(["2024-01-04T11:00:00-05:00", "2024-01-04", "07:30 (ET)", "MIL@SAS", "MIL", "",
+                    "NOT YET SUBMITTED", ""])
+        w.writerow(["2024-01-04T11:00:00-05:00", "2024-01-04", "10:00 (ET)", "DEN@GSW", "Seattle SuperSonics",
+                    "Kemp, Shawn", "Out", ""])
+    report = nbaprops_json(["--db", str(db), "backfill", "--data", str(data), "--from", str(DAY), "--to", str(DAY),
+                            "--json"])
+    assert report["loaded"]["injury_reports"] == 2
+    assert report["quarantined"][str(archive)]["rows"] == 1
+    con = connect(db)
+    try:
+        rows = con.execute("""SELECT team_abbr, player_id, status FROM injury_reports WHERE source_file = ?
+                              ORDER BY file_row""", [str(archive)]).fetchall()
+        reason = con.execute("SELECT reason FROM quarantine_rows WHERE file = ?", [str(archive)]).fetchall()
+        times = con.execute("SELECT DISTINCT report_time FROM injury_reports WHERE game_date = ? ORDER BY 1",
+                            [DAY]).fetchall()
+    finally:
+        con.close()
+    assert rows == [("SAS", COLLINS, "Out"), ("MIL", None, "NOT_YET_SUBMITTED")]
+    assert reason == [("unknown team 'Seattle SuperSonics'",)]
+    assert [t for (t,) in times] == [dt.datetime(2024, 1, 4, 16, 0, tzinfo=dt.UTC), REPORT_TIME]  # beside the PDF's

@@ -535,6 +535,46 @@ class Project:
         with self.reader() as cur:
             return load_graded(cur, lo, hi)
 
+    def fetch_injury_report(self, game_date: DateLike | None = None, *, at: dt.datetime | None = None,
+                            replay: str | Path | None = None) -> dict[str, Any]:
+        """Fetch and land the latest official injury report published by ``at``
+        (:func:`nbaprops.ingest.injuries.fetch_latest_report`); run it on a schedule (docs/injury-reports.md).
+
+        Args:
+            game_date: the date of the run (default: today, US/Eastern); without ``at`` the report fetched
+                is the latest published by now, or by the date's end for a past date.
+            at: the latest publication time to try (aware, or naive US/Eastern).
+            replay: read saved payloads from this directory instead of the network.
+
+        Returns:
+            The landing's stats with ``report_time``, ``url`` and ``probes``.
+
+        Raises:
+            MissingReportError: no report was published in the times tried.
+            InputError: the report is malformed (quarantined, payload kept).
+            SourceError: the upstream failed.
+        """
+        from zoneinfo import ZoneInfo
+
+        from nbaprops.ingest.injuries import fetch_latest_report
+        from nbaprops.ingest.live import report_fetch_time
+        from nbaprops.ingest.sources.base import SnapshotStore
+        from nbaprops.ingest.sources.injury_report import InjuryReportLive, InjuryReportSnapshot
+
+        eastern = ZoneInfo("America/New_York")
+        d = to_date(game_date) if game_date is not None else dt.datetime.now(eastern).date()
+        when = report_fetch_time(d, dt.datetime.now(dt.UTC)) if at is None else at
+        if replay is not None:
+            if not Path(replay).is_dir():
+                raise InputError(f"--replay {replay}: not a directory")
+            return fetch_latest_report(self.con, InjuryReportSnapshot(replay), when)
+        live = InjuryReportLive(self.settings, store=SnapshotStore(
+            Path(self.settings.db).parent / "landing" / "payloads" / str(d)))
+        try:
+            return fetch_latest_report(self.con, live, when)
+        finally:
+            live.close()
+
     def import_lines(self, path: str | Path) -> dict[str, Any]:
         """Import an Odds API flattened lines file and rebuild the phases of its dates."""
         from nbaprops.pipeline.backfill import import_lines

@@ -307,7 +307,7 @@ def test_slate_defaults_to_newest_date_and_primary_system(client: TestClient) ->
     assert [int(r["attrs"]["data-player-id"]) for r in rows] == [1, 3, 2, 4]
     counts = dict(re.findall(r'data-count="(\w+)">([\d,]+)<', r.text))
     assert counts == {"players": "4", "with_line": "3", "OVER": "1", "UNDER": "1", "PASS": "1", "NO_LINE": "1",
-                      "quarantined": "1", "skipped": "1"}
+                      "injury_flagged": "0", "listed_out": "0", "quarantined": "1", "skipped": "1"}
     assert "b-20240411-ok" in r.text and "ms-test" in r.text
 
 

@@ -151,6 +151,35 @@ def test_live_ingest_lands_payloads_upserts_games_and_loads_lines_like_the_bulk_
     assert before == {t: con.execute(f"SELECT count(*) FROM {t}").fetchone() for t in before}
 
 
+def test_live_ingest_fetches_the_latest_injury_report_from_the_replay(con: duckdb.DuckDBPyConnection,
+                                                                       tmp_path: Path) -> None:
+    """The ingest phase lands the latest report saved by the live run (a missing one would be a warning)."""
+    import base64
+
+    from injury_pdf import report_pdf
+    from nbaprops.ingest.sources.injury_report import EASTERN, SOURCE, report_params
+
+    replay = _replay_dir(tmp_path)
+    pdf = report_pdf([{"game_date": "04/10/2024", "game_time": "10:00 (ET)", "matchup": "DEN@MIN",
+                       "team": "Denver Nuggets", "player_name": "Jokic, Nikola", "status": "Questionable",
+                       "reason": "Injury/Illness - Lower Back; Inflammation"}],
+                     title="Injury Report: 04/10/24 05:00 PM")
+    SnapshotStore(replay).save(RawPayload(SOURCE, "injury_report",
+                                          report_params(dt.datetime(2024, 4, 10, 17, 0, tzinfo=EASTERN)), AT, 200,
+                                          {}, base64.b64encode(pdf).decode()))
+    sources = make_sources(_settings(con, tmp_path), replay=replay)
+    assert sources.injuries is not None
+    report = ingest_live(con, D, sources, landing_dir=tmp_path / "landing",
+                         now=dt.datetime(2024, 4, 10, 18, 40, tzinfo=EASTERN))
+    assert report.injury_report is not None and report.injury_report["probes"] == 2   # 6 PM missing, 5 PM found
+    assert report.injury_report["report_time"] == "2024-04-10T21:00:00+00:00"
+    assert con.execute("SELECT team_abbr, player_id, status FROM injury_reports").fetchall() == [
+        ("DEN", 203999, "Questionable")]
+    assert len(report.warnings) == 7 and not any("injury" in w for w in report.warnings)
+    # a replay without saved reports fetches none, silently
+    assert make_sources(_settings(con, tmp_path), replay=_replay_dir(tmp_path / "other")).injuries is None
+
+
 def test_a_scoreboard_never_downgrades_a_final_game_and_keeps_its_source(con: duckdb.DuckDBPyConnection) -> None:
     from nbaprops.ingest.live import upsert_games
     from nbaprops.ingest.sources.nba_stats import parse_scoreboard_v3

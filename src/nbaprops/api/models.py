@@ -7,7 +7,7 @@ import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, computed_field
 
 __all__ = [
     "BatchResponse",
@@ -208,6 +208,22 @@ class PredictionRow(BaseModel):
     fallback_reason: str | None = None
     batch_id: str
     created_at: dt.datetime
+    injury_status: str | None = Field(default=None, description=(
+        "the player's status on the official injury report read at injury_as_of: OUT | DOUBTFUL | "
+        "QUESTIONABLE | PROBABLE | AVAILABLE; null = not listed, or no report by then"))
+    injury_report_time: dt.datetime | None = Field(default=None, description=(
+        "publication time of the report read; null = no report of the date by injury_as_of"))
+    injury_as_of: dt.datetime | None = Field(default=None, description=(
+        "the prediction's as-of time for the report: min(prediction time, tip-off)"))
+    decision_reason: str | None = Field(default=None, description=(
+        "why a rule overrode the model's recommendation: 'listed_out' (listed OUT: no OVER/UNDER); "
+        "null = the model's recommendation stands"))
+
+    @computed_field(description="the player is listed QUESTIONABLE or DOUBTFUL: a flag, the "  # type: ignore[prop-decorator]
+                                "recommendation stands")
+    @property
+    def injury_flag(self) -> bool:
+        return self.injury_status in ("QUESTIONABLE", "DOUBTFUL")
 
 
 class PredictionsPage(BaseModel):

@@ -127,8 +127,39 @@ def verify_cmd(
         raise typer.Exit(1)
 
 
+def injuries_cmd(
+    ctx: typer.Context,
+    date: Annotated[str, typer.Option("--date", help="game date of the run: YYYY-MM-DD, today, yesterday")] = "today",
+    at: Annotated[str | None, typer.Option("--at", help="latest report time to try, HH:MM US/Eastern on --date "
+                                                        "(default: now, or the date's end for a past date)")] = None,
+    replay: Annotated[Path | None, typer.Option("--replay", help="read saved payloads from DIR")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Fetch the latest official NBA injury report and land it (run it on a schedule, e.g. every 30 min)."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    d = date_option(date)
+    when = None
+    if at is not None:
+        try:
+            clock = dt.time.fromisoformat(at)
+        except ValueError:
+            raise typer.BadParameter(f"--at {at!r}: expected HH:MM (US/Eastern)") from None
+        when = dt.datetime.combine(d, clock, tzinfo=ZoneInfo("America/New_York"))
+    stats = project(ctx).fetch_injury_report(d, at=when, replay=replay)
+    if as_json:
+        emit(stats)
+        return
+    out.print(f"injury report of {stats['report_time']} ({stats['url']}): {stats['loaded']} row(s) landed, "
+              f"{stats['players']} player(s) ({stats['unmatched']} name(s) unresolved), "
+              f"{stats['not_yet_submitted']} team(s) not yet submitted, {stats['quarantined']} quarantined; "
+              f"{stats['probes']} time(s) tried")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``run``, ``doctor`` and ``verify`` to the CLI."""
+    """Add ``run``, ``injuries``, ``doctor`` and ``verify`` to the CLI."""
     app.command("run")(run_cmd)
+    app.command("injuries")(injuries_cmd)
     app.command("doctor")(doctor_cmd)
     app.command("verify")(verify_cmd)

@@ -21,7 +21,8 @@ __all__ = ["GRADE_COLUMNS", "grade_dates", "line_outcomes", "load_graded"]
 GRADE_COLUMNS = ("game_id", "game_date", "player_id", "system_id", "line_key", "line", "recommendation",
                  "predicted_points", "p_over", "market_p_over", "confidence", "edge", "actual_points",
                  "actual_minutes", "is_void", "has_valid_line", "is_bet", "abs_error", "signed_error", "line_abs_error", "result", "correct",
-                 "price_taken", "price_assumed", "profit_units", "graded_over", "closing_line", "model_version")
+                 "price_taken", "price_assumed", "profit_units", "graded_over", "closing_line", "model_version",
+                 "void_reason")
 
 
 def _final_dates(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date) -> list[dt.date]:
@@ -56,7 +57,7 @@ def grade_dates(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date, *, req
                p.recommendation, p.predicted_points, p.p_over, p.market_p_over, p.confidence, p.edge,
                p.line_source, p.line_source = 'ACTUAL_PROP' AND p.line IS NOT NULL AS line_valid,
                CAST(p.over_price AS DOUBLE) AS over_price, CAST(p.under_price AS DOUBLE) AS under_price,
-               p.model_version, c.closing_line, c.closing_over_price, c.closing_under_price
+               p.model_version, p.injury_status, p.injury_report_time, c.closing_line, c.closing_over_price, c.closing_under_price
         FROM player_prop_predictions p
         LEFT JOIN closing c ON c.game_date = p.game_date AND c.player_id = p.player_id AND c.sportsbook = p.sportsbook
         WHERE p.game_date IN (SELECT unnest(?::DATE[]))""", [dates, dates]).df()

@@ -15,6 +15,11 @@ Rules (see ``docs/systems.md``, "Grading"):
   ``price_assumed`` so reports can say how many were assumed; a posted price that is not an American
   price raises :class:`~nbaprops.errors.InputError` naming the row and field
   (:func:`nbaprops.odds.check_american`).
+* A void row says what the injury report had said at prediction time (``void_reason``, from the
+  prediction's ``injury_status`` / ``injury_report_time``): ``dnp_listed_out``, ``dnp_listed_doubtful``,
+  ``dnp_listed_questionable``, ``dnp_listed_probable``, ``dnp_listed_available``, ``dnp_not_listed`` (a
+  report covered the date, the player was not on it) or ``dnp_no_report`` (no report by then). Rows
+  where the player played have no ``void_reason``.
 """
 
 from __future__ import annotations
@@ -32,7 +37,9 @@ __all__ = [
     "PREDICTION_COLUMNS",
     "RECOMMENDATIONS",
     "RESULTS",
+    "VOID_REASONS",
     "grade_predictions",
+    "void_reasons",
 ]
 
 #: Price used when the side taken has no posted price (flagged per row as ``price_assumed``).
@@ -40,12 +47,15 @@ ASSUMED_PRICE = -110.0
 
 RECOMMENDATIONS = ("OVER", "UNDER", "PASS", "NO_LINE")
 RESULTS = ("WIN", "LOSS", "PUSH", "VOID", "NO_BET")
+#: ``void_reason`` of a DNP: what the injury report read at prediction time said.
+VOID_REASONS = ("dnp_listed_out", "dnp_listed_doubtful", "dnp_listed_questionable", "dnp_listed_probable",
+                "dnp_listed_available", "dnp_not_listed", "dnp_no_report")
 
 #: Input columns of a prediction frame; the first block is required, the rest default to NaN/None.
 REQUIRED_PREDICTION_COLUMNS = ("game_id", "game_date", "player_id", "system_id", "predicted_points",
                                "recommendation", "line", "line_valid")
 OPTIONAL_PREDICTION_COLUMNS = ("p_over", "confidence", "edge", "line_source", "over_price", "under_price",
-                               "market_p_over")
+                               "market_p_over", "injury_status", "injury_report_time")
 PREDICTION_COLUMNS = REQUIRED_PREDICTION_COLUMNS + OPTIONAL_PREDICTION_COLUMNS
 REQUIRED_ACTUAL_COLUMNS = ("game_id", "player_id", "points", "minutes")
 
@@ -102,7 +112,7 @@ def grade_predictions(preds: pd.DataFrame, actuals: pd.DataFrame) -> pd.DataFram
     out = preds.copy().reset_index(drop=True)
     for col in OPTIONAL_PREDICTION_COLUMNS:
         if col not in out.columns:
-            out[col] = None if col == "line_source" else np.nan
+            out[col] = None if col in ("line_source", "injury_status", "injury_report_time") else np.nan
 
     rec = out["recommendation"].astype("string").str.strip().str.upper()
     unknown = sorted(set(rec.dropna().unique()) - set(RECOMMENDATIONS))
@@ -181,4 +191,28 @@ def grade_predictions(preds: pd.DataFrame, actuals: pd.DataFrame) -> pd.DataFram
     out["profit_units"] = profit
     scorable = has_valid_line & played & ~is_push
     out["graded_over"] = _nullable_bool(went_over, ~scorable)
+    out["void_reason"] = pd.Series(void_reasons(is_void, out["injury_status"], out["injury_report_time"]),
+                                   index=out.index, dtype=object)
+    return out
+
+
+def void_reasons(is_void: np.ndarray, injury_status: pd.Series, injury_report_time: pd.Series) -> np.ndarray:
+    """:data:`VOID_REASONS` of the void rows (None elsewhere) from what the prediction stored.
+
+    Args:
+        is_void: the player did not play.
+        injury_status: the prediction's status on the report read at its as-of time (None = not listed).
+        injury_report_time: the report read (None/NaT = no report by then).
+    """
+    status = injury_status.astype(object).where(injury_status.notna(), None).to_numpy(dtype=object)
+    had_report = pd.Series(injury_report_time).notna().to_numpy(dtype=bool)
+    out = np.full(len(status), None, dtype=object)
+    for i in np.flatnonzero(np.asarray(is_void, dtype=bool)):
+        s = status[i]
+        if isinstance(s, str) and s.strip():
+            out[i] = f"dnp_listed_{s.strip().lower()}"
+        elif had_report[i]:
+            out[i] = "dnp_not_listed"
+        else:
+            out[i] = "dnp_no_report"
     return out

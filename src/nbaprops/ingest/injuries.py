@@ -28,12 +28,12 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 import pandas as pd
 
-from nbaprops.errors import InputError, MissingColumnsError, UnreadableFileError
+from nbaprops.errors import InputError, MissingColumnsError, MissingReportError, UnreadableFileError
 from nbaprops.ingest.names import load_aliases, normalize_team_abbr, player_lookup, resolve_player_names
 from nbaprops.ingest.sources.base import RawPayload, land_payload
 from nbaprops.ingest.sources.files import file_sha256
@@ -48,6 +48,7 @@ from nbaprops.ingest.sources.injury_report import (
     normalize_status,
     parse_injury_report,
     pdf_bytes,
+    report_slots,
     report_url,
 )
 from nbaprops.warehouse.connection import transaction
@@ -64,6 +65,7 @@ __all__ = [
     "load_injury_payload",
     "load_injury_pdfs",
     "load_injury_report",
+    "fetch_latest_report",
 ]
 
 #: The columns of the bulk CSV archive (docs/injury-reports.md); ``kind`` ``injury_reports`` in files.KINDS.
@@ -465,3 +467,73 @@ def load_injury_pdfs(con: duckdb.DuckDBPyConnection, data_dir: Path, paths: Iter
         out.rows += stats["loaded"]
         out.quarantined += stats["quarantined"]
     return out
+
+
+class ReportSource(Protocol):
+    """What :func:`fetch_latest_report` fetches from: ``InjuryReportLive`` or ``InjuryReportSnapshot``."""
+
+    def fetch_report(self, report_time: dt.datetime) -> RawPayload: ...
+
+
+#: Candidate report times :func:`fetch_latest_report` tries when the source does not say (its
+#: ``max_probes``): 24 = a day back before 2025-12-23 (hourly names), 6 hours since (quarter hours).
+MAX_PROBES = 24
+
+
+def fetch_latest_report(con: duckdb.DuckDBPyConnection, source: ReportSource, at: dt.datetime, *,
+                        max_probes: int | None = None) -> dict[str, Any]:
+    """Fetch and land the latest report published at or before ``at``.
+
+    Tries the candidate report times (:func:`~nbaprops.ingest.sources.injury_report.report_slots`) from
+    ``at`` back, newest first; a missing report (HTTP 403/404, not a PDF) moves to the one before, any
+    other failure raises. The first report found lands like any other (:func:`load_injury_payload`: the
+    payload in ``raw_payloads``, its rows in ``injury_reports`` replacing an earlier load of that report).
+
+    Args:
+        con: the warehouse.
+        source: the fetcher (live, or saved payloads).
+        at: the latest publication time to try (aware, or naive US/Eastern).
+        max_probes: how many candidate times to try (default: the source's ``max_probes``, else
+            :data:`MAX_PROBES`).
+
+    Returns:
+        The stats of the landing plus ``report_time`` (UTC ISO, as printed on the report), ``name_time``
+        (the time in the file name, ET ISO), ``url`` and ``probes`` (candidates tried).
+
+    Raises:
+        MissingReportError: none of the candidates is published (never read as "nobody is injured").
+        SourceError: a fetch failed for another reason (after the fetcher's retries).
+        InputError: the report found is malformed: its payload lands in ``raw_payloads`` (to inspect) and
+            one ``quarantine_rows`` row names its URL and the reason; no row of it lands.
+    """
+    slots = report_slots(at, max_probes or int(getattr(source, "max_probes", MAX_PROBES)))
+    for n, slot in enumerate(slots, start=1):
+        try:
+            payload = source.fetch_report(slot)
+        except MissingReportError:
+            continue
+        try:
+            stats: dict[str, Any] = dict(load_injury_payload(con, payload))
+        except InputError as exc:
+            _quarantine_payload(con, payload, report_url(slot), exc)
+            raise InputError(f"injury report {report_url(slot)} was not loaded and is quarantined: {exc}",
+                             ) from exc
+        landed = con.execute("SELECT max(report_time) FROM injury_reports WHERE source_file = ?",
+                             [report_url(slot)]).fetchone()
+        stats.update(report_time=landed[0].astimezone(dt.UTC).isoformat() if landed and landed[0] else None,
+                     name_time=slot.isoformat(), url=report_url(slot), probes=n)
+        return stats
+    raise MissingReportError(
+        f"no injury report published between {slots[-1]:%Y-%m-%d %H:%M} and {slots[0]:%Y-%m-%d %H:%M} ET "
+        f"({len(slots)} candidate times tried): not published yet, or the source is unreachable")
+
+
+def _quarantine_payload(con: duckdb.DuckDBPyConnection, payload: RawPayload, url: str, exc: InputError) -> None:
+    """A fetched report that cannot be read: its payload kept, one quarantine row for the whole report."""
+    with transaction(con) as tx:
+        land_payload(tx, payload)
+        tx.execute("DELETE FROM quarantine_rows WHERE source = ? AND file = ?", [SOURCE, url])
+        tx.execute("""INSERT INTO quarantine_rows (source, file, file_row, field, reason, raw, quarantined_at)
+                      VALUES (?, ?, NULL, NULL, ?, ?, now())""",
+                   [SOURCE, url, f"report not loaded: {exc}",
+                    json.dumps({"payload_id": payload.payload_id, "params": dict(payload.params)}, sort_keys=True)])

@@ -30,7 +30,8 @@ import duckdb
 import pandas as pd
 
 from nbaprops.config import Settings
-from nbaprops.errors import BudgetExceededError, SourceError
+from nbaprops.errors import BudgetExceededError, InputError, SourceError
+from nbaprops.ingest.injuries import ReportSource, fetch_latest_report
 from nbaprops.ingest.lines import load_odds_api_lines, resolve_snapshot_players
 from nbaprops.ingest.names import player_lookup
 from nbaprops.ingest.sources.base import (
@@ -72,15 +73,17 @@ _ZONES = ("fga_rim", "fgm_rim", "fga_paint", "fgm_paint", "fga_mid", "fgm_mid", 
 
 @dataclass
 class LiveSources:
-    """The three upstreams of a daily ingest (live or snapshot implementations)."""
+    """The upstreams of a daily ingest (live or snapshot implementations); ``injuries`` (the official
+    injury report) is optional."""
 
     schedule: ScheduleSource
     logs: GameLogSource
     odds: OddsSource
+    injuries: ReportSource | None = None
 
     def close(self) -> None:
-        """Close the sources that hold a connection pool (the live Odds API client)."""
-        for src in {id(s): s for s in (self.schedule, self.logs, self.odds)}.values():
+        """Close the sources that hold a connection pool (the live Odds API client, the report fetcher)."""
+        for src in {id(s): s for s in (self.schedule, self.logs, self.odds, self.injuries) if s is not None}.values():
             close = getattr(src, "close", None)
             if callable(close):
                 close()
@@ -107,15 +110,18 @@ def make_sources(settings: Settings, *, replay: Path | None = None, store_dir: P
     Returns:
         The sources.
     """
+    from nbaprops.ingest.sources.injury_report import InjuryReportLive, InjuryReportSnapshot
     from nbaprops.ingest.sources.nba_stats import NbaStatsLive, NbaStatsSnapshot
     from nbaprops.ingest.sources.odds_api import OddsApiLive, OddsApiSnapshot
 
     if replay is not None:
         nba_snap = NbaStatsSnapshot(replay)
-        return LiveSources(nba_snap, nba_snap, OddsApiSnapshot(replay))
+        reports = InjuryReportSnapshot(replay)
+        # a replay of a day saved before injury reports were fetched has none: nothing to replay, no warning
+        return LiveSources(nba_snap, nba_snap, OddsApiSnapshot(replay), reports if reports.has_reports() else None)
     store = SnapshotStore(store_dir) if store_dir is not None else None
     nba = NbaStatsLive(settings, store=store)
-    return LiveSources(nba, nba, OddsApiLive(settings, store=store))
+    return LiveSources(nba, nba, OddsApiLive(settings, store=store), InjuryReportLive(settings, store=store))
 
 
 def odds_window(game_date: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -142,6 +148,8 @@ class LiveIngestReport:
     lines: dict[str, int] = field(default_factory=dict)
     names: dict[str, int] = field(default_factory=dict)
     landing_file: str | None = None
+    #: the injury report fetched and landed (ingest.injuries.fetch_latest_report), None when not fetched
+    injury_report: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -311,8 +319,16 @@ def _land(con: duckdb.DuckDBPyConnection, payload: RawPayload, report: LiveInges
     return payload
 
 
+def report_fetch_time(game_date: dt.date, now: dt.datetime) -> dt.datetime:
+    """The latest injury report time to fetch for a run of ``game_date``: now, but never after the
+    date's end (US/Eastern): a run of a past date fetches that date's last reports."""
+    end = dt.datetime.combine(game_date, dt.time(23, 59), tzinfo=EASTERN)
+    return min(now.astimezone(dt.UTC), end.astimezone(dt.UTC)).astimezone(EASTERN)
+
+
 def ingest_live(con: duckdb.DuckDBPyConnection, game_date: dt.date, sources: LiveSources, *,
-                landing_dir: Path, lookback_days: int = LOOKBACK_DAYS) -> LiveIngestReport:
+                landing_dir: Path, lookback_days: int = LOOKBACK_DAYS,
+                now: dt.datetime | None = None) -> LiveIngestReport:
     """Fetch, land and load one date (see the module docstring).
 
     Args:
@@ -321,9 +337,11 @@ def ingest_live(con: duckdb.DuckDBPyConnection, game_date: dt.date, sources: Liv
         sources: the upstreams (or their snapshots).
         landing_dir: where the flattened odds parquet of this fetch is written.
         lookback_days: how many days of scoreboards and box scores before ``game_date`` to (re)load.
+        now: the clock, for the injury report to fetch (:func:`report_fetch_time`; default: now).
 
     Returns:
-        What was fetched and written; ``warnings`` lists events whose odds could not be fetched.
+        What was fetched and written; ``warnings`` lists events whose odds could not be fetched and an
+        injury report that could not be fetched or read (neither stops the ingest).
 
     Raises:
         SourceError: a scoreboard, the game logs or the events list could not be fetched.
@@ -388,4 +406,11 @@ def ingest_live(con: duckdb.DuckDBPyConnection, game_date: dt.date, sources: Liv
         report.names = resolve_snapshot_players(con, game_date, game_date)
     elif report.events:
         report.warnings.append(f"no player_points odds for the {report.events} event(s) of {game_date}")
+    if sources.injuries is not None:
+        at = report_fetch_time(game_date, now or dt.datetime.now(dt.UTC))
+        try:
+            report.injury_report = fetch_latest_report(con, sources.injuries, at)
+            report.payloads += 1
+        except (SourceError, InputError) as exc:
+            report.warnings.append(f"injury report not fetched: {exc}")
     return report

@@ -84,10 +84,12 @@ def ingest(ctx: PhaseContext) -> None:
     ctx.no_slate = live.slate_games == 0
     ctx.detail = (f"{live.payloads} payloads, {live.games} games, {live.boxscores_written} box-score rows "
                   f"({live.boxscores_kept} kept from bulk files), {live.event_odds}/{live.events} events' "
-                  f"odds, {live.lines.get('snapshots', 0)} new line snapshots")
+                  f"odds, {live.lines.get('snapshots', 0)} new line snapshots"
+                  + (f", injury report of {live.injury_report['report_time']}" if live.injury_report else ""))
     for w in live.warnings:
         ctx.warn(f"ingest: {w}")
-        ctx.fire(Alert(kind="ingest_incomplete", title=f"ingest of {d}: some odds were not fetched", detail=w,
+        what = "the injury report was" if w.startswith("injury report") else "some odds were"
+        ctx.fire(Alert(kind="ingest_incomplete", title=f"ingest of {d}: {what} not fetched", detail=w,
                        severity="warning", game_date=d))
 
 

@@ -40,8 +40,9 @@ from nbaprops.predict.slate import load_slate
 from nbaprops.predict.worker import UnitResult, WorkUnit, run_unit
 from nbaprops.progress import Progress, no_progress
 from nbaprops.warehouse.connection import transaction
+from nbaprops.warehouse.injuries import player_availability
 
-__all__ = ["BatchResult", "consolidate", "start_batch"]
+__all__ = ["BatchResult", "attach_availability", "consolidate", "start_batch"]
 
 UNIT_SIZE = 60
 _start_lock = threading.Lock()
@@ -124,12 +125,40 @@ def _gate(con: duckdb.DuckDBPyConnection, batch_id: str, slate: pd.DataFrame) ->
     return slate, 0
 
 
+def attach_availability(con: duckdb.DuckDBPyConnection, slate: pd.DataFrame, game_date: dt.date,
+                        now: dt.datetime) -> pd.DataFrame:
+    """The slate with ``injury_status``, ``injury_report_time`` and ``injury_as_of`` per player: what the
+    latest injury report published by the game's as-of time (``min(now, tip-off)``) said
+    (:func:`nbaprops.warehouse.injuries.player_availability`). Not listed: status None with the report's
+    time; no report by then (or no known tip-off): all three None."""
+    avail = player_availability(con, game_date, now)
+    out = slate.copy()
+    games = avail[avail["player_id"].isna()].set_index("game_id")
+    listed = avail[avail["player_id"].notna()].astype({"player_id": "int64"})
+    key = pd.MultiIndex.from_arrays([out["game_id"].astype(str), out["player_id"].astype("int64")])
+    by_player = listed.set_index(["game_id", "player_id"])
+    status = by_player["injury_status"].reindex(key)
+    out["injury_status"] = pd.Series([v if isinstance(v, str) else None for v in status.to_numpy(dtype=object)],
+                                     index=out.index, dtype=object)
+    for col in ("injury_report_time", "injury_as_of"):
+        values = games[col].reindex(out["game_id"].astype(str)) if len(games) else pd.Series(
+            [None] * len(out), dtype=object)
+        out[col] = pd.to_datetime(pd.Series(values.to_numpy(), index=out.index), utc=True)
+    return out
+
+
 def start_batch(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: dt.date, *,
                 min_minutes: float = 15.0, force: bool = False, workers: int = 1, allow_fallback: bool = False,
                 queue: TaskQueue | None = None, progress: Progress = no_progress,
                 fail_systems: tuple[str, ...] = (),
-                model_dir: Path | None = None, model_set: str | None = None) -> BatchResult:
+                model_dir: Path | None = None, model_set: str | None = None,
+                now: dt.datetime | None = None) -> BatchResult:
     """Predict every expected player of ``game_date`` with every system and consolidate.
+
+    Every player carries what the official injury report said at the game's as-of time,
+    ``min(now, tip-off)`` (:func:`attach_availability`); a player listed OUT gets no OVER/UNDER
+    (:func:`nbaprops.predict.recommend.apply_availability`). ``now`` is the prediction time (default: the
+    clock); a past date therefore reads the reports published before its games began.
 
     ``model_dir``/``model_set`` override the served model set (the walk-forward backtest uses them).
     With ``allow_fallback`` and an unusable model, fallback rows are stored only when the date holds
@@ -163,6 +192,7 @@ def start_batch(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: d
         keep = slate["line"].notna() | (slate["minutes_avg_last_10"].fillna(0) >= min_minutes)
         slate = slate[keep].reset_index(drop=True)
         slate, result.quarantined_lines = _gate(con, batch_id, slate)
+        slate = attach_availability(con, slate, game_date, now or dt.datetime.now(dt.UTC))
         result.expected_players = int(slate["player_id"].nunique())
         units = [slate.iloc[i:i + UNIT_SIZE] for i in range(0, len(slate), UNIT_SIZE)]
         staging = Path(settings.db).parent / "staging"

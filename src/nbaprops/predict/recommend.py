@@ -15,6 +15,11 @@ One rule for every system (the old system had six different gates and confidence
   every system; NaN where there is no line or no probability.
 
 Thresholds are parameters (:class:`RecommendConfig`); they are to be chosen on validation periods.
+
+Then one availability rule (:func:`apply_availability`, ``docs/injury-reports.md``): a player the official
+injury report lists OUT at the prediction's as-of time gets no OVER/UNDER: ``PASS`` (``NO_LINE`` stays
+``NO_LINE``), with ``decision_reason`` ``listed_out``. Doubtful and questionable players keep the model's
+recommendation and are flagged by their stored ``injury_status``.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ __all__ = [
     "PASS",
     "UNDER",
     "Calibrator",
+    "LISTED_OUT",
+    "apply_availability",
     "RecommendConfig",
     "expected_value",
     "recommend",
@@ -45,6 +52,8 @@ OVER = "OVER"
 UNDER = "UNDER"
 PASS = "PASS"
 NO_LINE = "NO_LINE"
+#: ``decision_reason`` of a row whose OVER/UNDER was withheld because the player was listed OUT.
+LISTED_OUT = "listed_out"
 
 
 @dataclass(frozen=True)
@@ -119,3 +128,24 @@ def recommend(mean: npt.ArrayLike, p_over_model: npt.ArrayLike, line: npt.ArrayL
     rec[~has_line] = NO_LINE
     confidence = np.where(has_p, np.clip(p_side, 0.0, 1.0), np.nan)
     return rec, confidence, ev
+
+
+def apply_availability(recommendation: npt.ArrayLike, injury_status: npt.ArrayLike) -> tuple[StrArray, StrArray]:
+    """Withhold every OVER/UNDER of a player listed OUT.
+
+    Args:
+        recommendation: :func:`recommend`'s recommendations.
+        injury_status: the player's status on the injury report read at the as-of time ('OUT',
+            'DOUBTFUL', 'QUESTIONABLE', 'PROBABLE', 'AVAILABLE'; None/NaN = not listed or no report).
+
+    Returns:
+        ``(recommendation, decision_reason)``: OUT rows become ``PASS`` (``NO_LINE`` rows stay ``NO_LINE``)
+        with reason :data:`LISTED_OUT`, whatever the model said; every other row unchanged with reason None.
+    """
+    rec = np.asarray(recommendation, dtype=object).reshape(-1).copy()
+    status = np.broadcast_to(np.asarray(injury_status, dtype=object), rec.shape)
+    out = np.array([isinstance(s, str) and s.strip().upper() == "OUT" for s in status], dtype=bool)
+    rec[out & (rec != NO_LINE)] = PASS
+    reason = np.full(rec.shape, None, dtype=object)
+    reason[out] = LISTED_OUT
+    return rec, reason

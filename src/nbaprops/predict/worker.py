@@ -22,7 +22,7 @@ from nbaprops.features.definitions import SERVED_FEATURE_VERSION
 from nbaprops.models.registry import LoadedModels, load_model_set
 from nbaprops.models.systems.ensemble import EnsembleSystem
 from nbaprops.odds import devig_two_way
-from nbaprops.predict.recommend import recommend
+from nbaprops.predict.recommend import apply_availability, recommend
 
 __all__ = ["UnitResult", "WorkUnit", "run_unit"]
 
@@ -62,6 +62,22 @@ def _models(model_dir: str, model_set: str) -> LoadedModels:
     return load_model_set(Path(model_dir), model_set)
 
 
+def _column(rows: pd.DataFrame, name: str) -> np.ndarray:
+    """A text column of the unit (None where missing or absent)."""
+    if name not in rows.columns:
+        return np.full(len(rows), None, dtype=object)
+    values = rows[name].to_numpy(dtype=object)
+    return np.array([v if isinstance(v, str) else None for v in values], dtype=object)
+
+
+def _times(rows: pd.DataFrame, name: str) -> pd.Series:
+    """A UTC timestamp column of the unit (NaT where missing or absent)."""
+    if name not in rows.columns:
+        return pd.Series(pd.NaT, index=range(len(rows)), dtype="datetime64[us, UTC]")
+    return pd.Series(pd.to_datetime(rows[name], utc=True).to_numpy(), index=range(len(rows)),
+                     dtype="datetime64[us, UTC]")
+
+
 def _frame(unit: WorkUnit, sid: str, mean: np.ndarray, scale: np.ndarray, p_over: np.ndarray,
            model_version: str, fallback: str | None) -> pd.DataFrame:
     r = unit.rows
@@ -73,6 +89,8 @@ def _frame(unit: WorkUnit, sid: str, mean: np.ndarray, scale: np.ndarray, p_over
         rec = np.where(np.isfinite(line), "PASS", "NO_LINE").astype(object)
         conf = np.full(len(r), np.nan)
         ev = np.full(len(r), np.nan)
+    status = _column(r, "injury_status")
+    rec, decision_reason = apply_availability(rec, status)
     mkt_over = devig_two_way(over, under)
     has_line = np.isfinite(line)
     return pd.DataFrame({
@@ -91,6 +109,8 @@ def _frame(unit: WorkUnit, sid: str, mean: np.ndarray, scale: np.ndarray, p_over
         "model_version": model_version, "feature_version": SERVED_FEATURE_VERSION, "package_version": __version__,
         "feature_quality_score": r["feature_quality_score"].to_numpy(dtype="float64"),
         "is_fallback": fallback is not None, "fallback_reason": fallback,
+        "injury_status": status, "injury_report_time": _times(r, "injury_report_time"),
+        "injury_as_of": _times(r, "injury_as_of"), "decision_reason": decision_reason,
         "batch_id": unit.batch_id, "created_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
     })
 

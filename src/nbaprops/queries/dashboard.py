@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import duckdb
 
@@ -29,6 +30,7 @@ from nbaprops.queries.tables import conditions
 __all__ = [
     "BREAK_EVEN",
     "CALIBRATION_BINS",
+    "INJURY_FLAGS",
     "PHASE_STALL_AFTER",
     "PRIMARY_SYSTEM",
     "SLATE_SORTS",
@@ -40,6 +42,10 @@ __all__ = [
     "load_slate_page",
     "prediction_dates",
 ]
+
+_EASTERN = ZoneInfo("America/New_York")
+#: Statuses flagged on the slate (the recommendation stands; OUT rows carry a reason instead).
+INJURY_FLAGS = ("QUESTIONABLE", "DOUBTFUL")
 
 #: The system the slate shows when none is chosen (``docs/systems.md``: catboost is the primary system).
 PRIMARY_SYSTEM = "catboost"
@@ -228,7 +234,7 @@ def load_slate_page(cur: duckdb.DuckDBPyConnection, game_date: dt.date, *,
                    p.system_id, CAST(p.line AS DOUBLE) AS line, p.line_source, p.sportsbook, p.line_quoted_at,
                    p.over_price, p.under_price, p.predicted_points, p.p_over, p.market_p_over, p.confidence, p.edge,
                    p.expected_value, p.recommendation, p.model_version, p.feature_quality_score, p.is_fallback,
-                   p.fallback_reason, p.batch_id,
+                   p.fallback_reason, p.batch_id, p.injury_status, p.injury_report_time, p.decision_reason,
                    q.reason AS quarantine_reason, q.quarantined_line, q.quarantined_book
             FROM player_prop_predictions p
             LEFT JOIN players pl ON pl.player_id = p.player_id
@@ -242,6 +248,9 @@ def load_slate_page(cur: duckdb.DuckDBPyConnection, game_date: dt.date, *,
                          [game_date, game_date, *params])
     for row in data.rows:
         row["reason"] = _row_reason(row)
+        row["injury_flag"] = row.get("injury_status") in INJURY_FLAGS
+    data.counts["injury_flagged"] = len({r["player_id"] for r in data.rows if r["injury_flag"]})
+    data.counts["listed_out"] = len({r["player_id"] for r in data.rows if r.get("injury_status") == "OUT"})
 
     if batch_id is not None:
         data.quarantined = _records(cur, f"""
@@ -271,8 +280,18 @@ def load_slate_page(cur: duckdb.DuckDBPyConnection, game_date: dt.date, *,
     return data
 
 
+def _report_time(row: dict[str, Any]) -> str:
+    ts = row.get("injury_report_time")
+    if not isinstance(ts, dt.datetime):
+        return "the injury report"
+    et = ts.astimezone(_EASTERN) if ts.tzinfo else ts.replace(tzinfo=dt.UTC).astimezone(_EASTERN)
+    return f"the injury report of {et:%Y-%m-%d %I:%M %p} ET"
+
+
 def _row_reason(row: dict[str, Any]) -> str | None:
-    """Why a row has no line (quarantine reason or no quote), or its fallback reason."""
+    """Why a row has no bet: listed OUT, no line (quarantine reason or no quote), or its fallback reason."""
+    if row.get("decision_reason") == "listed_out":
+        return f"listed OUT on {_report_time(row)}: no OVER/UNDER"
     if row.get("recommendation") == "NO_LINE" or row.get("line") is None:
         if row.get("quarantine_reason"):
             line = row.get("quarantined_line")

@@ -33,7 +33,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -71,6 +71,7 @@ __all__ = [
     "pdf_bytes",
     "report_name",
     "report_params",
+    "report_slots",
     "report_time_from_name",
     "report_url",
 ]
@@ -181,6 +182,26 @@ def report_time_from_name(name: str) -> datetime | None:
     return datetime.combine(day, time(hour, minute), tzinfo=EASTERN)
 
 
+#: Minutes between candidate report times: hourly before :data:`URL_PATTERN_CHANGE`, every 15 minutes since.
+SLOT_MINUTES_OLD, SLOT_MINUTES_NEW = 60, 15
+
+
+def report_slots(at: datetime, count: int) -> list[datetime]:
+    """The ``count`` candidate report times at or before ``at``, newest first (US/Eastern, aware).
+
+    Before 2025-12-23 reports were named on the hour; since then their names carry minutes, and the
+    league publishes on quarter hours (``_01_30PM``), so candidates step by 15 minutes.
+    """
+    et = _eastern(at).replace(second=0, microsecond=0)
+    out: list[datetime] = []
+    while len(out) < count:
+        step = SLOT_MINUTES_NEW if et.date() >= URL_PATTERN_CHANGE else SLOT_MINUTES_OLD
+        slot = et.replace(minute=et.minute - et.minute % step)
+        out.append(slot)
+        et = slot - timedelta(minutes=1)
+    return out
+
+
 def report_params(report_time: datetime) -> dict[str, str]:
     """The params a fetched report is stored under (report time in ET ISO form, file name, encoding)."""
     et = _eastern(report_time)
@@ -212,6 +233,8 @@ class InjuryReportLive:
     """Fetches the official injury report PDF of a report time (httpx, retried with stamina)."""
 
     source = SOURCE
+    #: candidate times :func:`nbaprops.ingest.injuries.fetch_latest_report` tries (HTTP requests)
+    max_probes = 24
 
     def __init__(self, settings: Settings | None = None, client: httpx.Client | None = None, *,
                  base_url: str = BASE_URL, attempts: int = 4, wait_initial_s: float = 1.0,
@@ -323,9 +346,24 @@ class InjuryReportSnapshot:
     def __init__(self, directory: Path | str) -> None:
         self.store = SnapshotStore(directory)
 
+    #: candidate times :func:`nbaprops.ingest.injuries.fetch_latest_report` tries (local files: a whole day)
+    max_probes = 96
+
     def fetch_report(self, report_time: datetime) -> RawPayload:
-        """Load the saved report of ``report_time`` (SourceError when none was saved)."""
-        return self.store.load(SOURCE, ENDPOINT, report_params(report_time))
+        """Load the saved report of ``report_time``.
+
+        Raises:
+            MissingReportError: no report of that time was saved (a missing report, as live).
+        """
+        params = report_params(report_time)
+        if not self.store.path_for(SOURCE, ENDPOINT, params).is_file():
+            raise MissingReportError(f"no {SOURCE} snapshot of the report of {params['report_time']} in "
+                                     f"{self.store.directory}: a missing report")
+        return self.store.load(SOURCE, ENDPOINT, params)
+
+    def has_reports(self) -> bool:
+        """Whether any injury report was saved in the directory."""
+        return any(self.store.directory.glob(f"{SOURCE}__*.json"))
 
 
 # --------------------------------------------------------------------------- parse

@@ -379,7 +379,7 @@ def status_for(exc: NbapropsError) -> int:
 
 def _is_page(request: Request) -> bool:
     """Whether the request is for a dashboard page (errors are then rendered as HTML)."""
-    return request.url.path in dashboard.DASHBOARD_PATHS
+    return dashboard.is_page(request.url.path)
 
 
 def _install_error_handlers(app: FastAPI, state: ApiState) -> None:

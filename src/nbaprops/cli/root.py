@@ -406,9 +406,9 @@ def version(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")]
 
 
 def _register_groups() -> None:
-    from nbaprops.cli import monitor, ops, worker
+    from nbaprops.cli import exports, monitor, ops, worker
 
-    for group in (monitor, ops, worker):
+    for group in (monitor, ops, worker, exports):
         group.register(app)
 
 

@@ -20,7 +20,6 @@ from typing import Any, Literal
 import duckdb
 
 from nbaprops.queries.markets import (
-    MARKETS,
     PRE_TIP,
     STAT_COLUMNS,
     best_prices,

@@ -30,7 +30,6 @@ from nbaprops.errors import ModelError
 from nbaprops.models.registry import load_output_maps
 from nbaprops.models.systems.base import PointsDistribution
 from nbaprops.queries.markets import (
-    MARKETS,
     PRE_TIP,
     STAT_COLUMNS,
     book_lines,
@@ -241,8 +240,9 @@ def _availability(cur: duckdb.DuckDBPyConnection, page: PlayerPage) -> None:
         return
     page.report_time = report["report_time"].iloc[0].to_pydatetime()
     team = page.game["team_abbr"]
-    rows = [{k: (None if v is None or (isinstance(v, float) and math.isnan(v)) else v) for k, v in r.items()}
-            for r in report.astype(object).where(report.notna(), None).to_dict("records")]
+    rows: list[dict[str, Any]] = [
+        {str(k): (None if v is None or (isinstance(v, float) and math.isnan(v)) else v) for k, v in r.items()}
+        for r in report.astype(object).where(report.notna(), None).to_dict("records")]
     mine = [r for r in rows if r["player_id"] is not None and int(r["player_id"]) == page.player_id]
     page.availability = mine[0] if mine else None
     team_rows = [r for r in rows if r["team_abbr"] == team]

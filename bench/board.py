@@ -24,6 +24,7 @@ The first request (template compilation, cold caches) is left out of the figures
 from __future__ import annotations
 
 import argparse
+import logging
 import statistics
 import sys
 import tempfile
@@ -47,6 +48,7 @@ def main() -> int:
     ap.add_argument("--date", default="2024-04-14")
     ap.add_argument("--repeat", type=int, default=20)
     args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING)      # a failing request logs its traceback
 
     from api_load import prepare
     from fastapi.testclient import TestClient

@@ -271,6 +271,9 @@ def test_board_cards_filters_and_sorting(db: Path, client: TestClient) -> None:
     assert f'<article class="pcard" data-player-id="{SHOOTER}"' in r.text
     assert 'class="c-pover" data-value="0.58"' in r.text and f'href="/player/{SHOOTER}?date={D}"' in r.text
     assert client.get("/board", params={"date": str(D), "min_ev": "5"}).text.count("board-empty") == 1
+    only_reb = client.get("/board", params={"date": str(D), "market": "player_rebounds", "sort": "streak"})
+    assert only_reb.status_code == 200 and 'data-market="player_points"' in only_reb.text   # the model line stays
+    assert '<tr data-market="player_points">' not in only_reb.text
     assert client.get("/board", params={"sort": "nope"}).status_code == 422
     assert client.get("/board", params={"team": "bos"}).status_code == 422
 

@@ -81,7 +81,8 @@ def board_cards(cur: duckdb.DuckDBPyConnection, game_date: dt.date, *, system: s
                 ) -> list[dict[str, Any]]:
     """Every card of the date (unfiltered, by player name).
 
-    A card: player_id, player_name, team_abbr, opponent_abbr, is_home, game_id, matchup, and ``markets``
+    A card: player_id, player_name, team_abbr, opponent_abbr, is_home, game_id, matchup, ``points`` (its
+    points market, also when a market filter hides it; None when points were not quoted), and ``markets``
     (one dict per quoted market, known markets first: market, label, line, line_origin, books,
     best_over_price/book, best_under_price/book, hit_5/10/20 (LineRecord dicts), streak; the points
     market adds the prediction's predicted_points, p_over, market_p_over, edge, expected_value,
@@ -104,16 +105,18 @@ def board_cards(cur: duckdb.DuckDBPyConnection, game_date: dt.date, *, system: s
     if not players:
         return []
     ids = [int(p["player_id"]) for p in players]
-    quotes: dict[tuple[int, str], list[dict[str, Any]]] = {}
-    for q in book_lines(cur, game_date, ids):
-        quotes.setdefault((int(q["player_id"]), str(q["market"])), []).append(q)
+    quotes: dict[int, dict[str, list[dict[str, Any]]]] = {}
+    for q in book_lines(cur, game_date, ids, with_times=False):
+        quotes.setdefault(int(q["player_id"]), {}).setdefault(str(q["market"]), []).append(q)
     preds = {int(r["player_id"]): r for r in _records(cur, """
         SELECT player_id, CAST(line AS DOUBLE) AS line, sportsbook, predicted_points, p_over, market_p_over,
                edge, expected_value, recommendation, model_version
         FROM player_prop_predictions WHERE game_date = ? AND system_id = ?""", [game_date, system])}
     years = [int(p["season_year"]) for p in players if p["season_year"] is not None]
     since = dt.date(min(years) - 1, 7, 1) if years else dt.date(game_date.year - 2, 7, 1)
-    history = player_games(cur, ids, game_date, since)
+    # the last 20 games (chips) and this season's (streaks); a season starts after July 1
+    history = player_games(cur, ids, game_date, since, keep_from=since.replace(year=since.year + 1),
+                           keep_last=max(CHIP_WINDOWS))
 
     cards: list[dict[str, Any]] = []
     for p in players:
@@ -125,9 +128,9 @@ def board_cards(cur: duckdb.DuckDBPyConnection, game_date: dt.date, *, system: s
         card = {k: p[k] for k in ("player_id", "player_name", "game_id", "team_abbr", "opponent_abbr", "is_home")}
         card["matchup"] = matchup
         card["markets"] = []
-        keys = sorted({m for (q_pid, m) in quotes if q_pid == pid}, key=market_order)
-        for market in keys:
-            qs = quotes[(pid, market)]
+        mine = quotes.get(pid, {})
+        for market in sorted(mine, key=market_order):
+            qs = mine[market]
             predicted = pred["line"] if market == "player_points" and pred and pred["line"] is not None else None
             line = tonights_line(qs, predicted)
             col = STAT_COLUMNS.get(market)
@@ -140,6 +143,7 @@ def board_cards(cur: duckdb.DuckDBPyConnection, game_date: dt.date, *, system: s
             has_pred = market == "player_points" and pred is not None
             row.update({k: pred[k] if has_pred and pred is not None else None for k in PREDICTION_FIELDS})
             card["markets"].append(row)
+        card["points"] = next((m for m in card["markets"] if m["market"] == "player_points"), None)
         cards.append(card)
     return cards
 
@@ -214,7 +218,7 @@ def load_board(cur: duckdb.DuckDBPyConnection, game_date: dt.date, *, system: st
             if not shown:
                 continue
             c = {**c, "markets": shown}
-        pts = _focus(c, "player_points") or {}
+        pts = c["points"] or {}
         if recommendation and pts.get("recommendation") != recommendation:
             continue
         if min_ev is not None and (pts.get("expected_value") is None or pts["expected_value"] < min_ev):

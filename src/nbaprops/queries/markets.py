@@ -79,7 +79,7 @@ def _records(cur: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | d
 
 
 def book_lines(cur: duckdb.DuckDBPyConnection, game_date: dt.date, player_ids: Sequence[int] | None = None,
-               market: str | None = None) -> list[dict[str, Any]]:
+               market: str | None = None, *, with_times: bool = True) -> list[dict[str, Any]]:
     """Each book's line of the date: its latest pre-tip quote per (player, market, source, book).
 
     Args:
@@ -87,6 +87,8 @@ def book_lines(cur: duckdb.DuckDBPyConnection, game_date: dt.date, player_ids: S
         game_date: The date.
         player_ids: Only these players (None: every resolved player).
         market: Only this market (None: every market).
+        with_times: Also return ``quoted_at`` (turning a time zone aware timestamp into Python costs
+            more than the rest of the row: the board, which never shows it, leaves it out).
 
     Returns:
         Records with player_id, market, source, sportsbook, line, over_price, under_price, quoted_at,
@@ -100,11 +102,14 @@ def book_lines(cur: duckdb.DuckDBPyConnection, game_date: dt.date, player_ids: S
     if market is not None:
         where.append("s.market = $m")
         params["m"] = market
+    cols = ("player_id, market, source, sportsbook, line, over_price, under_price, "
+            + ("quoted_at, " if with_times else "") + "minutes_before_tipoff, quote_basis, opening_line, snapshot_id")
     return _records(cur, f"""
-        SELECT player_id, market, source, sportsbook, line, over_price, under_price, quoted_at,
-               minutes_before_tipoff, quote_basis, opening_line, snapshot_id
-        FROM (SELECT s.*, row_number() OVER (PARTITION BY s.player_id, s.market, s.source, s.sportsbook
-                                             ORDER BY s.quoted_at DESC NULLS LAST, s.snapshot_id DESC) AS rn
+        SELECT {cols}
+        FROM (SELECT s.player_id, s.market, s.source, s.sportsbook, s.line, s.over_price, s.under_price, s.quoted_at,
+                     s.minutes_before_tipoff, s.quote_basis, s.opening_line, s.snapshot_id,
+                     row_number() OVER (PARTITION BY s.player_id, s.market, s.source, s.sportsbook
+                                        ORDER BY s.quoted_at DESC NULLS LAST, s.snapshot_id DESC) AS rn
               FROM prop_line_snapshots s WHERE {' AND '.join(where)}) AS q
         WHERE rn = 1
         ORDER BY player_id, market, sportsbook, source""", params)
@@ -137,27 +142,36 @@ def best_prices(quotes: Sequence[dict[str, Any]], line: float | None) -> dict[st
 
 
 def player_games(cur: duckdb.DuckDBPyConnection, player_ids: Sequence[int], before: dt.date,
-                 since: dt.date) -> dict[int, list[dict[str, Any]]]:
+                 since: dt.date, *, keep_from: dt.date | None = None,
+                 keep_last: int = 20) -> dict[int, list[dict[str, Any]]]:
     """Each player's games in ``[since, before)``, newest first, with every market's stat.
 
     Only games strictly before ``before`` are read: what the page shows for a date is what was known
-    before its games.
+    before its games. With ``keep_from``, only each player's ``keep_last`` most recent games and the
+    games from ``keep_from`` on are returned (the board needs the last 20 and this season).
 
     Returns:
         ``{player_id: [{game_id, game_date, season, team_abbr, opp_abbr, is_home, starter, minutes,
         stat_<market>...}, ...]}``.
     """
     stats = ", ".join(f"CAST({m.stat} AS DOUBLE) AS {STAT_COLUMNS[k]}" for k, m in MARKETS.items())
-    rows = _records(cur, f"""
+    params: dict[str, Any] = {"p": [int(p) for p in player_ids], "before": before, "since": since}
+    keep = ""
+    if keep_from is not None:
+        keep = "WHERE rn <= $keep_last OR game_date >= $keep_from"
+        params |= {"keep_last": keep_last, "keep_from": keep_from}
+    res = cur.execute(f"""
         SELECT player_id, game_id, game_date, season, season_type, team_abbr, opp_abbr, is_home, starter, minutes,
                {stats}
-        FROM player_boxscores
-        WHERE list_contains($p, player_id) AND game_date < $before AND game_date >= $since
-        ORDER BY player_id, game_date DESC, game_id DESC""",
-                    {"p": [int(p) for p in player_ids], "before": before, "since": since})
+        FROM (SELECT *, row_number() OVER (PARTITION BY player_id ORDER BY game_date DESC, game_id DESC) AS rn
+              FROM player_boxscores
+              WHERE list_contains($p, player_id) AND game_date < $before AND game_date >= $since) AS b
+        {keep}
+        ORDER BY player_id, game_date DESC, game_id DESC""", params)
+    cols = [d[0] for d in res.description]
     out: dict[int, list[dict[str, Any]]] = {int(p): [] for p in player_ids}
-    for r in rows:
-        out[int(r["player_id"])].append(r)
+    for row in res.fetchall():     # box-score stats are integers: no NaN to clean (NULL is None)
+        out[int(row[0])].append(dict(zip(cols, row, strict=True)))
     return out
 
 

@@ -514,3 +514,27 @@ def test_board_shows_the_warehouse_and_filters(tab: Tab, served: Served, shots: 
     values = [float(c["pover"]) for c in filtered if c["pover"]]
     assert values == sorted(values, reverse=True)
     page.screenshot(path=str(shots / "board_filtered.png"), full_page=True)
+
+
+def test_exports_of_a_predicted_date_validate_and_match(served: Served, tmp_path: Path) -> None:
+    """The export documents of a predicted shared date, written by Project.export and served by the API."""
+    import json
+    import urllib.request
+
+    jsonschema = pytest.importorskip("jsonschema")
+    from nbaprops.queries.exports import DOCUMENTS
+
+    schemas = ROOT / "docs" / "exports"
+    res = served.app.state.nbaprops.project.export(D1, tmp_path / "exports")
+    preds = served.query("SELECT system_id, recommendation FROM player_prop_predictions WHERE game_date = ?", [D1])
+    bets = preds[(preds["system_id"] == "catboost") & preds["recommendation"].isin(["OVER", "UNDER"])]
+    assert res.rows["predictions"] == len(preds) > 0 and res.rows["best_bets"] == len(bets)
+    for name in DOCUMENTS:
+        schema = json.loads((schemas / f"{name}.schema.json").read_text(encoding="utf-8"))
+        written = json.loads(res.files[name].read_text(encoding="utf-8"))
+        with urllib.request.urlopen(f"{served.base_url}/exports/{D1}/{name}.json", timeout=60) as r:
+            served_doc = json.loads(r.read())
+        for doc in (written, served_doc):
+            jsonschema.validate(doc, schema)
+        assert served_doc["rows"] == written["rows"]
+        assert written["model_set"] and set(written["model_versions"]) == set(preds["system_id"])

@@ -31,6 +31,7 @@ from nbaprops.queries.markets import (
     streak,
     tonights_line,
 )
+from nbaprops.queries.tables import records
 
 __all__ = ["BOARD_SORTS", "PREDICTION_FIELDS", "BoardData", "board_cards", "load_board"]
 
@@ -70,11 +71,6 @@ class BoardData:
     order: str = "desc"
 
 
-def _records(cur: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    res = cur.execute(sql, params)
-    cols = [d[0] for d in res.description]
-    return [{c: (None if isinstance(v, float) and v != v else v) for c, v in zip(cols, row, strict=True)}
-            for row in res.fetchall()]
 
 
 def board_cards(cur: duckdb.DuckDBPyConnection, game_date: dt.date, *, system: str = "catboost"
@@ -88,7 +84,7 @@ def board_cards(cur: duckdb.DuckDBPyConnection, game_date: dt.date, *, system: s
     market adds the prediction's predicted_points, p_over, market_p_over, edge, expected_value,
     recommendation, sportsbook, model_version).
     """
-    players = _records(cur, f"""
+    players = records(cur, f"""
         WITH quoted AS (SELECT DISTINCT s.player_id FROM prop_line_snapshots s
                         WHERE s.game_date = ? AND s.player_id IS NOT NULL AND {PRE_TIP}),
              ctx AS (SELECT player_id, arg_min(game_id, game_id) AS game_id, arg_min(team_abbr, game_id) AS team_abbr,
@@ -108,7 +104,7 @@ def board_cards(cur: duckdb.DuckDBPyConnection, game_date: dt.date, *, system: s
     quotes: dict[int, dict[str, list[dict[str, Any]]]] = {}
     for q in book_lines(cur, game_date, ids, with_times=False):
         quotes.setdefault(int(q["player_id"]), {}).setdefault(str(q["market"]), []).append(q)
-    preds = {int(r["player_id"]): r for r in _records(cur, """
+    preds = {int(r["player_id"]): r for r in records(cur, """
         SELECT player_id, CAST(line AS DOUBLE) AS line, sportsbook, predicted_points, p_over, market_p_over,
                edge, expected_value, recommendation, model_version
         FROM player_prop_predictions WHERE game_date = ? AND system_id = ?""", [game_date, system])}

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from nbaprops._version import __version__
 from nbaprops.features.definitions import SERVED_FEATURE_VERSION
 from nbaprops.queries.board import board_cards
+from nbaprops.queries.tables import records
 
 __all__ = ["DOCUMENTS", "MIN_STREAK", "SCHEMA_VERSION", "BestBetRow", "GameRow", "PlayerRow", "PredictionExportRow",
            "StreakRow", "build_documents", "document_model", "row_model", "schema_files"]
@@ -214,11 +215,6 @@ def row_model(name: str) -> type[_Row]:
     return _ROWS[name]
 
 
-def _records(cur: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    res = cur.execute(sql, params)
-    cols = [d[0] for d in res.description]
-    return [{c: (None if isinstance(v, float) and v != v else v) for c, v in zip(cols, row, strict=True)}
-            for row in res.fetchall()]
 
 
 def _utc(ts: Any) -> Any:
@@ -251,11 +247,11 @@ def build_documents(cur: duckdb.DuckDBPyConnection, game_date: dt.date, *, syste
     for name in names:
         extra: dict[str, Any] = {}
         if name == "games":
-            rows = _records(cur, """SELECT game_id, game_date, season, season_type, home_abbr, away_abbr, tipoff_at
+            rows = records(cur, """SELECT game_id, game_date, season, season_type, home_abbr, away_abbr, tipoff_at
                                     FROM games WHERE game_date = ? ORDER BY tipoff_at NULLS LAST, game_id""",
                             [game_date])
         elif name == "players":
-            rows = _records(cur, """
+            rows = records(cur, """
                 SELECT c.player_id, pl.full_name AS player_name, c.game_id, c.team_abbr, c.opponent_abbr, c.is_home,
                        c.has_line, c.is_rotation, c.days_rest, c.back_to_back,
                        CAST(c.current_points_line AS DOUBLE) AS points_line, c.sportsbook, c.over_price,
@@ -271,7 +267,7 @@ def build_documents(cur: duckdb.DuckDBPyConnection, game_date: dt.date, *, syste
                           "AND p.line_source = 'ACTUAL_PROP' AND p.line IS NOT NULL")
                 params.append(system)
                 extra["system"] = system
-            rows = _records(cur, f"""
+            rows = records(cur, f"""
                 WITH ctx AS (SELECT player_id, arg_min(team_abbr, game_id) AS team_abbr,
                                     arg_min(opponent_abbr, game_id) AS opponent_abbr
                              FROM upcoming_player_game_context WHERE game_date = ? GROUP BY player_id)

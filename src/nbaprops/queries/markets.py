@@ -28,6 +28,8 @@ from typing import Any
 
 import duckdb
 
+from nbaprops.queries.tables import records
+
 __all__ = ["MARKETS", "PRE_TIP", "STAT_COLUMNS", "LineRecord", "Market", "Streak", "best_prices", "book_lines", "line_record",
            "market_label", "market_order", "player_games", "streak", "tonights_line"]
 
@@ -71,11 +73,6 @@ def market_label(market: str) -> str:
     return m.label if m else market
 
 
-def _records(cur: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | dict[str, Any]) -> list[dict[str, Any]]:
-    res = cur.execute(sql, params)
-    cols = [d[0] for d in res.description]
-    return [{c: (None if isinstance(v, float) and v != v else v) for c, v in zip(cols, row, strict=True)}
-            for row in res.fetchall()]
 
 
 def book_lines(cur: duckdb.DuckDBPyConnection, game_date: dt.date, player_ids: Sequence[int] | None = None,
@@ -104,7 +101,7 @@ def book_lines(cur: duckdb.DuckDBPyConnection, game_date: dt.date, player_ids: S
         params["m"] = market
     cols = ("player_id, market, source, sportsbook, line, over_price, under_price, "
             + ("quoted_at, " if with_times else "") + "minutes_before_tipoff, quote_basis, opening_line, snapshot_id")
-    return _records(cur, f"""
+    return records(cur, f"""
         SELECT {cols}
         FROM (SELECT s.player_id, s.market, s.source, s.sportsbook, s.line, s.over_price, s.under_price, s.quoted_at,
                      s.minutes_before_tipoff, s.quote_basis, s.opening_line, s.snapshot_id,

@@ -40,6 +40,7 @@ from nbaprops.queries.markets import (
     streak,
     tonights_line,
 )
+from nbaprops.queries.tables import records
 from nbaprops.warehouse.injuries import latest_report_status
 
 __all__ = ["HISTORY_GAMES", "OUT_STATUSES", "PlayerPage", "load_player_page", "model_distribution"]
@@ -107,11 +108,6 @@ class PlayerPage:
     result: dict[str, Any] | None = None
 
 
-def _records(cur: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | dict[str, Any]) -> list[dict[str, Any]]:
-    res = cur.execute(sql, params)
-    cols = [d[0] for d in res.description]
-    return [{c: (None if isinstance(v, float) and v != v else v) for c, v in zip(cols, row, strict=True)}
-            for row in res.fetchall()]
 
 
 def _side(value: float | None, line: float | None) -> str | None:
@@ -127,12 +123,12 @@ def _mean(values: list[float | None]) -> float | None:
 
 def _game(cur: duckdb.DuckDBPyConnection, player_id: int, game_date: dt.date) -> dict[str, Any] | None:
     """Tonight's game of the player: the slate context, else the box score of the date."""
-    rows = _records(cur, """
+    rows = records(cur, """
         SELECT c.game_id, c.team_abbr, c.opponent_abbr, c.is_home, g.tipoff_at, g.season, g.season_year
         FROM upcoming_player_game_context c JOIN games g ON g.game_id = c.game_id
         WHERE c.game_date = ? AND c.player_id = ? ORDER BY c.game_id LIMIT 1""", [game_date, player_id])
     if not rows:
-        rows = _records(cur, """
+        rows = records(cur, """
             SELECT b.game_id, b.team_abbr, b.opp_abbr AS opponent_abbr, b.is_home, g.tipoff_at, g.season,
                    g.season_year
             FROM player_boxscores b JOIN games g ON g.game_id = b.game_id
@@ -167,7 +163,7 @@ def load_player_page(cur: duckdb.DuckDBPyConnection, player_id: int, game_date: 
                                                                              key=market_order)]
 
     # tonight's line: the stored prediction's (points), else the books'
-    page.predictions = _records(cur, """
+    page.predictions = records(cur, """
         SELECT system_id, CAST(line AS DOUBLE) AS line, sportsbook, line_quoted_at, over_price, under_price,
                predicted_points, predicted_scale, p_over, market_p_over, confidence, edge, expected_value,
                recommendation, model_version, feature_version, is_fallback, fallback_reason, batch_id
@@ -178,7 +174,7 @@ def load_player_page(cur: duckdb.DuckDBPyConnection, player_id: int, game_date: 
     predicted_line = primary["line"] if primary and primary["line"] is not None else None
     page.line = tonights_line(page.books, predicted_line)
     page.line_origin = "prediction" if predicted_line is not None else ("books" if page.line is not None else None)
-    page.history = _records(cur, f"""
+    page.history = records(cur, f"""
         SELECT s.quoted_at, s.source, s.sportsbook, s.line, s.over_price, s.under_price, s.minutes_before_tipoff,
                s.quote_basis, s.opening_line, s.opening_price, s.opening_at, {PRE_TIP} AS pre_tip, s.snapshot_id
         FROM prop_line_snapshots s WHERE s.game_date = ? AND s.player_id = ? AND s.market = ?
@@ -208,7 +204,7 @@ def load_player_page(cur: duckdb.DuckDBPyConnection, player_id: int, game_date: 
     page.minutes["avg_season"] = _mean([g["minutes"] for g in season_games])
 
     _availability(cur, page)
-    graded = _records(cur, """SELECT actual_points, actual_minutes, is_void, result FROM prediction_grades
+    graded = records(cur, """SELECT actual_points, actual_minutes, is_void, result FROM prediction_grades
                               WHERE game_date = ? AND player_id = ? AND system_id = ? LIMIT 1""",
                       [game_date, player_id, system])
     page.result = graded[0] if graded else None

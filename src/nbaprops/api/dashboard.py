@@ -384,7 +384,7 @@ def player_page(player_id: Annotated[int, PathParam(ge=1, le=10**12)], query: An
     data = project.player_page(player_id, day, market=query.market, system=system)
     if data is None:
         return render_error(404, "No game", f"Player {player_id} has no game on {day}.")
-    figures: dict[str, str] = {}
+    figures = dict.fromkeys(("games", "minutes", "history", "distribution"), "")   # "" = not drawn
     if data.games:
         figures["games"] = charts.game_log_chart(data.games, data.line, data.market_label)
         figures["minutes"] = charts.minutes_chart(data.games)

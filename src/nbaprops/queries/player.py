@@ -94,7 +94,7 @@ class PlayerPage:
     line_origin: str | None = None
     games: list[dict[str, Any]] = field(default_factory=list)
     hit_rates: list[dict[str, Any]] = field(default_factory=list)
-    streak: dict[str, Any] = field(default_factory=dict)
+    streak: dict[str, Any] = field(default_factory=lambda: {"side": None, "games": 0})
     minutes: dict[str, float | None] = field(default_factory=dict)
     availability: dict[str, Any] | None = None
     report_time: dt.datetime | None = None

@@ -42,9 +42,11 @@ if TYPE_CHECKING:
     from nbaprops.pipeline.runner import RunReport
     from nbaprops.predict.coordinator import BatchResult
     from nbaprops.predict.launcher import BatchLauncher, Launched
+    from nbaprops.queries.board import BoardData
     from nbaprops.queries.dashboard import PerformanceData, PipelineData, SlateData
+    from nbaprops.queries.player import PlayerPage
 
-__all__ = ["BacktestResult", "DateLike", "GradeResult", "Project", "Readiness", "to_date"]
+__all__ = ["BacktestResult", "DateLike", "ExportResult", "GradeResult", "Project", "Readiness", "to_date"]
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +103,42 @@ class BacktestResult:
     report: dict[str, Any] | None = None
     #: the report's headline rows (one per system), or ``metrics`` itself when no report was written
     headline: Any = None
+
+
+@dataclass
+class ExportResult:
+    """What :meth:`Project.export` wrote: the directory, the format, and per document its file and rows."""
+
+    game_date: dt.date
+    out_dir: Path
+    format: str
+    files: dict[str, Path] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    manifest: Path | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"game_date": str(self.game_date), "out_dir": str(self.out_dir), "format": self.format,
+                "files": {k: str(v) for k, v in self.files.items()}, "rows": self.rows,
+                "manifest": str(self.manifest) if self.manifest else None}
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` at once: a temp file in the same directory, then ``os.replace``
+    (a reader sees the old file or the new one, never a partial one)."""
+    import os
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)        # mkstemp makes it private; an export is meant to be read
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 @dataclass
@@ -681,6 +719,89 @@ class Project:
         with self.reader() as cur:
             return load_pipeline(cur, phase=phase, status=status, game_date=to_date(game_date) if game_date else None,
                                  limit=limit)
+
+    def player_page(self, player_id: int, game_date: DateLike, *, market: str | None = None,
+                    system: str = "catboost") -> PlayerPage | None:
+        """The player prop page of a player on a date (None when the player has no game that date)."""
+        from nbaprops.queries.player import load_player_page
+
+        with self.reader() as cur:
+            return load_player_page(cur, int(player_id), to_date(game_date), market=market, system=system,
+                                    model_dir=self.model_path)
+
+    def board(self, game_date: DateLike | None = None, *, system: str = "catboost", team: str | None = None,
+              game_id: str | None = None, market: str | None = None, recommendation: str | None = None,
+              min_ev: float | None = None, sort: str = "ev", order: str = "desc"
+              ) -> tuple[list[dt.date], dt.date, BoardData]:
+        """The prop board of a date (default: the newest date with predictions): the dates with predictions,
+        the date shown and its cards, filtered and sorted."""
+        from nbaprops.queries.board import load_board
+        from nbaprops.queries.dashboard import prediction_dates
+
+        with self.reader() as cur:
+            dates = prediction_dates(cur)
+            day = to_date(game_date) if game_date else (dates[0] if dates else dt.datetime.now(dt.UTC).date())
+            return dates, day, load_board(cur, day, system=system, team=team, game_id=game_id, market=market,
+                                          recommendation=recommendation, min_ev=min_ev, sort=sort,
+                                          order="asc" if order == "asc" else "desc")
+
+    def export_documents(self, game_date: DateLike, *, system: str = "catboost", only: str | None = None
+                         ) -> dict[str, Any]:
+        """The export documents of a date (see :mod:`nbaprops.queries.exports`), as pydantic models.
+
+        Raises:
+            InputError: ``only`` is not a document name.
+        """
+        from nbaprops.queries.exports import DOCUMENTS, build_documents
+
+        if only is not None and only not in DOCUMENTS:
+            raise InputError(f"unknown export document {only!r}; known: {', '.join(DOCUMENTS)}")
+        with self.reader() as cur:
+            return dict(build_documents(cur, to_date(game_date), system=system, only=only))
+
+    def export(self, game_date: DateLike, out_dir: str | Path, *, fmt: str = "json",
+               system: str = "catboost") -> ExportResult:
+        """Write the export documents of a date to ``out_dir`` (``<document>.json`` or ``.csv``, plus
+        ``manifest.json`` with every document's envelope); each file is replaced atomically.
+
+        Raises:
+            InputError: unknown format, or ``out_dir`` exists and is not a directory.
+        """
+        import csv
+        import io
+
+        if fmt not in ("json", "csv"):
+            raise InputError(f"--format {fmt}: use json or csv")
+        target = Path(out_dir)
+        if target.exists() and not target.is_dir():
+            raise InputError(f"--out {target}: not a directory")
+        target.mkdir(parents=True, exist_ok=True)
+        day = to_date(game_date)
+        docs = self.export_documents(day, system=system)
+        res = ExportResult(day, target, fmt)
+        manifest: dict[str, Any] = {"game_date": str(day), "format": fmt, "documents": {}}
+        for name, doc in docs.items():
+            envelope = doc.model_dump(mode="json")
+            rows = envelope.pop("rows")
+            path = target / f"{name}.{fmt}"
+            if fmt == "json":
+                data = (json.dumps({**envelope, "rows": rows}, indent=2) + "\n").encode("utf-8")
+            else:
+                from nbaprops.queries.exports import row_model
+
+                buf = io.StringIO()
+                writer = csv.DictWriter(buf, fieldnames=list(row_model(name).model_fields), lineterminator="\n")
+                writer.writeheader()
+                writer.writerows(rows)
+                data = buf.getvalue().encode("utf-8")
+            _write_atomic(path, data)
+            res.files[name] = path
+            res.rows[name] = len(rows)
+            manifest["documents"][name] = {"file": path.name, "schema": f"docs/exports/{name}.schema.json",
+                                           **envelope}
+        res.manifest = target / "manifest.json"
+        _write_atomic(res.manifest, (json.dumps(manifest, indent=2) + "\n").encode("utf-8"))
+        return res
 
     # ------------------------------------------------------------------ readiness
     def readiness(self) -> Readiness:

@@ -379,3 +379,162 @@ def test_pipeline_page(tab: Tab, served: Served, shots: Path) -> None:
         page.click("#pipeline-filters button[type=submit]")
     assert [r["attrs"]["batchId"] for r in _cells(page, "#batches-table tbody tr")] == batches.loc[
         batches["batch_id"].str.startswith("b-20240411"), "batch_id"].tolist()
+
+
+# ------------------------------------------------------------------------------------------ player page and board
+_PRE_TIP = "((quote_basis = 'quoted_at' AND minutes_before_tipoff >= 0) OR quote_basis = 'closing')"
+
+
+def _side_counts(values: list[float], line: float) -> tuple[int, int, int]:
+    return sum(v > line for v in values), sum(v < line for v in values), sum(v == line for v in values)
+
+
+def test_player_page_shows_the_warehouse(tab: Tab, served: Served, shots: Path) -> None:
+    page = tab.page
+    pick = served.query("""
+        SELECT p.player_id, pl.full_name, CAST(p.line AS DOUBLE) AS line FROM player_prop_predictions p
+        JOIN players pl USING (player_id)
+        WHERE p.game_date = ? AND p.system_id = 'catboost' AND p.line IS NOT NULL AND NOT p.is_fallback
+        ORDER BY p.line DESC, p.player_id LIMIT 1""", [D1]).iloc[0]
+    pid, line = int(pick.player_id), float(pick.line)
+    # reached from its slate row
+    page.goto(f"{served.base_url}/slate?date={D1}")
+    with page.expect_navigation():
+        page.click(f"#slate-table tr[data-player-id='{pid}'][data-system='catboost'] td.c-player a")
+    assert page.url.endswith(f"/player/{pid}?date={D1}")
+    assert page.inner_text("#player-name") == pick.full_name
+    assert float(page.get_attribute("#tonight-line", "data-value") or "nan") == line
+    for chart in ("chart-games", "chart-minutes", "chart-distribution"):
+        page.wait_for_selector(f"#{chart} .main-svg")     # drawn by the served plotly.js
+
+    # the last 20 games before the date, newest first: points and minutes
+    games = served.query("""SELECT game_date, pts, minutes FROM player_boxscores WHERE player_id = ? AND game_date < ?
+                            ORDER BY game_date DESC, game_id DESC LIMIT 20""", [pid, D1])
+    shown = _cells(page, "#games-table tbody tr")
+    assert [r["attrs"]["date"] for r in shown] == [str(d.date()) for d in pd.to_datetime(games["game_date"])]
+    assert [float(r["value"][1]) for r in shown] == [float(v) for v in games["pts"]]
+    assert [r["min"][0] for r in shown] == [fmt_num(m) for m in games["minutes"]]
+    assert [r["side"][0] for r in shown] == ["OVER" if v > line else "UNDER" if v < line else "PUSH"
+                                             for v in games["pts"]]
+    rates = {r["attrs"]["window"]: r for r in _cells(page, "#hit-rates tbody tr")}
+    for n in (5, 10, 20):
+        over, under, push = _side_counts([float(v) for v in games["pts"][:n]], line)
+        row = rates[f"last_{n}"]
+        assert (row["over"][0], row["under"][0], row["push"][0]) == (str(over), str(under), str(push))
+        assert row["hit"][0] == fmt_pct(over / (over + under) if over + under else None)
+
+    # every book's latest pre-tip quote of the points line
+    books = served.query(f"""
+        SELECT sportsbook, line, over_price, under_price FROM (
+            SELECT *, row_number() OVER (PARTITION BY source, sportsbook ORDER BY quoted_at DESC NULLS LAST,
+                                                                                  snapshot_id DESC) AS rn
+            FROM prop_line_snapshots
+            WHERE game_date = ? AND player_id = ? AND market = 'player_points' AND {_PRE_TIP}) AS q
+        WHERE rn = 1 ORDER BY sportsbook""", [D1, pid])
+    shown_books = _cells(page, "#books-table tbody tr")
+    assert [r["book"][0] for r in shown_books] == books["sportsbook"].tolist() and len(books) > 0
+    assert [float(r["line"][1]) for r in shown_books] == books["line"].tolist()
+    assert [int(float(r["over"][1])) for r in shown_books] == books["over_price"].astype(int).tolist()
+
+    # the model: every system's stored row, and the distribution's blended P(over) is the stored one
+    preds = served.query("""SELECT system_id, p_over, predicted_points FROM player_prop_predictions
+                            WHERE game_date = ? AND player_id = ? ORDER BY system_id""", [D1, pid])
+    model = {r["attrs"]["system"]: r for r in _cells(page, "#model-table tbody tr")}
+    assert set(model) == set(preds["system_id"])
+    for e in preds.itertuples():
+        assert float(model[e.system_id]["pover"][1]) == pytest.approx(float(e.p_over), abs=1e-12)
+        assert model[e.system_id]["pred"][0] == fmt_num(e.predicted_points)
+    dist = {r["attrs"]["key"]: r for r in _cells(page, "#distribution-table tbody tr")}
+    catboost = preds.set_index("system_id").loc["catboost"]
+    assert float(dist["p_over"]["blended"][1]) == pytest.approx(float(catboost.p_over), abs=1e-12)
+    assert float(dist["mean"]["blended"][1]) == pytest.approx(float(catboost.predicted_points), abs=1e-9)
+    assert 0.0 < float(dist["p_over"]["model"][1]) < 1.0
+    assert "P(over) model" in page.inner_text("#chart-distribution")
+    page.screenshot(path=str(shots / "player.png"), full_page=True)
+
+    # another market from the market links: no model, the books' line
+    with page.expect_navigation():
+        page.click("#player-markets a[data-market='player_rebounds']")
+    assert "market=player_rebounds" in page.url
+    assert "only the points market is predicted" in page.inner_text("#distribution-note")
+
+
+def _board_cards(pg: Any) -> list[dict[str, Any]]:
+    cards: list[dict[str, Any]] = pg.eval_on_selector_all("#board article.pcard", """cards => cards.map(c => {
+        const pts = c.querySelector("p.model[data-market=player_points] .c-pover");
+        const rows = {};
+        for (const tr of c.querySelectorAll("tbody tr")) {
+            rows[tr.dataset.market] = {line: tr.querySelector(".c-line").dataset.value,
+                                       books: tr.querySelector(".c-books").innerText.trim(),
+                                       over: tr.querySelector(".c-best-over").dataset.value,
+                                       streak: tr.querySelector(".c-streak").dataset.games};
+        }
+        return {player: Number(c.dataset.playerId), team: c.dataset.team, game: c.dataset.gameId,
+                pover: pts ? pts.dataset.value : null, markets: rows};
+    })""")
+    return cards
+
+
+def test_board_shows_the_warehouse_and_filters(tab: Tab, served: Served, shots: Path) -> None:
+    page = tab.page
+    page.goto(f"{served.base_url}/board?date={D1}")
+    assert page.inner_text("#board-date") == str(D1)
+    quoted = served.query(f"""SELECT DISTINCT player_id FROM prop_line_snapshots
+                              WHERE game_date = ? AND player_id IS NOT NULL AND {_PRE_TIP}""", [D1])
+    cards = _board_cards(page)
+    assert sorted(c["player"] for c in cards) == sorted(int(p) for p in quoted["player_id"]) and cards
+    preds = served.query("""SELECT player_id, CAST(line AS DOUBLE) AS line, p_over FROM player_prop_predictions
+                            WHERE game_date = ? AND system_id = 'catboost' AND line IS NOT NULL""", [D1])
+    by_player = {int(r.player_id): r for r in preds.itertuples()}
+    checked = 0
+    for c in cards:
+        e = by_player.get(c["player"])
+        if e is None:
+            continue
+        assert float(c["markets"]["player_points"]["line"]) == e.line
+        assert float(c["pover"]) == pytest.approx(float(e.p_over), abs=1e-12)
+        checked += 1
+    assert checked == len(by_player) > 0
+    # every market a card lists was quoted before tip-off, with that many books
+    quotes = served.query(f"""SELECT player_id, market, count(DISTINCT sportsbook) AS books FROM prop_line_snapshots
+                              WHERE game_date = ? AND player_id IS NOT NULL AND {_PRE_TIP} GROUP BY ALL""", [D1])
+    expected_books = {(int(r.player_id), r.market): int(r.books) for r in quotes.itertuples()}
+    assert {(c["player"], m): int(v["books"]) for c in cards for m, v in c["markets"].items()} == expected_books
+    page.screenshot(path=str(shots / "board.png"), full_page=True)
+
+    # filter through the form: one team, sorted by P(over)
+    team = sorted({c["team"] for c in cards if c["team"]})[0]
+    page.select_option("#board-filters select[name=team]", team)
+    page.select_option("#board-filters select[name=sort]", "p_over")
+    with page.expect_navigation():
+        page.click("#board-filters button[type=submit]")
+    filtered = _board_cards(page)
+    assert filtered and {c["team"] for c in filtered} == {team}
+    assert len(filtered) == sum(c["team"] == team for c in cards)
+    values = [float(c["pover"]) for c in filtered if c["pover"]]
+    assert values == sorted(values, reverse=True)
+    page.screenshot(path=str(shots / "board_filtered.png"), full_page=True)
+
+
+def test_exports_of_a_predicted_date_validate_and_match(served: Served, tmp_path: Path) -> None:
+    """The export documents of a predicted shared date, written by Project.export and served by the API."""
+    import json
+    import urllib.request
+
+    jsonschema = pytest.importorskip("jsonschema")
+    from nbaprops.queries.exports import DOCUMENTS
+
+    schemas = ROOT / "docs" / "exports"
+    res = served.app.state.nbaprops.project.export(D1, tmp_path / "exports")
+    preds = served.query("SELECT system_id, recommendation FROM player_prop_predictions WHERE game_date = ?", [D1])
+    bets = preds[(preds["system_id"] == "catboost") & preds["recommendation"].isin(["OVER", "UNDER"])]
+    assert res.rows["predictions"] == len(preds) > 0 and res.rows["best_bets"] == len(bets)
+    for name in DOCUMENTS:
+        schema = json.loads((schemas / f"{name}.schema.json").read_text(encoding="utf-8"))
+        written = json.loads(res.files[name].read_text(encoding="utf-8"))
+        with urllib.request.urlopen(f"{served.base_url}/exports/{D1}/{name}.json", timeout=60) as r:
+            served_doc = json.loads(r.read())
+        for doc in (written, served_doc):
+            jsonschema.validate(doc, schema)
+        assert served_doc["rows"] == written["rows"]
+        assert written["model_set"] and set(written["model_versions"]) == set(preds["system_id"])

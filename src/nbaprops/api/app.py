@@ -10,7 +10,9 @@
     GET  /predictions       ?date=YYYY-MM-DD[&system=][&recommendation=][&limit=][&offset=]
     GET  /openapi.json, /docs (Swagger UI), /redoc    the UIs' scripts and styles are served from
                             /static/docs/ out of the installed ``fastapi-offline`` package (no CDN)
-    GET  /, /slate, /performance, /pipeline   the HTML dashboard (read-only; see :mod:`nbaprops.api.dashboard`)
+    GET  /, /slate, /board, /player/{id}, /performance, /pipeline   the HTML dashboard (read-only; see
+                            :mod:`nbaprops.api.dashboard`)
+    GET  /exports/{date}/{document}.json   the export documents (docs/exports/)
 
 Error bodies for callers without a valid X-API-Key carry no server path and no process id: the
 configured warehouse and model paths become ``<warehouse>`` / ``<models>``, any other absolute path
@@ -379,7 +381,7 @@ def status_for(exc: NbapropsError) -> int:
 
 def _is_page(request: Request) -> bool:
     """Whether the request is for a dashboard page (errors are then rendered as HTML)."""
-    return request.url.path in dashboard.DASHBOARD_PATHS
+    return dashboard.is_page(request.url.path)
 
 
 def _install_error_handlers(app: FastAPI, state: ApiState) -> None:

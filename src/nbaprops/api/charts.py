@@ -14,7 +14,8 @@ from typing import Any
 
 import plotly.io as pio
 
-__all__ = ["calibration_chart", "figure_div", "hit_rate_chart", "mae_chart", "roi_chart"]
+__all__ = ["calibration_chart", "distribution_chart", "figure_div", "game_log_chart", "hit_rate_chart",
+           "line_history_chart", "mae_chart", "minutes_chart", "roi_chart"]
 
 _LAYOUT: dict[str, Any] = {
     "height": 360,
@@ -140,3 +141,92 @@ def mae_chart(by_system: Sequence[dict[str, Any]]) -> str:
              "hovertext": n}]
     return figure_div(data, {"title": {"text": "MAE vs the line's MAE on the same rows"},
                              "yaxis": {"title": {"text": "points"}}, "barmode": "group"}, "chart-mae")
+
+
+# ------------------------------------------------------------------------------------------ player page
+_OVER, _UNDER, _PUSH = "#0b7a3e", "#b42318", "#667085"
+
+
+def _game_label(g: dict[str, Any]) -> str:
+    return f"{g['game_date']} {'vs' if g.get('is_home') else '@'} {g.get('opp_abbr')}"
+
+
+def game_log_chart(games: Sequence[dict[str, Any]], line: float | None, label: str) -> str:
+    """The stat of the last games (oldest left) as bars coloured by side of tonight's line, the line dashed.
+
+    Args:
+        games: Newest first, with ``game_date``, ``opp_abbr``, ``is_home``, ``value`` and ``side``.
+        line: Tonight's line (None: no line drawn).
+        label: The market's label.
+
+    Returns:
+        HTML of the chart.
+    """
+    ordered = list(reversed(games))
+    colors = [_OVER if g["side"] == "OVER" else _UNDER if g["side"] == "UNDER" else _PUSH for g in ordered]
+    data = [{"type": "bar", "name": label, "x": [_game_label(g) for g in ordered], "y": [g["value"] for g in ordered],
+             "marker": {"color": colors}, "hovertemplate": "%{x}: %{y}<extra></extra>"}]
+    layout: dict[str, Any] = {"title": {"text": f"{label}: last {len(ordered)} games vs tonight's line"},
+                              "xaxis": {"type": "category", "tickangle": -45}, "yaxis": {"title": {"text": label}},
+                              "showlegend": False, "margin": {"l": 60, "r": 20, "t": 50, "b": 110}}
+    if line is not None:
+        shape, notes = _hline(line, "#14213d", f"line {line:g}")
+        layout.update(shapes=[shape], annotations=notes)
+    return figure_div(data, layout, "chart-games")
+
+
+def minutes_chart(games: Sequence[dict[str, Any]]) -> str:
+    """Minutes of the last games (oldest left)."""
+    ordered = list(reversed(games))
+    data = [{"type": "scatter", "mode": "lines+markers", "name": "minutes", "x": [_game_label(g) for g in ordered],
+             "y": [g["minutes"] for g in ordered]}]
+    return figure_div(data, {"title": {"text": "Minutes trend"}, "xaxis": {"type": "category", "tickangle": -45},
+                             "yaxis": {"title": {"text": "minutes"}, "rangemode": "tozero"}, "showlegend": False,
+                             "margin": {"l": 60, "r": 20, "t": 50, "b": 110}}, "chart-minutes")
+
+
+def line_history_chart(history: Sequence[dict[str, Any]]) -> str:
+    """Every quote of the day: line against quote time, one trace per book (in-game quotes hollow)."""
+    books: dict[str, list[dict[str, Any]]] = {}
+    for q in history:
+        if q.get("quoted_at") is not None:
+            books.setdefault(str(q["sportsbook"]), []).append(q)
+    data = [{"type": "scatter", "mode": "lines+markers", "name": book, "line": {"shape": "hv"},
+             "x": [str(q["quoted_at"]) for q in qs], "y": [q["line"] for q in qs],
+             "marker": {"symbol": ["circle" if q["pre_tip"] else "circle-open" for q in qs], "size": 9},
+             "text": [f"over {q['over_price']} / under {q['under_price']}" for q in qs]}
+            for book, qs in sorted(books.items())]
+    return figure_div(data, {"title": {"text": "The line through the day (hollow: in-game quote)"},
+                             "xaxis": {"title": {"text": "quoted at (UTC)"}}, "yaxis": {"title": {"text": "line"}}},
+                      "chart-line-history")
+
+
+def distribution_chart(dist: dict[str, Any]) -> str:
+    """The predictive distribution of points, model-only and blended, with the line and both P(over).
+
+    Args:
+        dist: :func:`nbaprops.queries.player.model_distribution`'s record.
+
+    Returns:
+        HTML of the chart.
+    """
+    data = [{"type": "bar", "name": f"model only (mean {dist['model_mean']:.1f})", "x": dist["points"],
+             "y": dist["model_pmf"], "opacity": 0.55, "marker": {"color": "#1f4e9c"}},
+            {"type": "scatter", "mode": "lines", "name": f"blended (mean {dist['blended_mean']:.1f})",
+             "x": dist["points"], "y": dist["blended_pmf"], "line": {"color": "#fca311", "width": 3, "shape": "hvh"}}]
+    layout: dict[str, Any] = {"title": {"text": f"{dist['system_id']}: predictive distribution of points "
+                                                f"({dist['family']}, sd {dist['scale']:.1f})"},
+                              "xaxis": {"title": {"text": "points"}}, "yaxis": {"title": {"text": "probability"},
+                                                                               "tickformat": ".0%"},
+                              "barmode": "overlay"}
+    line = dist.get("line")
+    if line is not None:
+        def pct(x: Any) -> str:
+            return "n/a" if x is None else f"{x:.1%}"
+        layout["shapes"] = [{"type": "line", "xref": "x", "x0": line, "x1": line, "yref": "paper", "y0": 0, "y1": 1,
+                             "line": {"dash": "dash", "color": "#14213d"}}]
+        layout["annotations"] = [{"xref": "x", "x": line, "yref": "paper", "y": 1, "xanchor": "left",
+                                  "yanchor": "top", "showarrow": False, "align": "left",
+                                  "text": f"line {line:g}<br>P(over) model {pct(dist['model_p_over'])}"
+                                          f"<br>P(over) blended {pct(dist['blended_p_over'])}"}]
+    return figure_div(data, layout, "chart-distribution")

@@ -4,6 +4,11 @@
     GET /slate                 ?date=&system=&recommendation=&sort=&order=
     GET /performance           ?system=&date_from=&date_to=
     GET /pipeline              ?phase=&status=&date=&limit=
+    GET /player/{player_id}    ?date=&market=&system=   the player prop page (linked from every slate row)
+    GET /board                 ?date=&system=&team=&game=&market=&recommendation=&min_ev=&sort=&order=
+                               the prop board: one card per quoted player, every market
+    GET /exports/{date}/{document}.json   an export document (games, players, predictions, best_bets,
+                               streaks; schemas in docs/exports/)
     GET /static/plotly.min.js  plotly.js from the installed ``plotly`` package (no CDN)
 
 Filtering and sorting happen on the server through query parameters, so every table works without
@@ -23,8 +28,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -32,18 +38,24 @@ from nbaprops._version import __version__
 from nbaprops.api import charts
 from nbaprops.api.models import GameDate, Recommendation, SystemId
 from nbaprops.project import Project
+from nbaprops.queries.board import BOARD_SORTS
 from nbaprops.queries.dashboard import (
     PRIMARY_SYSTEM,
     SLATE_SORTS,
 )
+from nbaprops.queries.exports import DOCUMENTS
 
 __all__ = [
     "DASHBOARD_PATHS",
+    "BoardQuery",
+    "PlayerQuery",
+    "is_page",
     "PLOTLY_JS_PATH",
     "PerformanceQuery",
     "PipelineQuery",
     "SlateQuery",
     "SlateSystem",
+    "fmt_american",
     "fmt_dt",
     "fmt_int",
     "fmt_num",
@@ -57,7 +69,14 @@ __all__ = [
 #: Where the app serves plotly.js.
 PLOTLY_JS_PATH = "/static/plotly.min.js"
 #: Paths answered with HTML (errors on them are rendered as HTML pages too).
-DASHBOARD_PATHS = frozenset({"/", "/slate", "/performance", "/pipeline"})
+DASHBOARD_PATHS = frozenset({"/", "/slate", "/performance", "/pipeline", "/board"})
+#: Path prefixes of HTML pages with a path parameter.
+DASHBOARD_PREFIXES = ("/player/",)
+
+
+def is_page(path: str) -> bool:
+    """Whether ``path`` is a dashboard page (its errors are rendered as HTML)."""
+    return path in DASHBOARD_PATHS or path.startswith(DASHBOARD_PREFIXES)
 _DASH = "\u2014"  # shown for a missing value
 
 #: Pages may load scripts and styles from this server only (plotly's figure snippets are inline).
@@ -119,6 +138,12 @@ def fmt_dt(x: Any) -> str:
     return f"{x:%Y-%m-%d %H:%M} UTC"
 
 
+def fmt_american(x: Any) -> str:
+    """American odds with their sign (``+120``, ``-110``); an em dash when missing."""
+    f = _finite(x)
+    return _DASH if f is None else f"{int(round(f)):+d}"
+
+
 def _raw(x: Any) -> str:
     """A cell's machine-readable value (``data-value``): full precision, empty when missing."""
     f = _finite(x)
@@ -131,7 +156,8 @@ def _raw(x: Any) -> str:
 def _env() -> Environment:
     env = Environment(loader=PackageLoader("nbaprops.api", "templates"), autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(num=fmt_num, signed=fmt_signed, pct=fmt_pct, int=fmt_int, when=fmt_dt, raw=_raw)
+    env.filters.update(num=fmt_num, signed=fmt_signed, pct=fmt_pct, int=fmt_int, when=fmt_dt, raw=_raw,
+                       american=fmt_american)
     env.globals.update(version=__version__, plotly_js=PLOTLY_JS_PATH, dash=_DASH)
     return env
 
@@ -211,6 +237,33 @@ class PipelineQuery(_FormQuery):
     status: _Str | None = Field(default=None, description="only runs with this status")
     date: GameDate | None = Field(default=None, description="only runs covering this date, and its batches")
     limit: int = Field(default=200, ge=1, le=1000, description="at most this many runs and batches")
+
+
+_Team = Annotated[str, Field(min_length=2, max_length=4, pattern=r"^[A-Z]+$")]
+_GameId = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[0-9]+$")]
+_Market = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z_]+$")]
+
+
+class PlayerQuery(_FormQuery):
+    """Query of the player page."""
+
+    date: GameDate = Field(description="the date, YYYY-MM-DD")
+    market: _Market | None = Field(default=None, description="the market (default: player_points)")
+    system: SystemId | None = Field(default=None, description=f"whose distribution is drawn (default: {PRIMARY_SYSTEM})")
+
+
+class BoardQuery(_FormQuery):
+    """Filters and sort order of the board."""
+
+    date: GameDate | None = Field(default=None, description="the date (default: the newest date with predictions)")
+    system: SystemId | None = Field(default=None, description=f"whose predictions fill points (default: {PRIMARY_SYSTEM})")
+    team: _Team | None = Field(default=None, description="only this team's players")
+    game: _GameId | None = Field(default=None, description="only this game")
+    market: _Market | None = Field(default=None, description="only players quoted in this market, showing only it")
+    recommendation: Recommendation | None = Field(default=None, description="only this points recommendation")
+    min_ev: float | None = Field(default=None, ge=-1.0, le=10.0, description="only points EV >= this (per unit)")
+    sort: Literal[BOARD_SORTS] | None = Field(default=None, description="sort key (default: ev)")  # type: ignore[valid-type]
+    order: Literal["asc", "desc"] | None = Field(default=None, description="sort direction (default: desc)")
 
 
 # ------------------------------------------------------------------------------------------ routes
@@ -316,3 +369,69 @@ def pipeline_page(query: Annotated[PipelineQuery, Query()], project: ProjectDep)
     return _page("pipeline.html", page="pipeline", title="Pipeline", data=data,
                  phases=[p["phase"] for p in data.phases],
                  statuses=["ok", "failed", "blocked", "running"])
+
+
+@router.get("/player/{player_id}", response_class=HTMLResponse, tags=["dashboard"],
+            responses={**_HTML, 404: {"content": {"text/html": {"schema": {"type": "string"}}},
+                                      "description": "the player has no game on the date"}})
+def player_page(player_id: Annotated[int, PathParam(ge=1, le=10**12)], query: Annotated[PlayerQuery, Query()],
+                project: ProjectDep) -> HTMLResponse:
+    """One player's prop: the last 20 games against tonight's line, hit rates (last 5/10/20, season,
+    against tonight's opponent), minutes, availability and teammates out, every book's line and the
+    line's history, and the model's distribution (model-only and blended) with the line and P(over)."""
+    system = (query.system or SystemId(PRIMARY_SYSTEM)).value
+    day = query.date
+    data = project.player_page(player_id, day, market=query.market, system=system)
+    if data is None:
+        return render_error(404, "No game", f"Player {player_id} has no game on {day}.")
+    figures = dict.fromkeys(("games", "minutes", "history", "distribution"), "")   # "" = not drawn
+    if data.games:
+        figures["games"] = charts.game_log_chart(data.games, data.line, data.market_label)
+        figures["minutes"] = charts.minutes_chart(data.games)
+    if any(q.get("quoted_at") is not None for q in data.history):
+        figures["history"] = charts.line_history_chart(data.history)
+    if data.distribution is not None:
+        figures["distribution"] = charts.distribution_chart(data.distribution)
+    return _page("player.html", page="player", title=f"{data.player_name} {day}", data=data, figures=figures,
+                 systems=[s.value for s in SystemId], system=system,
+                 slate_url=_url("/slate", date=day), board_url=_url("/board", date=day),
+                 market_url=lambda m: _url(f"/player/{player_id}", date=day, market=m, system=query.system))
+
+
+@router.get("/board", response_class=HTMLResponse, tags=["dashboard"], responses=_HTML)
+def board_page(query: Annotated[BoardQuery, Query()], project: ProjectDep) -> HTMLResponse:
+    """The prop board: one card per player quoted on the date with every market (line, books, best
+    prices, hit-rate chips, streak) and, for points, the model's P(over), EV and recommendation;
+    filtered by team, game, market, recommendation and minimum EV, and sorted."""
+    system = (query.system or SystemId(PRIMARY_SYSTEM)).value
+    sort = query.sort or "ev"
+    order = query.order or "desc"
+    dates, day, data = project.board(query.date, system=system, team=query.team, game_id=query.game,
+                                     market=query.market,
+                                     recommendation=query.recommendation.value if query.recommendation else None,
+                                     min_ev=query.min_ev, sort=sort, order=order)
+    base = {"date": day, "system": query.system.value if query.system else None, "team": query.team,
+            "game": query.game, "market": query.market,
+            "recommendation": query.recommendation.value if query.recommendation else None, "min_ev": query.min_ev}
+    return _page("board.html", page="board", title=f"Board {day}", data=data, dates=dates, game_date=day,
+                 systems=[s.value for s in SystemId], system=system, sorts=list(BOARD_SORTS), sort=sort, order=order,
+                 recommendations=[r.value for r in Recommendation],
+                 sort_url=lambda key: _url("/board", **base, sort=key,
+                                           order=("asc" if order == "desc" else "desc") if key == sort
+                                           else ("asc" if key in ("player", "team", "game") else "desc")),
+                 player_url=lambda pid, market=None: _url(f"/player/{pid}", date=day, market=market),
+                 slate_url=_url("/slate", date=day))
+
+
+@router.get("/exports/{game_date}/{document}.json", tags=["exports"],
+            responses={200: {"description": "the document (schema: docs/exports/<document>.schema.json)"},
+                       404: {"description": "unknown document"}})
+def export_document(game_date: Annotated[GameDate, PathParam(description="YYYY-MM-DD")],
+                    document: Annotated[str, PathParam(max_length=32, pattern=r"^[a-z_]+$")],
+                    project: ProjectDep) -> JSONResponse:
+    """One export document of a date, as ``nbaprops export --format json`` writes it."""
+    if document not in DOCUMENTS:
+        raise HTTPException(404, f"unknown export document {document!r}; known: {', '.join(DOCUMENTS)}")
+    doc = project.export_documents(game_date, only=document)[document]
+    return JSONResponse(doc.model_dump(mode="json"), headers={"Cache-Control": "no-store",
+                                                               "X-Content-Type-Options": "nosniff"})

@@ -439,9 +439,9 @@ def version(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")]
 
 
 def _register_groups() -> None:
-    from nbaprops.cli import monitor, ops, watch, worker
+    from nbaprops.cli import exports, monitor, ops, watch, worker
 
-    for group in (monitor, ops, watch, worker):
+    for group in (monitor, ops, watch, worker, exports):
         group.register(app)
 
 

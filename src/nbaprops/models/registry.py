@@ -24,10 +24,10 @@ from nbaprops.ingest.sources.files import file_sha256
 from nbaprops.models.calibration import Calibrator
 from nbaprops.models.market_blend import MarketBlend
 from nbaprops.models.systems import load_system
-from nbaprops.models.systems.base import PointsSystem
+from nbaprops.models.systems.base import PointsSystem, SpreadModel, read_params_file
 
-__all__ = ["LoadedModels", "file_sha256", "list_model_sets", "load_model_set", "promote", "read_manifest",
-           "rollback", "served_model_set", "verify_model_set", "write_manifest"]
+__all__ = ["LoadedModels", "SystemOutputMaps", "file_sha256", "list_model_sets", "load_model_set", "load_output_maps",
+           "promote", "read_manifest", "rollback", "served_model_set", "verify_model_set", "write_manifest"]
 
 MANIFEST = "manifest.json"
 SERVED = "served.json"
@@ -185,3 +185,37 @@ def load_model_set(model_dir: Path, model_set: str | None = None, *, feature_ver
         if blend.is_file():
             blends[sid] = MarketBlend.load(blend)
     return LoadedModels(name, manifest, systems, calibrators, blends)
+
+
+@dataclass
+class SystemOutputMaps:
+    """What turns one saved system's mean into its stored outputs, read without loading the model itself:
+    the learned spread (scale and family of the predictive distribution), the P(over) calibrator and
+    the market blend (each ``None`` when the set has none)."""
+
+    model_version: str
+    spread: SpreadModel
+    calibrator: Calibrator | None
+    blend: MarketBlend | None
+
+
+def load_output_maps(model_dir: Path, model_set: str, system_id: str) -> SystemOutputMaps:
+    """The spread, calibrator and market blend of ``system_id`` in ``model_set`` (``params.json`` and the
+    calibrator files only: no native model is loaded, so this is cheap enough for a page view).
+
+    Raises:
+        ModelError: the set or the system is not in the registry, or its files are unreadable.
+    """
+    set_dir = Path(model_dir) / model_set
+    if not set_dir.is_dir():
+        raise ModelError(f"model set {model_set} is not in the registry")
+    params = read_params_file(set_dir / system_id)
+    try:
+        spread = SpreadModel.from_dict(params["spread"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"system {system_id} of model set {model_set} has no readable spread: {exc}") from exc
+    cal_path = set_dir / "calibrators" / f"{system_id}.json"
+    blend_path = set_dir / "calibrators" / f"{system_id}.market.json"
+    return SystemOutputMaps(model_version=f"{model_set}:{params.get('model_version')}", spread=spread,
+                            calibrator=Calibrator.load(cal_path) if cal_path.is_file() else None,
+                            blend=MarketBlend.load(blend_path) if blend_path.is_file() else None)

@@ -13,7 +13,16 @@ import duckdb
 import pandas as pd
 
 __all__ = ["batch", "batch_version", "conditions", "feature_records", "lines", "prediction_dates", "predictions",
-           "predictions_page", "run_records"]
+           "predictions_page", "records", "run_records"]
+
+
+def records(cur: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
+            ) -> list[dict[str, Any]]:
+    """Run a query and return one dict per row (a NaN double becomes None, like NULL)."""
+    res = cur.execute(sql, params if params is not None else [])
+    cols = [d[0] for d in res.description]
+    return [{c: (None if isinstance(v, float) and v != v else v) for c, v in zip(cols, row, strict=True)}
+            for row in res.fetchall()]
 
 def conditions(first: tuple[str, list[Any]] | None = None, **equal: Any) -> tuple[str, list[Any]]:
     """A WHERE condition and its parameters: ``first`` (SQL with ``?`` and its values), then

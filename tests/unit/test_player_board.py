@@ -246,7 +246,7 @@ def test_player_page_html(client: TestClient) -> None:
     mate = client.get(f"/player/{MATE}", params={"date": str(D), "market": "player_assists"})
     assert mate.status_code == 200 and 'id="distribution-note"' in mate.text and "chart-games" not in mate.text
     assert "No book quoted this market before tip-off." in mate.text
-    other = client.get(f"/player/{SHOOTER}", params={"date": str(D), "market": "player_steals"})   # not in MARKETS
+    other = client.get(f"/player/{SHOOTER}", params={"date": str(D), "market": "player_double_double"})  # not in MARKETS
     assert other.status_code == 200 and "The box scores hold no stat for this market." in other.text
     assert client.get(f"/player/{SHOOTER}", params={"date": "2024-04-09"}).status_code == 404
     assert client.get(f"/player/{SHOOTER}").status_code == 422        # the date is required

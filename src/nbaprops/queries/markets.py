@@ -3,8 +3,8 @@ quotes of a date, a player's games with every market's stat, and the record of t
 
 One definition serves the player page, the board and the exports, so their numbers agree:
 
-* **a market's stat** (:data:`MARKETS`): the box-score sum the market is settled on (``player_points``
-  is ``pts``; ``player_points_rebounds_assists`` is ``pts + reb + ast``; ...). A market missing here is
+* **a market's stat** (:data:`MARKETS`, the registry of :mod:`nbaprops.markets`): the box-score sum
+  the market is settled on (``player_points`` is ``pts``; ``player_points_rebounds_assists`` is ``pts + reb + ast``; ...). A market missing here is
   still listed with its quotes, without a history.
 * **a pre-tip quote** (:data:`PRE_TIP`): a timed quote made before tip-off, or a source's closing line
   (the rule of ``upcoming_player_game_context``); in-game quotes are shown in a line's history, flagged,
@@ -28,33 +28,17 @@ from typing import Any
 
 import duckdb
 
+from nbaprops.markets import MARKETS as REGISTRY
+from nbaprops.markets import Market
 from nbaprops.queries.tables import records
 
 __all__ = ["MARKETS", "PRE_TIP", "STAT_COLUMNS", "LineRecord", "Market", "Streak", "best_prices", "book_lines", "line_record",
            "market_label", "market_order", "player_games", "streak", "tonights_line"]
 
 
-@dataclass(frozen=True)
-class Market:
-    """A player market: its key in ``prop_line_snapshots.market``, a label and the box-score stat it settles on."""
-
-    key: str
-    label: str
-    stat: str          # SQL over player_boxscores (alias-free column names)
-    short: str
-
-
-#: Markets whose stat the box scores hold (add one here and every page and export picks it up).
-MARKETS: dict[str, Market] = {m.key: m for m in (
-    Market("player_points", "Points", "pts", "PTS"),
-    Market("player_rebounds", "Rebounds", "reb", "REB"),
-    Market("player_assists", "Assists", "ast", "AST"),
-    Market("player_threes", "Threes made", "fg3m", "3PM"),
-    Market("player_points_rebounds_assists", "Pts + Reb + Ast", "pts + reb + ast", "PRA"),
-    Market("player_points_rebounds", "Pts + Reb", "pts + reb", "P+R"),
-    Market("player_points_assists", "Pts + Ast", "pts + ast", "P+A"),
-    Market("player_rebounds_assists", "Reb + Ast", "reb + ast", "R+A"),
-)}
+#: Every market of the registry (:data:`nbaprops.markets.MARKETS`), by stored key, in display order
+#: (add one there and every page and export picks it up).
+MARKETS: dict[str, Market] = {m.key: m for m in REGISTRY}
 #: ``stat_<market>`` column per market in :func:`player_games` rows.
 STAT_COLUMNS = {k: f"stat_{k}" for k in MARKETS}
 #: SQL condition (alias ``s``) of a quote made before tip-off (or a source's closing line).
@@ -151,7 +135,7 @@ def player_games(cur: duckdb.DuckDBPyConnection, player_ids: Sequence[int], befo
         ``{player_id: [{game_id, game_date, season, team_abbr, opp_abbr, is_home, starter, minutes,
         stat_<market>...}, ...]}``.
     """
-    stats = ", ".join(f"CAST({m.stat} AS DOUBLE) AS {STAT_COLUMNS[k]}" for k, m in MARKETS.items())
+    stats = ", ".join(f"CAST({m.sql_expression()} AS DOUBLE) AS {STAT_COLUMNS[k]}" for k, m in MARKETS.items())
     params: dict[str, Any] = {"p": [int(p) for p in player_ids], "before": before, "since": since}
     keep = ""
     if keep_from is not None:

@@ -119,16 +119,17 @@ def line_verdict(diff: Any, lo: Any, hi: Any) -> str:
         hi: upper bound of its 95% interval.
 
     Returns:
-        The phrase, with the numbers.
+        A verb phrase with the numbers ("beats the line ...", "is worse than the line ...", "is
+        indistinguishable from the line ...").
     """
     if not _isnum(diff):
-        return "not compared with the line (no rows)"
+        return "is not compared with the line (no rows)"
     interval = f"95% interval [{_signed(lo)}, {_signed(hi)}]"
     if _isnum(hi) and float(hi) < 0:
         return f"beats the line by {_num(-float(diff), 3)} points of MAE ({interval})"
     if _isnum(lo) and float(lo) > 0:
-        return f"worse than the line by {_num(diff, 3)} points of MAE ({interval})"
-    return f"indistinguishable from the line (MAE difference {_signed(diff)}, {interval})"
+        return f"is worse than the line by {_num(diff, 3)} points of MAE ({interval})"
+    return f"is indistinguishable from the line (MAE difference {_signed(diff)}, {interval})"
 
 
 def _signed(x: Any) -> str:
@@ -331,12 +332,12 @@ def _markdown(summary: Mapping[str, Any], by: Sequence[str], *, title: str, peri
         if _isnum(p.get("mae_line_model_only")) and _isnum(p.get("line_mae_model_only")):
             mo_says = line_verdict(p.get("mae_model_only_minus_line"), p.get("mae_model_only_minus_line_ci_low"),
                                    p.get("mae_model_only_minus_line_ci_high"))
-            mae_txt += (f" On points, the model-only forecast is {mo_says}: MAE {_num(p['mae_line_model_only'])} "
+            mae_txt += (f" On points, the model-only forecast {mo_says}: MAE {_num(p['mae_line_model_only'])} "
                         f"vs {_num(p['line_mae_model_only'])} on the same {_int(p.get('n_line_model_only'))} rows.")
         if _isnum(p.get("mae_line")) and _isnum(p.get("line_mae")):
             says = line_verdict(p.get("mae_minus_line"), p.get("mae_minus_line_ci_low"),
                                 p.get("mae_minus_line_ci_high"))
-            mae_txt += (f" The blended forecast is {says}: MAE {_num(p['mae_line'])} vs "
+            mae_txt += (f" The blended forecast {says}: MAE {_num(p['mae_line'])} vs "
                         f"{_num(p['line_mae'])} on the same {_int(p.get('n_line'))} rows.")
         brier_txt = ""
         if _isnum(q.get("brier_model")) and _isnum(q.get("brier_market")):

@@ -33,16 +33,19 @@ import pandas as pd
 import pytest
 
 from crash import preamble
-from nbaprops import __version__
+from nbaprops import Project, __version__
+from nbaprops.api.models import PredictionRow
 from nbaprops.config import DEFAULT_BOOK_PRIORITY, Settings
 from nbaprops.errors import BatchConflictError, FallbackRefusedError, ModelError, NbapropsError
-from nbaprops.features.definitions import FEATURE_VERSION
+from nbaprops.features.definitions import FEATURE_VERSION, MARKET_FEATURES
+from nbaprops.models.registry import read_manifest
 from nbaprops.models.training import SYSTEM_IDS
 from nbaprops.pipeline.builds import run_phases
 from nbaprops.predict.coordinator import BatchResult, start_batch
 from nbaprops.predict.line_gate import validate_lines
 from nbaprops.predict.queue import InlineQueue
 from nbaprops.predict.slate import load_slate
+from nbaprops.predict.worker import WorkUnit, run_unit
 from nbaprops.warehouse import connect
 
 pytestmark = pytest.mark.integration
@@ -588,6 +591,83 @@ def test_circuit_breaker_stops_one_system_and_keeps_the_others(built: Built) -> 
     np.testing.assert_allclose(members["predicted_points"], members["predicted_points_clean"], atol=1e-9)
     ens = rows[rows["system_id"] == "ensemble"]
     assert ens["predicted_points"].notna().all() and ens["p_over"].dropna().between(0, 1).all()
+
+
+# ------------------------------------------------------------------------------------- 5b. model-only
+def test_model_only_forecasts_are_stored_beside_the_blended_ones(built: Built) -> None:
+    manifest = read_manifest(built.models, built.manifest["model_set"])
+    mo = manifest["model_only"]
+    assert set(mo) == set(SYSTEM_IDS)
+    # CatBoost reads the vegas features: its model-only twin is trained without them and saved with a SHA-256
+    assert mo["catboost"]["source"] == "model_only/catboost"
+    assert {"model_only/catboost/model.cbm", "model_only/catboost/params.json",
+            "calibrators/catboost.model_only.json"} <= set(manifest["files"])
+    # the others read no line or price: each is its own model-only forecast
+    for sid in ("moving_average", "zone_matchup", "similarity", "xgboost"):
+        assert mo[sid] == {"source": "system", "model_version": manifest["model_versions"][sid]}, sid
+    assert mo["ensemble"]["source"] == "model_only/ensemble"
+    assert manifest["market_features"] == sorted(MARKET_FEATURES)
+
+    rows = built.rows
+    assert rows["model_only_points"].notna().all() and (rows["model_only_points"] >= 0).all()
+    has_line = rows["line"].notna()
+    assert rows.loc[has_line, "model_only_p_over"].between(0, 1).all()
+    assert rows.loc[~has_line, "model_only_p_over"].isna().all()
+    cat = rows[rows["system_id"] == "catboost"]
+    assert (cat["model_only_points"] - cat["predicted_points"]).abs().max() > 0.01   # a different forecast
+
+    # the predictions frame of the Python API and the /predictions rows carry both columns (the date's
+    # rows as stored now: another test of this module may have predicted it again)
+    with _open(built.db) as con:
+        stored = con.execute("SELECT * FROM player_prop_predictions WHERE game_date = ?", [DAY]).df()
+    with Project(Settings(db=built.db, model_dir=built.models)) as p:
+        frame = p.predictions(DAY, DAY)
+    assert len(frame) == len(stored) > 0 and stored["model_only_points"].notna().all()
+    got = frame.set_index(KEY)[["model_only_points", "model_only_p_over"]].sort_index()
+    want = stored.set_index(KEY)[["model_only_points", "model_only_p_over"]].sort_index()
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    assert {"model_only_points", "model_only_p_over"} <= set(PredictionRow.model_fields)
+
+
+def test_model_only_forecasts_do_not_look_at_the_market(built: Built, tmp_path: Path) -> None:
+    """Leakage: every line- and price-derived input of the rows changed, the model-only columns do not move."""
+    with _open(built.db) as con:
+        _, history = load_slate(con, DAY)
+    rows = built.slate.copy()
+    model_set = built.manifest["model_set"]
+
+    def run(frame: pd.DataFrame, tag: str) -> pd.DataFrame:
+        unit = WorkUnit(f"leak-{tag}", 0, frame.reset_index(drop=True), history, str(built.models), model_set, None,
+                        str(tmp_path / tag), 0.0, -1.0)
+        res = run_unit(unit)
+        assert res.error is None and not res.system_failures, (res.error, res.system_failures)
+        assert res.path is not None
+        return pd.read_parquet(res.path).sort_values(["player_id", "system_id"]).reset_index(drop=True)
+
+    moved = rows.copy()
+    quoted = moved["vegas_points_line"].notna()
+    moved.loc[quoted, "vegas_points_line"] = moved.loc[quoted, "vegas_points_line"] + 6.0
+    moved["vegas_opening_line"] = moved["vegas_opening_line"].fillna(12.5) - 5.0
+    moved["vegas_line_move"] = moved["vegas_line_move"].fillna(0.0) + 3.0
+    moved["has_vegas_line"] = 1.0 - moved["has_vegas_line"].fillna(0.0)
+    moved["over_price"] = moved["over_price"].where(moved["over_price"].isna(), -180.0)
+    moved["under_price"] = moved["under_price"].where(moved["under_price"].isna(), 150.0)
+    assert quoted.sum() > 50
+
+    base, market_moved = run(rows, "base"), run(moved, "moved")
+    assert len(base) == len(market_moved) > 0
+    np.testing.assert_allclose(market_moved["model_only_points"], base["model_only_points"], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(market_moved["model_only_p_over"], base["model_only_p_over"], rtol=0, atol=1e-9)
+    # the blended forecast does see the market: the change is one the inputs carry
+    cat_b, cat_m = (f[f["system_id"] == "catboost"] for f in (base, market_moved))
+    assert (np.abs(cat_m["predicted_points"].to_numpy() - cat_b["predicted_points"].to_numpy()).max() > 0.01
+            or np.nanmax(np.abs(cat_m["p_over"].to_numpy() - cat_b["p_over"].to_numpy())) > 0.01)
+
+    # the line itself moved too: the model-only mean still does not (its P(over) is of the new line)
+    moved_line = moved.copy()
+    moved_line["line"] = moved_line["line"] + 2.0
+    again = run(moved_line, "line")
+    np.testing.assert_allclose(again["model_only_points"], base["model_only_points"], rtol=0, atol=1e-9)
 
 
 # ------------------------------------------------------------------------------------- 6. line gate

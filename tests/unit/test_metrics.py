@@ -27,6 +27,9 @@ from nbaprops.evaluate.metrics import (
     roi,
     summarize,
 )
+from nbaprops.evaluate.metrics._frames import slate_dates
+from nbaprops.evaluate.metrics.points import paired_mae_difference
+from nbaprops.evaluate.report import line_verdict
 
 
 def _pred(player_id: int, **overrides: Any) -> dict[str, Any]:
@@ -275,3 +278,94 @@ def test_summarize_is_json_serialisable_and_complete() -> None:
     assert s["break_even_minus_110"] == pytest.approx(0.5238, abs=1e-4)
     assert {r["system_id"] for r in s["betting"]} == {"s0", "s1"}
     assert s["counts"]["void"] == 2
+
+
+# ---------------------------------------------------------------------------------------------- model-only vs line
+
+
+def _vs_line(gap: float, *, n_dates: int = 40, per_date: int = 30, seed: int = 5) -> pd.DataFrame:
+    """Graded rows whose forecast misses by exactly ``gap`` points more than the line on average.
+
+    Each row's |forecast error| is |line error| +/- 1 (a fair coin per row), shifted so the mean
+    difference is exactly ``gap``: the sign of the gap alone cannot tell a tiny from a real edge.
+    """
+    rng = np.random.default_rng(seed)
+    n = n_dates * per_date
+    actual = rng.integers(5, 35, n).astype(float)
+    line_err = rng.choice([-1.0, 1.0], n) * rng.uniform(2.0, 9.0, n)
+    delta = rng.choice([-1.0, 1.0], n)
+    delta += gap - delta.mean()
+    pred = actual + np.sign(line_err) * (np.abs(line_err) + delta)
+    dates = np.repeat(pd.date_range("2024-03-01", periods=n_dates).date, per_date)
+    preds = pd.DataFrame({
+        "game_id": [f"g{i}" for i in range(n)], "game_date": dates, "player_id": np.arange(n), "system_id": "s1",
+        "predicted_points": pred, "model_only_points": pred, "p_over": 0.5, "confidence": 0.5, "edge": pred - (actual + line_err),
+        "recommendation": "PASS", "line": actual + line_err, "line_source": "ACTUAL_PROP", "line_valid": True,
+        "over_price": -110.0, "under_price": -110.0, "market_p_over": 0.5,
+    })
+    actuals = pd.DataFrame({"game_id": preds["game_id"], "player_id": preds["player_id"], "minutes": 30.0,
+                            "points": pd.array(actual.astype(int), dtype="Int64")})
+    return grade_predictions(preds, actuals)
+
+
+def test_paired_bootstrap_tiny_gap_is_indistinguishable_from_the_line() -> None:
+    g = _vs_line(-0.006)
+    res = paired_mae_difference(slate_dates(g), g["predicted_points"], g["line"], g["actual_points"], seed=3)
+    assert res["diff"] == pytest.approx(-0.006, abs=1e-9)
+    assert res["n_dates"] == 40 and res["n"] == 1200
+    assert res["ci_low"] < 0 < res["ci_high"]              # the interval straddles zero
+    says = line_verdict(res["diff"], res["ci_low"], res["ci_high"])
+    assert "indistinguishable" in says and "beats" not in says and "worse" not in says
+    # seeded: the same inputs give the same interval; another seed moves it
+    again = paired_mae_difference(slate_dates(g), g["predicted_points"], g["line"], g["actual_points"], seed=3)
+    assert again == res
+    other = paired_mae_difference(slate_dates(g), g["predicted_points"], g["line"], g["actual_points"], seed=4)
+    assert other["ci_low"] != res["ci_low"]
+
+
+def test_paired_bootstrap_clear_gap_beats_or_loses_to_the_line() -> None:
+    better = _vs_line(-0.4)
+    pm = points_metrics(better, n_boot=500, seed=1).iloc[0]
+    assert pm["mae_minus_line"] == pytest.approx(-0.4)
+    assert pm["mae_minus_line_ci_low"] < -0.4 < pm["mae_minus_line_ci_high"] < 0
+    assert line_verdict(pm["mae_minus_line"], pm["mae_minus_line_ci_low"],
+                        pm["mae_minus_line_ci_high"]).startswith("beats the line by 0.400")
+    worse = points_metrics(_vs_line(0.4), n_boot=500, seed=1).iloc[0]
+    assert 0 < worse["mae_minus_line_ci_low"] < 0.4 < worse["mae_minus_line_ci_high"]
+    assert line_verdict(worse["mae_minus_line"], worse["mae_minus_line_ci_low"],
+                        worse["mae_minus_line_ci_high"]).startswith("is worse than the line by 0.400")
+
+
+def test_paired_bootstrap_resamples_whole_slates() -> None:
+    # the same rows on fewer, larger slates whose errors move together give a wider interval
+    g = _vs_line(-0.1, n_dates=40, per_date=30)
+    d = np.abs(g["predicted_points"] - g["actual_points"]) - np.abs(g["line"] - g["actual_points"])
+    order = np.argsort(d.to_numpy(), kind="stable")       # correlated slates: similar rows share a date
+    clustered = np.repeat(pd.date_range("2024-03-01", periods=40).date, 30)[np.argsort(order)]
+    spread = paired_mae_difference(slate_dates(g), g["predicted_points"], g["line"], g["actual_points"])
+    lumped = paired_mae_difference(pd.to_datetime(clustered), g["predicted_points"], g["line"], g["actual_points"])
+    assert lumped["diff"] == pytest.approx(spread["diff"])
+    assert lumped["ci_high"] - lumped["ci_low"] > 3 * (spread["ci_high"] - spread["ci_low"])
+
+
+def test_model_only_mae_is_on_its_own_rows_next_to_the_line() -> None:
+    preds = [
+        _pred(1, predicted_points=21.0, model_only_points=23.0, line=18.0),          # blended 1, mo 3, line 2
+        _pred(2, predicted_points=12.0, model_only_points=9.0, line=13.0),           # blended 2, mo 1, line 3
+        _pred(3, predicted_points=20.0, model_only_points=np.nan, line=24.0),        # no model-only: line 4
+        _pred(4, predicted_points=30.0, model_only_points=25.0, line=np.nan, recommendation="NO_LINE",
+              line_source="NO_PROP_LINE", line_valid=False),                         # no line: mo 5
+    ]
+    g = _graded(preds, {1: 20, 2: 10, 3: 20, 4: 20})
+    pm = points_metrics(g, n_boot=0).iloc[0]
+    assert pm["n_line"] == 3 and pm["mae_line"] == pytest.approx(1.0) and pm["line_mae"] == pytest.approx(3.0)
+    assert pm["n_line_model_only"] == 2
+    assert pm["mae_line_model_only"] == pytest.approx(2.0)
+    assert pm["line_mae_model_only"] == pytest.approx(2.5)   # the line on exactly the model-only rows
+    assert pm["mae_model_only_minus_line"] == pytest.approx(-0.5)
+    assert math.isnan(pm["mae_model_only_minus_line_ci_low"])  # n_boot=0: no interval
+    assert pm["n_all_model_only"] == 3 and pm["mae_all_model_only"] == pytest.approx(3.0)
+    # without the column (older predictions) the model-only figures are NaN, the rest unchanged
+    old = points_metrics(g.drop(columns="model_only_points"), n_boot=0).iloc[0]
+    assert math.isnan(old["mae_line_model_only"]) and old["n_line_model_only"] == 0
+    assert old["mae_line"] == pm["mae_line"]

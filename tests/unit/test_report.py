@@ -77,3 +77,41 @@ def test_report_does_not_claim_edge_unless_ci_clears_zero(tmp_path: Path) -> Non
     assert not ok and NO_EDGE_PHRASE in sentence and "includes zero" in sentence
     ok, sentence = verdict({"bets": 0})
     assert not ok and NO_EDGE_PHRASE in sentence
+
+
+def test_report_says_beats_the_line_only_when_the_interval_is_below_zero(tmp_path: Path) -> None:
+    # forecast MAE 0.006 below the line's: a point difference that proves nothing on this sample
+    rng = np.random.default_rng(2)
+    n_dates, per_date = 30, 20
+    n = n_dates * per_date
+    actual = rng.integers(5, 35, n).astype(float)
+    line_err = rng.choice([-1.0, 1.0], n) * rng.uniform(2.0, 9.0, n)
+    delta = rng.choice([-1.0, 1.0], n)
+    delta += -0.006 - delta.mean()
+    blended = actual + np.sign(line_err) * (np.abs(line_err) + delta)
+    model_only = actual + np.sign(line_err) * (np.abs(line_err) - 1.0)     # 1 point better on every row
+    preds = pd.DataFrame({
+        "game_id": [f"g{i}" for i in range(n)], "player_id": np.arange(n), "system_id": "catboost",
+        "game_date": np.repeat(pd.date_range("2024-03-01", periods=n_dates).date, per_date),
+        "predicted_points": blended, "model_only_points": model_only, "p_over": 0.5, "confidence": 0.5,
+        "edge": blended - actual - line_err, "recommendation": "PASS", "line": actual + line_err,
+        "line_source": "ACTUAL_PROP", "line_valid": True, "over_price": -110.0, "under_price": -110.0,
+        "market_p_over": 0.5})
+    acts = pd.DataFrame({"game_id": preds["game_id"], "player_id": preds["player_id"], "minutes": 30.0,
+                         "points": pd.array(actual.astype(int), dtype="Int64")})
+    out = write_report(grade_predictions(preds, acts), tmp_path / "r", title="t", period="p", command="c", n_boot=300)
+    head = out["headline"][0]
+    assert head["mae_minus_line"] == pytest.approx(-0.006)
+    lo, hi = head["mae_minus_line_ci"]
+    assert lo < 0 < hi
+    assert head["mae_model_only_minus_line"] == pytest.approx(-1.0) and head["mae_model_only_minus_line_ci"][1] < 0
+    text = Path(out["report_md"]).read_text(encoding="utf-8")
+    verdict_line = next(ln for ln in text.splitlines() if ln.startswith("- **catboost**"))
+    assert "The blended forecast is indistinguishable from the line (MAE difference -0.006" in verdict_line
+    assert "The blended forecast beats" not in verdict_line
+    assert "the model-only forecast beats the line by 1.000" in verdict_line
+    metrics = json.loads(Path(out["metrics_json"]).read_text(encoding="utf-8"))["points"][0]
+    for key in ("mae_line_model_only", "mae_minus_line_ci_low", "mae_minus_line_ci_high",
+                "mae_model_only_minus_line", "mae_model_only_minus_line_ci_low", "mae_model_only_minus_line_ci_high"):
+        assert key in metrics and metrics[key] is not None, key
+    assert "model-only MAE" in text and "blended - line [95% CI]" in text

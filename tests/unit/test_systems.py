@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from nbaprops.errors import ModelError
-from nbaprops.features.definitions import CONTEXT_COLUMNS, FEATURES_V1, FEATURES_V2
+from nbaprops.features.definitions import CONTEXT_COLUMNS, FEATURES_V1, FEATURES_V2, MARKET_FEATURES
 from nbaprops.models.systems import (
     SYSTEMS,
     CatBoostSystem,
@@ -409,3 +409,38 @@ def test_spread_is_learned_and_grows_with_mean() -> None:
     assert spread.scale(np.array([16.0]))[0] == pytest.approx(1.2 * 4.0, rel=0.15)
     with pytest.raises(ModelError):
         SpreadModel.fit(mean[:5], y[:5])
+
+
+# ------------------------------------------------------------------------- model-only variants
+def test_market_inputs_name_every_line_or_price_feature_a_system_reads(fitted: dict[str, PointsSystem]) -> None:
+    assert {"vegas_points_line", "vegas_opening_line", "vegas_line_move", "has_vegas_line"} == MARKET_FEATURES
+    assert set(FEATURES_V2) >= MARKET_FEATURES and not MARKET_FEATURES & set(FEATURES_V1)
+    assert fitted["catboost"].market_inputs() == MARKET_FEATURES
+    for sid in ("moving_average", "zone_matchup", "similarity", "xgboost"):
+        assert fitted[sid].market_inputs() == frozenset(), sid
+        assert not set(fitted[sid].required_columns) & MARKET_FEATURES, sid
+
+
+def test_model_only_catboost_never_looks_at_the_market(data: tuple[pd.DataFrame, pd.Series, pd.DataFrame],
+                                                        fitted: dict[str, PointsSystem], tmp_path: Path) -> None:
+    X, y, _ = data
+    Xtr, ytr, Xte, _ = _split(X, y)
+    variant = CatBoostSystem(iterations=200, learning_rate=0.1, depth=4,
+                             exclude_features=tuple(sorted(MARKET_FEATURES))).fit(Xtr, ytr)
+    assert variant.market_inputs() == frozenset()
+    assert variant.feature_names_ == [f for f in FEATURES_V2 if f not in MARKET_FEATURES]
+    assert variant.model_version != fitted["catboost"].model_version
+
+    # every line- and price-derived input changed: the model-only forecast does not move...
+    moved = Xte.copy()
+    moved["vegas_points_line"] = moved["vegas_points_line"].fillna(20.0) + 7.5
+    moved["vegas_opening_line"] = 3.5
+    moved["vegas_line_move"] = -4.0
+    moved["has_vegas_line"] = 1.0 - moved["has_vegas_line"]
+    np.testing.assert_array_equal(variant.predict(moved), variant.predict(Xte))
+    # ...while the system that reads them does (so the change is one the market-aware model sees)
+    assert np.abs(fitted["catboost"].predict(moved) - fitted["catboost"].predict(Xte)).max() > 0.1
+
+    loaded = CatBoostSystem.load(variant.save(tmp_path / "mo").parent)
+    assert loaded.exclude_features == variant.exclude_features and loaded.model_version == variant.model_version
+    np.testing.assert_array_equal(loaded.predict(moved), variant.predict(Xte))

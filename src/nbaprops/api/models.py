@@ -200,6 +200,10 @@ class PredictionRow(BaseModel):
     over_price: int | None = None
     under_price: int | None = None
     market_p_over: float | None = None
+    #: the system's forecast from inputs without any line or price, before the market blend
+    model_only_points: float | None = None
+    #: its calibrated P(over the line), before the market blend (NULL without a line)
+    model_only_p_over: float | None = None
     model_version: str
     feature_version: str
     package_version: str

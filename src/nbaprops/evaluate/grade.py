@@ -79,9 +79,11 @@ def grade_dates(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date, *, req
 
 
 def load_graded(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date) -> pd.DataFrame:
-    """Graded rows of [lo, hi] with the columns the metrics and report need."""
+    """Graded rows of [lo, hi] with the columns the metrics and report need (including each
+    prediction's ``model_only_points`` / ``model_only_p_over``, NULL for rows without them)."""
     df = con.execute("""
-        SELECT g.*, p.over_price, p.under_price, p.line_source, p.sportsbook,
+        SELECT g.*, p.over_price, p.under_price, p.line_source, p.sportsbook, p.model_only_points,
+               p.model_only_p_over,
                g.line IS NOT NULL AND p.line_source = 'ACTUAL_PROP' AS line_valid,
                c.closing_over_price, c.closing_under_price
         FROM prediction_grades g
@@ -95,7 +97,8 @@ def load_graded(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date) -> pd.
             GROUP BY ALL) c ON c.game_date = g.game_date AND c.player_id = g.player_id AND c.sportsbook = p.sportsbook
         WHERE g.game_date BETWEEN ? AND ?
         ORDER BY g.game_date, g.game_id, g.player_id, g.system_id""", [lo, hi]).df()
-    for c in ("over_price", "under_price", "line", "closing_over_price", "closing_under_price"):
+    for c in ("over_price", "under_price", "line", "closing_over_price", "closing_under_price", "model_only_points",
+              "model_only_p_over"):
         df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
     return df
 

@@ -23,7 +23,7 @@ from nbaprops._version import __version__
 from nbaprops.evaluate.metrics import DEFAULT_BY, summarize
 from nbaprops.odds import BREAK_EVEN_MINUS_110
 
-__all__ = ["NO_EDGE_PHRASE", "verdict", "write_report"]
+__all__ = ["NO_EDGE_PHRASE", "line_verdict", "verdict", "write_report"]
 
 #: The exact phrase used whenever recommended bets do not beat break-even (tests and readers grep it).
 NO_EDGE_PHRASE = "no demonstrated edge"
@@ -104,6 +104,40 @@ def verdict(bet: Mapping[str, Any] | None) -> tuple[bool, str]:
     return True, (f"Hit rate {_pct(hr)} over {n} bets beats the break-even of {be_txt}; ROI {_pct(roi)} with "
                   f"95% CI {roi_ci} above zero.{small} Check the alarms below and confirm on a frozen, "
                   "prospective period before believing it.")
+
+
+def line_verdict(diff: Any, lo: Any, hi: Any) -> str:
+    """How a forecast's MAE compares with the line's on the same rows, judged by the paired interval.
+
+    "beats the line" only when the whole 95% interval of (forecast MAE - line MAE) is below zero,
+    "worse than the line" only when it is above zero; otherwise the two are indistinguishable on
+    this sample (a point difference of -0.006 alone proves nothing).
+
+    Args:
+        diff: forecast MAE minus line MAE.
+        lo: lower bound of its 95% interval.
+        hi: upper bound of its 95% interval.
+
+    Returns:
+        A verb phrase with the numbers ("beats the line ...", "is worse than the line ...", "is
+        indistinguishable from the line ...").
+    """
+    if not _isnum(diff):
+        return "is not compared with the line (no rows)"
+    interval = f"95% interval [{_signed(lo)}, {_signed(hi)}]"
+    if _isnum(hi) and float(hi) < 0:
+        return f"beats the line by {_num(-float(diff), 3)} points of MAE ({interval})"
+    if _isnum(lo) and float(lo) > 0:
+        return f"is worse than the line by {_num(diff, 3)} points of MAE ({interval})"
+    return f"is indistinguishable from the line (MAE difference {_signed(diff)}, {interval})"
+
+
+def _signed(x: Any) -> str:
+    return f"{float(x):+.3f}" if _isnum(x) else "n/a"
+
+
+def _diff_ci(rec: Mapping[str, Any], key: str) -> str:
+    return f"{_signed(rec.get(key))} [{_signed(rec.get(key + '_ci_low'))}, {_signed(rec.get(key + '_ci_high'))}]"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -207,10 +241,13 @@ def _plot_mae(summary: Mapping[str, Any], by: Sequence[str], out: Path) -> dict[
     records = summary.get("points") or []
     systems = [_system(r, by) for r in records]
     model = [r.get("mae_line") if _isnum(r.get("mae_line")) else None for r in records]
+    model_only = [r.get("mae_line_model_only") if _isnum(r.get("mae_line_model_only")) else None for r in records]
     line = [r.get("line_mae") if _isnum(r.get("line_mae")) else None for r in records]
     n = [_int(r.get("n_line")) for r in records]
     pfig = go.Figure([
-        go.Bar(x=systems, y=model, name="model MAE", text=[f"n={c}" for c in n]),
+        go.Bar(x=systems, y=model_only, name="model-only MAE", text=[f"n={_int(r.get('n_line_model_only'))}"
+                                                                    for r in records]),
+        go.Bar(x=systems, y=model, name="blended MAE", text=[f"n={c}" for c in n]),
         go.Bar(x=systems, y=line, name="line MAE (same rows)", text=[f"n={c}" for c in n]),
     ])
     pfig.update_layout(title="MAE on rows with a valid line: model vs the line itself", yaxis_title="points",
@@ -218,8 +255,9 @@ def _plot_mae(summary: Mapping[str, Any], by: Sequence[str], out: Path) -> dict[
     mfig = Figure(figsize=(7, 4.5))
     ax = mfig.add_subplot(1, 1, 1)
     xs = np.arange(len(systems))
-    ax.bar(xs - 0.2, [v or 0.0 for v in model], width=0.4, label="model MAE")
-    ax.bar(xs + 0.2, [v or 0.0 for v in line], width=0.4, label="line MAE (same rows)")
+    ax.bar(xs - 0.27, [v or 0.0 for v in model_only], width=0.27, label="model-only MAE")
+    ax.bar(xs, [v or 0.0 for v in model], width=0.27, label="blended MAE")
+    ax.bar(xs + 0.27, [v or 0.0 for v in line], width=0.27, label="line MAE (same rows)")
     ax.set_xticks(xs, systems)
     ax.set(ylabel="points", title="MAE on valid-line rows: model vs line")
     ax.legend(fontsize=7)
@@ -266,10 +304,14 @@ def _markdown(summary: Mapping[str, Any], by: Sequence[str], *, title: str, peri
           f"- **Break-even at -110 is {_pct(BREAK_EVEN_MINUS_110, 2)}**; the break-even column uses the prices "
           "actually taken.", "",
           "## Headline", "",
-          "Model MAE and the line's MAE are on the same rows (valid line, player played). Brier scores of "
+          "Model MAE and the line's MAE are on the same rows (valid line, player played). *Blended* is the "
+          "stored forecast (shrunk toward the line by the learned market blend); *model-only* is the same "
+          "system from inputs without any line or price. Brier scores of "
           "`p_over` and of the de-vigged market are on the same rows (valid line, played, no push). "
-          "Intervals are 95% bootstrap intervals resampling slate dates.", ""]
-    header = ["system", "n (line rows)", "model MAE", "line MAE", "model - line", "n (prob rows)", "Brier",
+          "Intervals are 95% bootstrap intervals resampling slate dates (paired for MAE differences: the "
+          "forecast and the line on the same resampled rows).", ""]
+    header = ["system", "n (line rows)", "model-only MAE", "model-only - line [95% CI]", "blended MAE", "line MAE",
+              "blended - line [95% CI]", "n (prob rows)", "Brier",
               "market Brier", "Brier @0.5", "bets", "hit rate [95% CI]", "ROI [95% CI]", "break-even"]
     rows: list[list[str]] = []
     headline: list[dict[str, Any]] = []
@@ -277,8 +319,9 @@ def _markdown(summary: Mapping[str, Any], by: Sequence[str], *, title: str, peri
     any_edge = False
     for s in systems:
         p, q, b = points.get(s, {}), prob.get(s, {}), bet.get(s, {})
-        rows.append([s, _int(p.get("n_line")), _num(p.get("mae_line")), _num(p.get("line_mae")),
-                     _num(p.get("mae_minus_line")), _int(q.get("n")), _num(q.get("brier_model"), 4),
+        rows.append([s, _int(p.get("n_line")), _num(p.get("mae_line_model_only")),
+                     _diff_ci(p, "mae_model_only_minus_line"), _num(p.get("mae_line")), _num(p.get("line_mae")),
+                     _diff_ci(p, "mae_minus_line"), _int(q.get("n")), _num(q.get("brier_model"), 4),
                      _num(q.get("brier_market"), 4), _num(q.get("brier_const"), 4), _int(b.get("bets")),
                      f"{_pct(b.get('hit_rate'))} {_ci(b.get('hit_rate_ci_low'), b.get('hit_rate_ci_high'))}",
                      f"{_pct(b.get('roi'))} {_ci(b.get('roi_ci_low'), b.get('roi_ci_high'))}",
@@ -286,10 +329,16 @@ def _markdown(summary: Mapping[str, Any], by: Sequence[str], *, title: str, peri
         edge, sentence = verdict(b)
         any_edge = any_edge or edge
         mae_txt = ""
+        if _isnum(p.get("mae_line_model_only")) and _isnum(p.get("line_mae_model_only")):
+            mo_says = line_verdict(p.get("mae_model_only_minus_line"), p.get("mae_model_only_minus_line_ci_low"),
+                                   p.get("mae_model_only_minus_line_ci_high"))
+            mae_txt += (f" On points, the model-only forecast {mo_says}: MAE {_num(p['mae_line_model_only'])} "
+                        f"vs {_num(p['line_mae_model_only'])} on the same {_int(p.get('n_line_model_only'))} rows.")
         if _isnum(p.get("mae_line")) and _isnum(p.get("line_mae")):
-            better = "beats" if float(p["mae_line"]) < float(p["line_mae"]) else "does not beat"
-            mae_txt = (f" On points, the model {better} the line: MAE {_num(p['mae_line'])} vs "
-                       f"{_num(p['line_mae'])} on the same {_int(p.get('n_line'))} rows.")
+            says = line_verdict(p.get("mae_minus_line"), p.get("mae_minus_line_ci_low"),
+                                p.get("mae_minus_line_ci_high"))
+            mae_txt += (f" The blended forecast {says}: MAE {_num(p['mae_line'])} vs "
+                        f"{_num(p['line_mae'])} on the same {_int(p.get('n_line'))} rows.")
         brier_txt = ""
         if _isnum(q.get("brier_model")) and _isnum(q.get("brier_market")):
             better = "beats" if float(q["brier_model"]) < float(q["brier_market"]) else "does not beat"
@@ -298,6 +347,13 @@ def _markdown(summary: Mapping[str, Any], by: Sequence[str], *, title: str, peri
         verdicts.append(f"- **{s}**: {sentence}{mae_txt}{brier_txt}")
         headline.append({
             "system": s, "n_line": p.get("n_line"), "mae_line": p.get("mae_line"), "line_mae": p.get("line_mae"),
+            "mae_minus_line": p.get("mae_minus_line"),
+            "mae_minus_line_ci": [p.get("mae_minus_line_ci_low"), p.get("mae_minus_line_ci_high")],
+            "mae_line_model_only": p.get("mae_line_model_only"), "line_mae_model_only": p.get("line_mae_model_only"),
+            "n_line_model_only": p.get("n_line_model_only"),
+            "mae_model_only_minus_line": p.get("mae_model_only_minus_line"),
+            "mae_model_only_minus_line_ci": [p.get("mae_model_only_minus_line_ci_low"),
+                                             p.get("mae_model_only_minus_line_ci_high")],
             "mae_all": p.get("mae_all"), "n_all": p.get("n_all"), "n_prob": q.get("n"),
             "brier_model": q.get("brier_model"), "brier_market": q.get("brier_market"), "bets": b.get("bets"),
             "hit_rate": b.get("hit_rate"), "hit_rate_ci": [b.get("hit_rate_ci_low"), b.get("hit_rate_ci_high")],

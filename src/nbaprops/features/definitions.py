@@ -16,6 +16,7 @@ __all__ = [
     "FEATURES_V2",
     "FEATURE_VERSION",
     "FEATURE_VERSIONS",
+    "MARKET_FEATURES",
     "OPTIONAL_FEATURES",
     "SERVED_FEATURE_VERSION",
     "SOURCE_WEIGHTS",
@@ -76,6 +77,14 @@ FEATURE_VERSIONS: dict[str, tuple[str, ...]] = {
 OPTIONAL_FEATURES: frozenset[str] = frozenset({
     "vegas_points_line", "vegas_opening_line", "vegas_line_move",
     "avg_points_vs_opponent", "injury_risk",
+})
+
+#: Every feature derived from a sportsbook line or price. A system's *model-only* forecast is built
+#: from its features minus these (a boosted model is trained again without them), so it can be
+#: compared with the line it would otherwise lean on. A new line- or price-derived feature must be
+#: added here.
+MARKET_FEATURES: frozenset[str] = frozenset({
+    "vegas_points_line", "vegas_opening_line", "vegas_line_move", "has_vegas_line",
 })
 
 # Weight of each feature source in the 0-100 quality score.

@@ -5,6 +5,9 @@ Layout::
     <model_dir>/<model_set>/manifest.json          versions, window, rows, validation MAE, file SHA-256
     <model_dir>/<model_set>/<system_id>/...        each system in its library's native format
     <model_dir>/<model_set>/calibrators/<id>.json  P(over) calibration per system
+    <model_dir>/<model_set>/model_only/<id>/...    model-only variants that differ from the system
+                                                   (trained without the market features), with
+                                                   calibrators/<id>.model_only.json
     <model_dir>/served.json                        {"current": ..., "history": [...]} (promote/rollback)
 
 Training never changes what serves, except the very first model set of an empty registry.
@@ -15,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +153,11 @@ class LoadedModels:
     systems: dict[str, PointsSystem]
     calibrators: dict[str, Calibrator]
     blends: dict[str, MarketBlend]
+    #: per system id, its model-only forecaster (the system itself when it reads no market input);
+    #: empty for a model set trained before model-only forecasts existed
+    model_only: dict[str, PointsSystem] = field(default_factory=dict)
+    #: per system id, the calibrator of its model-only P(over)
+    model_only_calibrators: dict[str, Calibrator] = field(default_factory=dict)
 
     @property
     def feature_version(self) -> str:
@@ -184,7 +192,26 @@ def load_model_set(model_dir: Path, model_set: str | None = None, *, feature_ver
         blend = model_dir / name / "calibrators" / f"{sid}.market.json"
         if blend.is_file():
             blends[sid] = MarketBlend.load(blend)
-    return LoadedModels(name, manifest, systems, calibrators, blends)
+    model_only: dict[str, PointsSystem] = {}
+    mo_calibrators: dict[str, Calibrator] = {}
+    for sid, entry in (manifest.get("model_only") or {}).items():
+        if sid not in systems:
+            continue
+        if entry.get("source") == "system":
+            model_only[sid] = systems[sid]
+            if sid in calibrators:
+                mo_calibrators[sid] = calibrators[sid]
+            continue
+        try:
+            model_only[sid] = load_system(model_dir / name / str(entry["source"]))
+        except ModelError:
+            raise
+        except Exception as exc:
+            raise ModelError(f"cannot load the model-only {sid} of model set {name}: {exc}") from exc
+        cal = model_dir / name / str(entry.get("calibrator") or f"calibrators/{sid}.model_only.json")
+        if cal.is_file():
+            mo_calibrators[sid] = Calibrator.load(cal)
+    return LoadedModels(name, manifest, systems, calibrators, blends, model_only, mo_calibrators)
 
 
 @dataclass

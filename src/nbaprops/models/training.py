@@ -5,6 +5,14 @@ Chronology (no row of the training window is on or after ``until``)::
     [ fit members ............ | val A: ensemble weights | val B: calibration + reported MAE ] until
 
 Learned systems do their own early stopping on the latest part of the member window.
+
+Model-only forecasts: every system also has a forecast built from inputs that contain no line or
+price (:data:`~nbaprops.features.definitions.MARKET_FEATURES`). A member that reads a market feature
+(CatBoost on the v2 features) is trained a second time, on the same rows, without them; a member
+that reads none (moving_average, zone_matchup, similarity, XGBoost on the v1 features) is its own
+model-only forecast. The model-only ensemble is the same stacking fitted on val A to the members'
+model-only forecasts. Model-only systems and their calibrators are saved in the model set (under
+``model_only/`` and ``calibrators/<id>.model_only.json``) and listed in the manifest's ``model_only``.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ import pandas as pd
 
 from nbaprops._version import __version__
 from nbaprops.errors import ModelError
-from nbaprops.features.definitions import SERVED_FEATURE_VERSION
+from nbaprops.features.definitions import MARKET_FEATURES, SERVED_FEATURE_VERSION
 from nbaprops.features.reader import load_history, load_rows
 from nbaprops.models import registry
 from nbaprops.models.calibration import Calibrator
@@ -34,10 +42,12 @@ from nbaprops.models.systems.ensemble import EnsembleSystem
 from nbaprops.odds import devig_two_way
 from nbaprops.progress import Progress, no_progress
 
-__all__ = ["MEMBER_SYSTEMS", "SYSTEM_IDS", "calibration_threshold", "train_models"]
+__all__ = ["MEMBER_SYSTEMS", "MODEL_ONLY_DIR", "SYSTEM_IDS", "calibration_threshold", "train_models"]
 
 MEMBER_SYSTEMS = ("moving_average", "zone_matchup", "similarity", "xgboost", "catboost")
 SYSTEM_IDS = (*MEMBER_SYSTEMS, "ensemble")
+#: Sub-directory of a model set holding the model-only variants that differ from the main systems.
+MODEL_ONLY_DIR = "model_only"
 
 
 def calibration_threshold(frame: pd.DataFrame) -> np.ndarray:
@@ -82,6 +92,7 @@ def train_models(con: duckdb.DuckDBPyConnection, model_dir: Path, until: dt.date
     history = load_history(con, None, until, since=lo)
 
     members: dict[str, PointsSystem] = {}
+    model_only: dict[str, PointsSystem] = {}   # the same object where the system reads no market input
     for i, sid in enumerate(MEMBER_SYSTEMS):
         progress(f"fit {sid}", i + 1, steps)
         params: dict[str, Any] = {"thread_count": thread_count} if sid in ("xgboost", "catboost") else {}
@@ -93,12 +104,23 @@ def train_models(con: duckdb.DuckDBPyConnection, model_dir: Path, until: dt.date
         else:
             system.fit(fit_rows, fit_rows["actual_points"])
         members[sid] = system
+        model_only[sid] = system
+        if system.market_inputs():
+            # the same system, trained on the same rows without any line- or price-derived feature
+            variant = make_system(sid, **params, exclude_features=tuple(sorted(MARKET_FEATURES)))
+            model_only[sid] = variant.fit(fit_rows, fit_rows["actual_points"])
 
     progress("fit ensemble", len(MEMBER_SYSTEMS) + 1, steps)
     preds_a = {sid: s.predict(val_a) for sid, s in members.items()}
     ens = EnsembleSystem(members=MEMBER_SYSTEMS)
     ens.fit(EnsembleSystem.build_inputs(val_a, preds_a), val_a["actual_points"])
     systems: dict[str, PointsSystem] = {**members, "ensemble": ens}
+    if all(model_only[sid] is members[sid] for sid in members):
+        model_only["ensemble"] = ens
+    else:
+        mo_a = {sid: s.predict(val_a) for sid, s in model_only.items()}
+        ens_mo = EnsembleSystem(members=MEMBER_SYSTEMS)
+        model_only["ensemble"] = ens_mo.fit(EnsembleSystem.build_inputs(val_a, mo_a), val_a["actual_points"])
 
     progress("calibrate", len(SYSTEM_IDS) + 1, steps)
     threshold = calibration_threshold(val_b)
@@ -125,6 +147,26 @@ def train_models(con: duckdb.DuckDBPyConnection, model_dir: Path, until: dt.date
             if lm.any() else float("nan"),
         }
 
+    # model-only calibrators: fitted the same way, on the model-only forecasts (shared where identical)
+    mo_b = {sid: (preds_b[sid] if model_only[sid] is members[sid] else model_only[sid].predict_distribution(val_b))
+            for sid in members}
+    if model_only["ensemble"] is ens:
+        mo_b["ensemble"] = preds_b["ensemble"]
+    else:
+        mo_in = EnsembleSystem.build_inputs(val_b, {sid: d.mean for sid, d in mo_b.items()})
+        mo_b["ensemble"] = model_only["ensemble"].predict_distribution(mo_in)
+    mo_calibrators: dict[str, Calibrator] = {}
+    for sid, dist in mo_b.items():
+        if model_only[sid] is systems[sid]:
+            mo_calibrators[sid] = calibrators[sid]
+        else:
+            raw = dist.p_over(threshold)
+            ok = np.isfinite(raw) & np.isfinite(went_over)
+            mo_calibrators[sid] = Calibrator().fit(raw[ok], went_over[ok])
+        lm = np.isfinite(dist.mean) & has_line
+        validation[sid]["mae_line_rows_model_only"] = (
+            float(np.mean(np.abs(dist.mean[lm] - actual_b[lm]))) if lm.any() else float("nan"))
+
     # market blend per system, on out-of-sample rows with a real line and prices
     val_ab = pd.concat([val_a, val_b], ignore_index=True)
     blends: dict[str, MarketBlend] = {}
@@ -138,7 +180,8 @@ def train_models(con: duckdb.DuckDBPyConnection, model_dir: Path, until: dt.date
 
     progress("save", len(SYSTEM_IDS) + 2, steps)
     versions = {sid: s.model_version for sid, s in systems.items()}
-    digest = hashlib.sha256(json.dumps(versions, sort_keys=True).encode()).hexdigest()[:10]
+    mo_versions = {sid: s.model_version for sid, s in model_only.items()}
+    digest = hashlib.sha256(json.dumps([versions, mo_versions], sort_keys=True).encode()).hexdigest()[:10]
     model_set = f"ms-{until:%Y%m%d}-{digest}"
     set_dir = model_dir / model_set
     if set_dir.exists():
@@ -148,6 +191,15 @@ def train_models(con: duckdb.DuckDBPyConnection, model_dir: Path, until: dt.date
         s.save(set_dir / sid)
         calibrators[sid].save(set_dir / "calibrators" / f"{sid}.json")
         blends[sid].save(set_dir / "calibrators" / f"{sid}.market.json")
+    mo_manifest: dict[str, dict[str, Any]] = {}
+    for sid, s in model_only.items():
+        if s is systems[sid]:
+            mo_manifest[sid] = {"source": "system", "model_version": s.model_version}
+            continue
+        s.save(set_dir / MODEL_ONLY_DIR / sid)
+        mo_calibrators[sid].save(set_dir / "calibrators" / f"{sid}.model_only.json")
+        mo_manifest[sid] = {"source": f"{MODEL_ONLY_DIR}/{sid}", "model_version": s.model_version,
+                            "calibrator": f"calibrators/{sid}.model_only.json"}
     manifest = {
         "model_set": model_set,
         "created_at": dt.datetime.now(dt.UTC).isoformat(),
@@ -164,6 +216,8 @@ def train_models(con: duckdb.DuckDBPyConnection, model_dir: Path, until: dt.date
         "ensemble_weights": ens.member_weights if hasattr(ens, "member_weights") else {},
         "validation": validation,
         "market_blend": {sid: b.to_dict() for sid, b in blends.items()},
+        "market_features": sorted(MARKET_FEATURES),
+        "model_only": mo_manifest,
         "train_seconds": round(time.perf_counter() - t0, 1),
     }
     registry.write_manifest(set_dir, manifest)

@@ -3,12 +3,18 @@
 Each system runs behind a circuit breaker: a system that fails is recorded and skipped for the
 unit, the others carry on. Rows a system cannot predict (too little history, NaN features) are
 reported as skips with a reason, never filled with a default.
+
+Next to each system's (market-blended) forecast the worker stores its model-only forecast
+(``model_only_points``, ``model_only_p_over``): the mean and calibrated P(over) of the model set's
+model-only variant, which sees no line or price, before any market blend. Model sets without
+model-only variants leave both NULL.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -79,8 +85,11 @@ def _times(rows: pd.DataFrame, name: str) -> pd.Series:
 
 
 def _frame(unit: WorkUnit, sid: str, mean: np.ndarray, scale: np.ndarray, p_over: np.ndarray,
-           model_version: str, fallback: str | None) -> pd.DataFrame:
+           model_version: str, fallback: str | None, model_only: tuple[np.ndarray, np.ndarray] | None = None
+           ) -> pd.DataFrame:
     r = unit.rows
+    nan = np.full(len(r), np.nan)
+    mo_points, mo_p_over = model_only if model_only is not None else (nan, nan)
     line = r["line"].to_numpy(dtype="float64")
     over = r["over_price"].to_numpy(dtype="float64")
     under = r["under_price"].to_numpy(dtype="float64")
@@ -106,6 +115,7 @@ def _frame(unit: WorkUnit, sid: str, mean: np.ndarray, scale: np.ndarray, p_over
         "line_snapshot_id": r["line_snapshot_id"].where(has_line),
         "over_price": np.where(has_line, over, np.nan), "under_price": np.where(has_line, under, np.nan),
         "market_p_over": np.where(has_line, mkt_over, np.nan),
+        "model_only_points": mo_points, "model_only_p_over": np.where(has_line, mo_p_over, np.nan),
         "model_version": model_version, "feature_version": SERVED_FEATURE_VERSION, "package_version": __version__,
         "feature_quality_score": r["feature_quality_score"].to_numpy(dtype="float64"),
         "is_fallback": fallback is not None, "fallback_reason": fallback,
@@ -129,6 +139,7 @@ def run_unit(unit: WorkUnit) -> UnitResult:
         else:
             models = _models(unit.model_dir, unit.model_set)
             means: dict[str, np.ndarray] = {}
+            mo_means: dict[str, np.ndarray] = {}
             for sid in MEMBER_ORDER:
                 if sid not in models.systems:
                     continue
@@ -143,7 +154,10 @@ def run_unit(unit: WorkUnit) -> UnitResult:
                     res.system_failures[sid] = f"{type(exc).__name__}: {exc}"[:500]
                     continue
                 means[sid] = dist.mean
-                frames.append(_system_rows(unit, models, sid, dist.mean, dist.scale, dist.p_over))
+                mo = _model_only(unit, models, sid, dist, res, lambda s: s.predict_distribution(unit.rows))
+                if mo is not None:
+                    mo_means[sid] = mo[0]
+                frames.append(_system_rows(unit, models, sid, dist.mean, dist.scale, dist.p_over, mo))
             if "ensemble" in models.systems and means:
                 ens = models.systems["ensemble"]
                 # a member stopped by its breaker enters as NaN: the ensemble rescales the others
@@ -151,9 +165,16 @@ def run_unit(unit: WorkUnit) -> UnitResult:
                 members = {m: means.get(m, nan) for m in getattr(ens, "members", tuple(means))}
                 try:
                     dist = ens.predict_distribution(EnsembleSystem.build_inputs(unit.rows, members))
-                    frames.append(_system_rows(unit, models, "ensemble", dist.mean, dist.scale, dist.p_over))
                 except Exception as exc:
                     res.system_failures["ensemble"] = f"{type(exc).__name__}: {exc}"[:500]
+                else:
+                    def ens_mo(s: Any) -> Any:
+                        # the model-only ensemble combines the members' model-only forecasts only
+                        inputs = {m: mo_means.get(m, nan) for m in getattr(s, "members", tuple(mo_means))}
+                        return s.predict_distribution(EnsembleSystem.build_inputs(unit.rows, inputs))
+
+                    mo = _model_only(unit, models, "ensemble", dist, res, ens_mo) if mo_means else None
+                    frames.append(_system_rows(unit, models, "ensemble", dist.mean, dist.scale, dist.p_over, mo))
         out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         if len(out):
             bad = ~np.isfinite(out["predicted_points"].to_numpy(dtype="float64"))
@@ -173,8 +194,31 @@ def run_unit(unit: WorkUnit) -> UnitResult:
     return res
 
 
+def _model_only(unit: WorkUnit, models: LoadedModels, sid: str, dist: Any, res: UnitResult,
+                predict: Callable[[Any], Any]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(model-only mean, calibrated model-only P(over)) of a system, or None without a variant.
+
+    When the system reads no market input its own distribution is reused (the variant *is* the
+    system, ``dist``); a failing variant is recorded and leaves the model-only columns NULL, never
+    the system's own rows.
+    """
+    variant = models.model_only.get(sid)
+    if variant is None:
+        return None
+    try:
+        mo_dist = dist if variant is models.systems.get(sid) else predict(variant)
+    except Exception as exc:
+        res.system_failures[f"{sid}:model_only"] = f"{type(exc).__name__}: {exc}"[:500]
+        return None
+    line = unit.rows["line"].to_numpy(dtype="float64")
+    raw = mo_dist.p_over(np.where(np.isfinite(line), line, 0.5))
+    cal = models.model_only_calibrators.get(sid)
+    p = cal.transform(raw) if cal is not None else raw
+    return np.asarray(mo_dist.mean, dtype="float64"), np.where(np.isfinite(line), p, np.nan)
+
+
 def _system_rows(unit: WorkUnit, models: LoadedModels, sid: str, mean: np.ndarray, scale: np.ndarray,
-                 p_over_fn: Any) -> pd.DataFrame:
+                 p_over_fn: Any, model_only: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
     line = unit.rows["line"].to_numpy(dtype="float64")
     safe_line = np.where(np.isfinite(line), line, 0.5)
     raw = p_over_fn(safe_line)
@@ -186,4 +230,4 @@ def _system_rows(unit: WorkUnit, models: LoadedModels, sid: str, mean: np.ndarra
                             unit.rows["under_price"].to_numpy(dtype="float64"))
         mean, p = blend.apply(mean, p, line, mkt)
     p = np.where(np.isfinite(line), p, np.nan)
-    return _frame(unit, sid, mean, scale, p, models.model_version(sid), None)
+    return _frame(unit, sid, mean, scale, p, models.model_version(sid), None, model_only)

@@ -42,7 +42,15 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from nbaprops.evaluate.metrics._frames import DEFAULT_BY, as_bool, as_float, frame, groups, slate_dates
+from nbaprops.evaluate.metrics._frames import (
+    DEFAULT_BY,
+    as_bool,
+    as_float,
+    date_resamples,
+    frame,
+    groups,
+    slate_dates,
+)
 from nbaprops.odds import BREAK_EVEN_MINUS_110, american_to_decimal
 
 __all__ = [
@@ -199,13 +207,9 @@ def clustered_bootstrap(dates: Any, won: Any, lost: Any, profit: Any, *, n_boot:
     l_d = np.bincount(codes, weights=as_bool(lost).astype(float), minlength=k)
     p_d = np.bincount(codes, weights=np.nan_to_num(as_float(profit), nan=0.0), minlength=k)
     n_d = np.bincount(codes, minlength=k).astype(float)
-    rng = np.random.default_rng(seed)
     hits = np.empty(n_boot)
     rois = np.empty(n_boot)
-    chunk = max(1, 2_000_000 // k)  # bound memory at ~16 MB per index block
-    for start in range(0, n_boot, chunk):
-        stop = min(n_boot, start + chunk)
-        idx = rng.integers(0, k, size=(stop - start, k))
+    for start, stop, idx in date_resamples(k, n_boot, seed):
         hits[start:stop] = hit_rate(w_d[idx].sum(axis=1), l_d[idx].sum(axis=1))
         rois[start:stop] = roi(p_d[idx].sum(axis=1), n_d[idx].sum(axis=1))
     alpha = (1.0 - ci) / 2.0

@@ -174,7 +174,7 @@ def summarize(graded: pd.DataFrame, *, by: Sequence[str] = DEFAULT_BY, n_boot: i
         },
         "date_range": [dates.min(), dates.max()] if len(g) else [None, None],
         "break_even_minus_110": BREAK_EVEN_MINUS_110,
-        "points": points_metrics(g, by),
+        "points": points_metrics(g, by, n_boot=n_boot, seed=seed),
         "probability": probability_metrics(g, by, n_bins),
         "reliability": reliability,
         "betting": betting_metrics(g, by, n_boot=n_boot, seed=seed),
@@ -193,6 +193,12 @@ def summarize(graded: pd.DataFrame, *, by: Sequence[str] = DEFAULT_BY, n_boot: i
             "break_even": "1 / mean decimal odds of decided bets (0.5238 at -110)",
             "ci": f"percentile bootstrap, slate dates resampled with replacement, n_boot={n_boot}, seed={seed}",
             "line_mae": "|actual - line| on exactly the rows of mae_line",
+            "model_only": "model_only_points: the system's forecast from inputs without any line or price "
+                          "(features minus MARKET_FEATURES), before the market blend; mae_line_model_only is "
+                          "its MAE on valid-line rows, line_mae_model_only the line's on exactly those rows",
+            "mae_minus_line_ci": "paired percentile bootstrap of (forecast MAE - line MAE) on the same rows, "
+                                 f"slate dates resampled with replacement, n_boot={n_boot}, seed={seed}; "
+                                 "a forecast beats the line only when the whole 95% interval is below zero",
             "probability": "valid line, played, not a push, p_over and market_p_over both present",
             "confidence_decile": "quantile decile of confidence among each system's bets",
         },

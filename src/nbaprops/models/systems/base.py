@@ -516,6 +516,11 @@ class PointsSystem(BaseEstimator, ABC):
         self._check_fitted()
         return self.model_version_
 
+    def market_inputs(self) -> frozenset[str]:
+        """The line- or price-derived inputs (``MARKET_FEATURES``) the system reads; empty when its
+        forecast is model-only already (moving_average, zone_matchup and similarity read none)."""
+        return frozenset()
+
     def save(self, directory: str | Path) -> Path:
         """Persist the fitted system into ``directory`` (created if needed).
 

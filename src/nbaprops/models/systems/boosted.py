@@ -7,6 +7,9 @@ split); a model shrunk to its best iteration; a spread learned on the held-out r
 in training was choosing the number of trees); and a native model file saved next to
 ``params.json``. A concrete system says only what differs: its feature list, its library's
 training call, prediction, serialisation and file name. See ``docs/systems.md``.
+
+``exclude_features`` drops features from the list the trees see; the model-only variant of a system
+(``exclude_features`` = :data:`~nbaprops.features.definitions.MARKET_FEATURES`) is trained this way.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from nbaprops.errors import ModelError
+from nbaprops.features.definitions import MARKET_FEATURES
 from nbaprops.models.systems.base import FloatArray, PointsSystem, chronological_split, numeric_column
 
 __all__ = ["BoostedTreeSystem", "feature_matrix"]
@@ -53,6 +57,7 @@ class BoostedTreeSystem(PointsSystem):
         thread_count: CPU threads for training and prediction.
         random_state: Seed.
         family: Spread family: ``'normal'``, ``'negbin'`` or ``'auto'``.
+        exclude_features: Features of :attr:`features` the model must not see (e.g. the market ones).
     """
 
     #: The model's inputs, in the order the trees see them.
@@ -72,12 +77,23 @@ class BoostedTreeSystem(PointsSystem):
             cls.required_columns = (*cls.features, "game_date")
 
     def __init__(self, *, early_stopping_rounds: int, holdout_frac: float, thread_count: int,
-                 random_state: int, family: str) -> None:
+                 random_state: int, family: str, exclude_features: tuple[str, ...] = ()) -> None:
         self.early_stopping_rounds = early_stopping_rounds
         self.holdout_frac = holdout_frac
         self.thread_count = thread_count
         self.random_state = random_state
         self.family = family
+        self.exclude_features = tuple(exclude_features)
+
+    @property
+    def input_features(self) -> tuple[str, ...]:
+        """The features the trees see: :attr:`features` minus ``exclude_features``, in order."""
+        dropped = set(self.exclude_features)    # names the system never had are simply absent
+        return tuple(f for f in self.features if f not in dropped)
+
+    def market_inputs(self) -> frozenset[str]:
+        """The line- and price-derived features the trees see."""
+        return frozenset(self.input_features) & MARKET_FEATURES
 
     # ---------------------------------------------------------------- library hooks
     @abstractmethod
@@ -115,10 +131,13 @@ class BoostedTreeSystem(PointsSystem):
         """
         X, yy = self._prepare_xy(X, y)
         train, hold = chronological_split(X["game_date"], self.holdout_frac)
-        feats = feature_matrix(X, self.features)
+        names = self.input_features
+        if not names:
+            raise ModelError(f"{self.system_id}: every feature is excluded")
+        feats = feature_matrix(X, names)
         self.best_iteration_ = self._fit_model(feats.loc[train], yy[train], feats.loc[hold], yy[hold])
         spread_mean = self._raw_predict(feats.loc[hold].reset_index(drop=True))
-        self._finish_fit(X=X, spread_mean=spread_mean, spread_y=yy[hold], feature_names=list(self.features),
+        self._finish_fit(X=X, spread_mean=spread_mean, spread_y=yy[hold], feature_names=list(names),
                          family=self.family, extra_info={"n_holdout": int(hold.sum()),
                                                          "best_iteration": self.best_iteration_})
         return self

@@ -44,6 +44,8 @@ class CatBoostSystem(BoostedTreeSystem):
         thread_count: CPU threads for training and prediction.
         random_state: Seed.
         family: Spread family: ``'normal'``, ``'negbin'`` or ``'auto'``.
+        exclude_features: Features the model must not see (the model-only variant excludes
+            :data:`~nbaprops.features.definitions.MARKET_FEATURES`).
     """
 
     system_id: ClassVar[str] = "catboost"
@@ -57,9 +59,11 @@ class CatBoostSystem(BoostedTreeSystem):
     def __init__(self, iterations: int = 1500, learning_rate: float = 0.07, depth: int = 6,
                  l2_leaf_reg: float = 3.8, subsample: float = 0.72, border_count: int = 128,
                  early_stopping_rounds: int = 50, holdout_frac: float = 0.15, thread_count: int = 2,
-                 random_state: int = 42, family: str = "auto") -> None:
+                 random_state: int = 42, family: str = "auto",
+                 exclude_features: tuple[str, ...] = ()) -> None:
         super().__init__(early_stopping_rounds=early_stopping_rounds, holdout_frac=holdout_frac,
-                         thread_count=thread_count, random_state=random_state, family=family)
+                         thread_count=thread_count, random_state=random_state, family=family,
+                         exclude_features=exclude_features)
         self.iterations = iterations
         self.learning_rate = learning_rate
         self.depth = depth

@@ -29,6 +29,9 @@ from nbaprops.models.market_blend import MarketBlend
 from nbaprops.models.systems import load_system
 from nbaprops.models.systems.base import PointsSystem, SpreadModel, read_params_file
 
+#: Folder of a model set holding the model-only variants of systems that read a line or price.
+MODEL_ONLY_DIR = "model_only"
+
 __all__ = ["LoadedModels", "SystemOutputMaps", "file_sha256", "list_model_sets", "load_model_set", "load_output_maps",
            "promote", "read_manifest", "rollback", "served_model_set", "verify_model_set", "write_manifest"]
 
@@ -224,6 +227,8 @@ class SystemOutputMaps:
     spread: SpreadModel
     calibrator: Calibrator | None
     blend: MarketBlend | None
+    #: The spread of the system's model-only variant (the system's own where it reads no market input).
+    model_only_spread: SpreadModel
 
 
 def load_output_maps(model_dir: Path, model_set: str, system_id: str) -> SystemOutputMaps:
@@ -241,8 +246,17 @@ def load_output_maps(model_dir: Path, model_set: str, system_id: str) -> SystemO
         spread = SpreadModel.from_dict(params["spread"])
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"system {system_id} of model set {model_set} has no readable spread: {exc}") from exc
+    mo_dir = set_dir / MODEL_ONLY_DIR / system_id
+    model_only_spread = spread
+    if mo_dir.is_dir():
+        try:
+            model_only_spread = SpreadModel.from_dict(read_params_file(mo_dir)["spread"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"the model-only {system_id} of model set {model_set} has no readable spread: "
+                             f"{exc}") from exc
     cal_path = set_dir / "calibrators" / f"{system_id}.json"
     blend_path = set_dir / "calibrators" / f"{system_id}.market.json"
     return SystemOutputMaps(model_version=f"{model_set}:{params.get('model_version')}", spread=spread,
                             calibrator=Calibrator.load(cal_path) if cal_path.is_file() else None,
-                            blend=MarketBlend.load(blend_path) if blend_path.is_file() else None)
+                            blend=MarketBlend.load(blend_path) if blend_path.is_file() else None,
+                            model_only_spread=model_only_spread)

@@ -47,7 +47,7 @@ __all__ = ["MEMBER_SYSTEMS", "MODEL_ONLY_DIR", "SYSTEM_IDS", "calibration_thresh
 MEMBER_SYSTEMS = ("moving_average", "zone_matchup", "similarity", "xgboost", "catboost")
 SYSTEM_IDS = (*MEMBER_SYSTEMS, "ensemble")
 #: Sub-directory of a model set holding the model-only variants that differ from the main systems.
-MODEL_ONLY_DIR = "model_only"
+MODEL_ONLY_DIR = registry.MODEL_ONLY_DIR
 
 
 def calibration_threshold(frame: pd.DataFrame) -> np.ndarray:

@@ -276,7 +276,12 @@ def model_distribution(model_dir: Path, row: dict[str, Any]) -> dict[str, Any]:
     if blended is None or scale is None:
         raise ModelError("the prediction has no mean or scale")
     blend = maps.blend
-    if blend is not None and blend.fitted_ and line is not None:
+    stored_model_only = row.get("model_only_points")
+    model_scale = float(scale)
+    if stored_model_only is not None:       # the system's own forecast, stored by the worker
+        model_mean = float(stored_model_only)
+        model_scale = float(maps.model_only_spread.scale(np.array([model_mean]))[0])
+    elif blend is not None and blend.fitted_ and line is not None:
         if blend.beta_ <= 0:
             raise ModelError("the market blend replaced the model's mean by the line: the model's own mean "
                              "is not stored")
@@ -284,20 +289,23 @@ def model_distribution(model_dir: Path, row: dict[str, Any]) -> dict[str, Any]:
     else:
         model_mean = float(blended)
     expected_scale = float(maps.spread.scale(np.array([model_mean]))[0])
-    if not math.isclose(expected_scale, float(scale), rel_tol=1e-6, abs_tol=1e-6):
+    if stored_model_only is None and not math.isclose(expected_scale, float(scale), rel_tol=1e-6, abs_tol=1e-6):
         raise ModelError(f"the spread of {version} gives scale {expected_scale:.4f} for the recovered mean, the "
                          f"row stores {float(scale):.4f}: the distribution cannot be redrawn")
     top = int(max(MAX_POINTS_DRAWN, math.ceil((float(line) if line is not None else 0) + 4 * float(scale)),
-                  math.ceil(model_mean + 4 * float(scale))))
+                  math.ceil(model_mean + 4 * model_scale)))
     points = np.arange(0, top + 1, dtype=np.float64)
-    own = PointsDistribution(np.full(points.shape, model_mean), np.full(points.shape, float(scale)),
-                             maps.spread.family)
+    own = PointsDistribution(np.full(points.shape, model_mean), np.full(points.shape, model_scale),
+                             maps.model_only_spread.family if stored_model_only is not None else maps.spread.family)
     mixed = PointsDistribution(np.full(points.shape, float(blended)), np.full(points.shape, float(scale)),
                                maps.spread.family)
     raw = cal = None
     if line is not None:
         raw = float(own.p_over(np.array([float(line)]))[0])
-        cal = float(maps.calibrator.transform(np.array([raw]))[0]) if maps.calibrator is not None else raw
+        if stored_model_only is not None and row.get("model_only_p_over") is not None:
+            cal = float(row["model_only_p_over"])
+        else:
+            cal = float(maps.calibrator.transform(np.array([raw]))[0]) if maps.calibrator is not None else raw
     return {
         "system_id": row["system_id"], "model_version": version, "family": maps.spread.family,
         "scale": float(scale), "line": line, "model_mean": model_mean, "blended_mean": float(blended),

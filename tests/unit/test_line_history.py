@@ -15,7 +15,7 @@ import pytest
 from nbaprops.evaluate.grading import grade_predictions
 from nbaprops.evaluate.metrics.clv import consensus_clv, consensus_clv_rows
 from nbaprops.odds import devig_two_way, fit_line_slope, profit_units, shift_p_over
-from nbaprops.predict.line_gate import CROSS_BOOK_PROB, cross_book_check
+from nbaprops.predict.line_gate import CROSS_BOOK_PROB
 from nbaprops.predict.market import best_prices, judge_quotes, open_lines
 from nbaprops.warehouse.connection import migrate
 from nbaprops.warehouse.line_history import consensus, pooled_p_over

@@ -55,7 +55,7 @@ def main() -> None:
     _pct("|prob gap| others moved by slope", np.abs(mv["xb_prob_gap"].to_numpy(dtype=float)))
     _pct("|prob gap| same line only", np.abs(same["xb_prob_gap"].to_numpy(dtype=float)))
     _pct("|line gap|", np.abs(mv["xb_line_gap"].to_numpy(dtype=float)))
-    _pct("lag behind newest other (h)", mv["xb_lag_seconds"].to_numpy(dtype=float) / 3600)
+    _pct("lag behind the others' median quote time (h)", mv["xb_lag_seconds"].to_numpy(dtype=float) / 3600)
     print(f"defaults: prob>{CROSS_BOOK_PROB}: {(np.abs(mv['xb_prob_gap']) > CROSS_BOOK_PROB).sum()}, "
           f"line>{CROSS_BOOK_LINE}: {(np.abs(mv['xb_line_gap']) > CROSS_BOOK_LINE).sum()}, "
           f"lag>{STALE_AFTER}: {(mv['xb_lag_seconds'] > STALE_AFTER.total_seconds()).sum()}")

@@ -201,9 +201,9 @@ CROSS_BOOK_PROB = 0.07
 #: |line - median of the other books' lines| (points) above which a quote is ``cross_book_line``
 #: (shared data: 2.0 at the 99.9th percentile; > 2.5 quarantines 14 of 36,958 closing quotes).
 CROSS_BOOK_LINE = 2.5
-#: A quote made more than this long before the newest other book's quote is ``stale_quote``
-#: (one fetch of every book spans minutes: the 99.5th percentile lag is 5 minutes; fetches are hours
-#: apart, and 71 closing quotes sit a day or more behind the others: books that stopped quoting).
+#: A quote made more than this long before the other books' median quote time is ``stale_quote``
+#: (one fetch of every book spans minutes: the 99.5th percentile lag is 4 minutes; fetches are hours
+#: apart, and 63 closing quotes sit a day or more behind the others: books that stopped quoting).
 STALE_AFTER = pd.Timedelta(hours=2)
 #: Other books needed before a quote can be judged against them (with one other, who is wrong?).
 MIN_OTHER_BOOKS = 2
@@ -217,8 +217,9 @@ def cross_book_check(quotes: pd.DataFrame, *, slope: float = float("nan"),
 
     Per quote, with "the others" the other books' quotes of the same ``(game_date, player_id)``:
 
-    1. ``stale_quote``: ``quoted_at`` more than ``stale_after`` before the newest other quote time
-       (needs one other timed quote).
+    1. ``stale_quote``: ``quoted_at`` more than ``stale_after`` before the median quote time of the
+       others (needs :data:`MIN_OTHER_BOOKS` other timed quotes; the median, so one book quoting late
+       cannot make all the others stale).
     2. ``cross_book_line``: ``|line - median(other lines)| > line_threshold`` (needs
        :data:`MIN_OTHER_BOOKS` others).
     3. ``cross_book_prob``: ``|fair_p_over - median(others' fair P(over) moved to this line)| >
@@ -232,8 +233,8 @@ def cross_book_check(quotes: pd.DataFrame, *, slope: float = float("nan"),
         prob_threshold, line_threshold, stale_after: the thresholds (defaults chosen on shared data).
 
     Returns:
-        A copy with ``cross_book_reason`` (None = passes), and the diagnostics ``xb_lag`` (Timedelta
-        behind the newest other), ``xb_line_gap`` and ``xb_prob_gap`` (NaN when not judged).
+        A copy with ``cross_book_reason`` (None = passes), and the diagnostics ``xb_lag_seconds``
+        (behind the others' median quote time), ``xb_line_gap`` and ``xb_prob_gap`` (NaN when not judged).
     """
     out = quotes.copy()
     n = len(out)
@@ -253,9 +254,9 @@ def cross_book_check(quotes: pd.DataFrame, *, slope: float = float("nan"),
                 continue
             tt, ll, pp = t[pos], line[pos], prob[pos]
             for k, i in enumerate(pos):
-                others = np.arange(pos.size) != k
-                if np.isfinite(tt[k]) and np.isfinite(tt[others]).any():
-                    lag[i] = (np.nanmax(tt[others]) - tt[k]) / 1e9
+                others = (np.arange(pos.size) != k) & np.isfinite(tt)
+                if np.isfinite(tt[k]) and others.sum() >= MIN_OTHER_BOOKS:
+                    lag[i] = (float(np.median(tt[others])) - tt[k]) / 1e9
             fresh = ~(lag[pos] > stale_after.total_seconds())
             for k, i in enumerate(pos):
                 others = (np.arange(pos.size) != k) & fresh & np.isfinite(ll)

@@ -17,12 +17,36 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from nbaprops.config import load_settings
 from nbaprops.evaluate.grade import grade_dates, load_graded
 from nbaprops.evaluate.metrics import summarize
+from nbaprops.evaluate.metrics.clv import consensus_clv_rows
 from nbaprops.models.registry import read_manifest
+from nbaprops.odds import american_to_decimal
 from nbaprops.predict.coordinator import start_batch
 from nbaprops.warehouse import connect
+
+
+def shopping(graded: pd.DataFrame) -> dict[str, float]:
+    """Line shopping on one system's rows with a line: how often the best price beats the chosen book's,
+    and the EV at the closing fair probability at the best vs the posted price."""
+    rows = consensus_clv_rows(graded)
+    rows = rows[np.isfinite(rows["clv_side"].to_numpy(float)) & rows["system_id"].eq("catboost")]
+    over = rows["clv_side"].to_numpy(float) > 0
+    posted = np.where(over, rows["over_price"].to_numpy(float), rows["under_price"].to_numpy(float))
+    best = rows["best_price"].to_numpy(float)
+    d_best = np.asarray(american_to_decimal(best), dtype=float)
+    d_posted = np.asarray(american_to_decimal(posted), dtype=float)
+    p_close = np.where(over, rows["closing_p_over"].to_numpy(float), 1 - rows["closing_p_over"].to_numpy(float))
+    ok = np.isfinite(d_best) & np.isfinite(d_posted) & np.isfinite(p_close)
+    return {"n": int(ok.sum()), "share_better": float(np.mean(d_best[ok] > d_posted[ok])),
+            "mean_decimal_gain": float(np.mean(d_best[ok] - d_posted[ok])),
+            "ev_close_best": float(np.mean(p_close[ok] * d_best[ok] - 1)),
+            "ev_close_posted": float(np.mean(p_close[ok] * d_posted[ok] - 1)),
+            "mean_books": float(np.nanmean(rows["books_quoting"].to_numpy(float)))}
 
 
 def main() -> None:
@@ -56,6 +80,7 @@ def main() -> None:
     for rec in summary["betting"]:
         print(f"{rec['system_id']}: bets={rec['bets']} hit={rec['hit_rate']} roi={rec['roi']} "
               f"roi_ci=[{rec['roi_ci_low']}, {rec['roi_ci_high']}] roi_posted={rec.get('roi_posted')}")
+    print("line shopping (catboost rows with a line):", json.dumps(shopping(graded)))
     for rec in summary["consensus_clv"] or []:
         print(json.dumps(rec))
     if args.out:

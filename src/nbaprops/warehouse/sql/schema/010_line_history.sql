@@ -38,13 +38,13 @@ cut AS (
                 WHEN lag(quoted_at) OVER w IS NULL THEN 1
                 WHEN quoted_at - lag(quoted_at) OVER w > INTERVAL 60 MINUTE THEN 1 ELSE 0 END AS new_snapshot
     FROM q
-    WINDOW w AS (PARTITION BY source, game_date, player_id ORDER BY quoted_at ASC NULLS LAST, snapshot_id)
+    WINDOW w AS (PARTITION BY source, game_date, player_id ORDER BY quoted_at ASC NULLS FIRST, snapshot_id ASC NULLS FIRST)
 ),
 seq AS (
     SELECT *,
            CASE WHEN quoted_at IS NULL THEN 0 ELSE
                sum(new_snapshot) OVER (PARTITION BY source, game_date, player_id
-                                       ORDER BY quoted_at ASC NULLS LAST, snapshot_id
+                                       ORDER BY quoted_at ASC NULLS FIRST, snapshot_id ASC NULLS FIRST
                                        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) END AS snapshot_seq
     FROM cut
 )
@@ -80,7 +80,7 @@ CREATE OR REPLACE VIEW line_consensus AS
 WITH last_per_book AS (
     SELECT * FROM line_quotes
     QUALIFY row_number() OVER (PARTITION BY source, game_date, player_id, snapshot_seq, sportsbook
-                               ORDER BY quoted_at DESC NULLS LAST, snapshot_id) = 1
+                               ORDER BY quoted_at DESC, snapshot_id) = 1
 ),
 med AS (
     SELECT source, game_date, player_id, snapshot_seq, any_value(game_id) AS game_id,

@@ -95,7 +95,9 @@ def line_slopes(con: duckdb.DuckDBPyConnection, dates: Sequence[dt.date], *,
         FROM b AS a JOIN b AS c
           ON a.source = c.source AND a.game_date = c.game_date AND a.player_id = c.player_id
          AND a.snapshot_seq = c.snapshot_seq AND a.sportsbook < c.sportsbook
-        WHERE a.line <> c.line AND abs(a.line - c.line) <= $gap""",
+        WHERE a.line <> c.line AND abs(a.line - c.line) <= $gap
+        -- a fixed order: the same pairs give the same slope to the last bit, run after run
+        ORDER BY a.source, a.game_date, a.player_id, a.snapshot_seq, a.sportsbook, c.sportsbook""",
                         {"hi": max(dates), "gap": MAX_SLOPE_GAP}).df()
     pairs["game_date"] = pd.to_datetime(pairs["game_date"]).dt.date
     out: dict[dt.date, tuple[float, int]] = {}

@@ -20,6 +20,12 @@ The contract
   (``price IS NULL OR isnan(price) OR abs(price) < 100``); such rows go to the rejects table with the
   field named instead of failing the whole load.
 
+Between neighbouring lines (``docs/market.md``): books quote different lines for one player, so
+their fair P(over) are moved to a common line before they are pooled. :func:`shift_p_over` moves a
+probability linearly by a slope in probability per point, and :func:`fit_line_slope` fits that
+slope (least squares through the origin) on pairs of books quoting different lines in the same
+snapshot; the callers fit it walk-forward, on earlier dates only.
+
 Reference values: -110 is decimal 1.9091, implied 0.5238 (the break-even hit rate,
 :data:`BREAK_EVEN_MINUS_110`) and wins 0.9091 per unit; +150 is decimal 2.5, implied 0.4 and wins 1.5;
 de-vigging -110/-110 gives P(over) = 0.5.
@@ -38,13 +44,17 @@ from nbaprops.errors import InputError
 
 __all__ = [
     "BREAK_EVEN_MINUS_110",
+    "MAX_SLOPE_GAP",
     "MIN_ABS_AMERICAN",
+    "MIN_SLOPE_PAIRS",
     "american_to_decimal",
     "check_american",
     "devig_two_way",
+    "fit_line_slope",
     "implied_probability",
     "is_valid_american",
     "profit_units",
+    "shift_p_over",
     "win_profit",
 ]
 
@@ -252,3 +262,60 @@ def check_american(price: object, *, where: str, file: str | None = None,
         raise InputError(f"price {raw!r} is {what}{more}" + (f"; {hint}" if hint else ""),
                          file=file, row=row, field=where)
     return _out(p)
+
+
+#: Fewest cross-book pairs a fitted line slope needs (fewer: the slope is NaN and no probability moves).
+MIN_SLOPE_PAIRS = 200
+#: Largest line gap (points) of a pair used to fit the slope: neighbouring lines only.
+MAX_SLOPE_GAP = 3.0
+#: Bounds of a moved probability (a linear move must not leave (0, 1)).
+_P_FLOOR, _P_CEIL = 0.01, 0.99
+
+
+def fit_line_slope(line_gap: npt.ArrayLike, p_gap: npt.ArrayLike, *,
+                   min_pairs: int = MIN_SLOPE_PAIRS) -> tuple[float, int]:
+    """Slope of fair P(over) per point of line, fitted on pairs of quotes of the same player and snapshot.
+
+    ``slope = sum(dl * dp) / sum(dl**2)`` (least squares through the origin) over the pairs with
+    ``0 < |dl| <= MAX_SLOPE_GAP`` and a finite ``dp``. Negative: a higher line is less likely to go over.
+
+    Args:
+        line_gap: line of book A minus line of book B, per pair.
+        p_gap: fair P(over) of book A minus that of book B, per pair.
+        min_pairs: fewest usable pairs; with fewer the slope is NaN.
+
+    Returns:
+        ``(slope, n_pairs)``.
+    """
+    dl = np.asarray(line_gap, dtype=np.float64).reshape(-1)
+    dp = np.asarray(p_gap, dtype=np.float64).reshape(-1)
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(dl) & np.isfinite(dp) & (np.abs(dl) > 0) & (np.abs(dl) <= MAX_SLOPE_GAP)
+    n = int(ok.sum())
+    if n < min_pairs:
+        return float("nan"), n
+    return float(np.sum(dl[ok] * dp[ok]) / np.sum(dl[ok] ** 2)), n
+
+
+def shift_p_over(p_over: npt.ArrayLike, from_line: npt.ArrayLike, to_line: npt.ArrayLike,
+                 slope: float | npt.ArrayLike) -> FloatArray | float:
+    """Fair P(over) of a quote moved from its line to another: ``p + slope * (to - from)``, kept in [0.01, 0.99].
+
+    Where the lines are equal the probability is returned unchanged (even with a NaN slope); where they
+    differ and the slope is NaN, the result is NaN (no move without a fitted slope).
+
+    Args:
+        p_over: de-vigged P(over) at ``from_line``.
+        from_line: the quote's line.
+        to_line: the line to move to.
+        slope: probability per point (:func:`fit_line_slope`), one or one per row.
+
+    Returns:
+        P(over) at ``to_line``, broadcast shape.
+    """
+    p = np.asarray(p_over, dtype=np.float64)
+    gap = np.asarray(to_line, dtype=np.float64) - np.asarray(from_line, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        moved = np.clip(p + np.asarray(slope, dtype=np.float64) * gap, _P_FLOOR, _P_CEIL)
+        out = np.where(gap == 0, p, np.where(np.isfinite(gap), moved, np.nan))
+    return _out(np.asarray(out, dtype=np.float64))

@@ -204,6 +204,12 @@ class PredictionRow(BaseModel):
     model_only_points: float | None = None
     #: its calibrated P(over the line), before the market blend (NULL without a line)
     model_only_p_over: float | None = None
+    best_book: str | None = Field(None, description="book of the best price of the side (line shopping; docs/market.md)")
+    best_price: int | None = Field(None, description="best American price of the side among the books at the line")
+    consensus_line: float | None = Field(None, description="median line of the books quoting at prediction time")
+    consensus_p_over: float | None = Field(None, description="books' pooled fair P(over) at consensus_line")
+    books_quoting: int | None = Field(None, description="books passing the line gate at prediction time")
+    consensus_at: dt.datetime | None = Field(None, description="newest quote time the consensus used")
     model_version: str
     feature_version: str
     package_version: str

@@ -14,6 +14,7 @@ import pandas as pd
 
 from nbaprops.errors import PhaseGateError
 from nbaprops.evaluate.grading import grade_predictions
+from nbaprops.predict.market import closing_market
 from nbaprops.warehouse.connection import transaction
 
 __all__ = ["GRADE_COLUMNS", "grade_dates", "line_outcomes", "load_graded"]
@@ -22,7 +23,8 @@ GRADE_COLUMNS = ("game_id", "game_date", "player_id", "system_id", "line_key", "
                  "predicted_points", "p_over", "market_p_over", "confidence", "edge", "actual_points",
                  "actual_minutes", "is_void", "has_valid_line", "is_bet", "abs_error", "signed_error", "line_abs_error", "result", "correct",
                  "price_taken", "price_assumed", "profit_units", "graded_over", "closing_line", "model_version",
-                 "void_reason")
+                 "void_reason", "best_book", "price_posted", "profit_units_posted", "closing_consensus_line",
+                 "closing_p_over", "closing_at")
 
 
 def _final_dates(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date) -> list[dt.date]:
@@ -57,15 +59,22 @@ def grade_dates(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date, *, req
                p.recommendation, p.predicted_points, p.p_over, p.market_p_over, p.confidence, p.edge,
                p.line_source, p.line_source = 'ACTUAL_PROP' AND p.line IS NOT NULL AS line_valid,
                CAST(p.over_price AS DOUBLE) AS over_price, CAST(p.under_price AS DOUBLE) AS under_price,
-               p.model_version, p.injury_status, p.injury_report_time, c.closing_line, c.closing_over_price, c.closing_under_price
+               p.model_version, p.injury_status, p.injury_report_time, c.closing_line, c.closing_over_price,
+               c.closing_under_price, CAST(p.best_price AS DOUBLE) AS best_price, p.best_book
         FROM player_prop_predictions p
         LEFT JOIN closing c ON c.game_date = p.game_date AND c.player_id = p.player_id AND c.sportsbook = p.sportsbook
         WHERE p.game_date IN (SELECT unnest(?::DATE[]))""", [dates, dates]).df()
     actuals = con.execute("""SELECT game_id, player_id, pts AS points, minutes FROM player_boxscores
                              WHERE game_date IN (SELECT unnest(?::DATE[]))""", [dates]).df()
     graded = grade_predictions(preds, actuals)
-    for c in ("line_key", "model_version", "closing_line"):
+    close = closing_market(con, dates, preds[["game_date", "player_id", "line"]])
+    preds["closing_consensus_line"] = close["closing_consensus_line"].to_numpy(dtype=float)
+    preds["closing_p_over"] = close["closing_p_over"].to_numpy(dtype=float)
+    preds["closing_at"] = pd.to_datetime(close["closing_at"], utc=True).to_numpy()
+    for c in ("line_key", "model_version", "closing_line", "best_book", "closing_consensus_line", "closing_p_over",
+              "closing_at"):
         graded[c] = preds[c].to_numpy()
+    graded["best_book"] = graded["best_book"].where(graded["is_bet"].astype(bool), None)
     out = graded[list(GRADE_COLUMNS)].copy()
     out["game_date"] = pd.to_datetime(out["game_date"]).dt.date
     con.register("_grades_in", out)
@@ -83,7 +92,9 @@ def load_graded(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date) -> pd.
     prediction's ``model_only_points`` / ``model_only_p_over``, NULL for rows without them)."""
     df = con.execute("""
         SELECT g.*, p.over_price, p.under_price, p.line_source, p.sportsbook, p.model_only_points,
-               p.model_only_p_over,
+               p.model_only_p_over, p.best_price,
+               p.best_book AS best_book_predicted, p.consensus_line, p.consensus_p_over, p.books_quoting,
+               p.consensus_at, p.expected_value,
                g.line IS NOT NULL AND p.line_source = 'ACTUAL_PROP' AS line_valid,
                c.closing_over_price, c.closing_under_price
         FROM prediction_grades g
@@ -98,7 +109,8 @@ def load_graded(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date) -> pd.
         WHERE g.game_date BETWEEN ? AND ?
         ORDER BY g.game_date, g.game_id, g.player_id, g.system_id""", [lo, hi]).df()
     for c in ("over_price", "under_price", "line", "closing_over_price", "closing_under_price", "model_only_points",
-              "model_only_p_over"):
+              "model_only_p_over", "best_price", "closing_consensus_line", "closing_p_over", "consensus_line",
+              "consensus_p_over"):
         df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
     return df
 

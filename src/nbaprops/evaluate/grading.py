@@ -10,9 +10,12 @@ Rules (see ``docs/systems.md``, "Grading"):
   ``NO_BET`` and ``correct`` is NULL: placeholder or estimated lines are never graded.
 * A **push** (actual == line, only possible on integer lines) is NULL in ``correct``, 0 profit, and is
   excluded from the hit-rate denominator.
-* Profit is 1 unit staked at the posted American price of the side taken
-  (:func:`nbaprops.odds.profit_units`). When that price is missing the row is priced at -110 and flagged
-  ``price_assumed`` so reports can say how many were assumed; a posted price that is not an American
+* Profit is 1 unit staked at the price the bet was taken at (:func:`nbaprops.odds.profit_units`): the
+  best price of the side among the books at prediction time (``best_price``, line shopping,
+  ``docs/market.md``) when present, else the posted price of the side. ``price_posted`` and
+  ``profit_units_posted`` keep the chosen book's own price and profit for comparison. When no price
+  is known the row is priced at -110 and flagged ``price_assumed`` so reports can say how many were
+  assumed; a posted price that is not an American
   price raises :class:`~nbaprops.errors.InputError` naming the row and field
   (:func:`nbaprops.odds.check_american`).
 * A void row says what the injury report had said at prediction time (``void_reason``, from the
@@ -55,7 +58,7 @@ VOID_REASONS = ("dnp_listed_out", "dnp_listed_doubtful", "dnp_listed_questionabl
 REQUIRED_PREDICTION_COLUMNS = ("game_id", "game_date", "player_id", "system_id", "predicted_points",
                                "recommendation", "line", "line_valid")
 OPTIONAL_PREDICTION_COLUMNS = ("p_over", "confidence", "edge", "line_source", "over_price", "under_price",
-                               "market_p_over", "injury_status", "injury_report_time")
+                               "market_p_over", "injury_status", "injury_report_time", "best_price")
 PREDICTION_COLUMNS = REQUIRED_PREDICTION_COLUMNS + OPTIONAL_PREDICTION_COLUMNS
 REQUIRED_ACTUAL_COLUMNS = ("game_id", "player_id", "points", "minutes")
 
@@ -98,7 +101,8 @@ def grade_predictions(preds: pd.DataFrame, actuals: pd.DataFrame) -> pd.DataFram
         The prediction columns (same row order) plus: actual_points, actual_minutes, is_void,
         has_valid_line, is_bet, abs_error, signed_error (pred - actual), line_abs_error (|actual - line|,
         valid lines only), result ('WIN'|'LOSS'|'PUSH'|'VOID'|'NO_BET'), correct (nullable boolean),
-        price_taken, price_assumed, profit_units, graded_over (nullable boolean: actual > line on
+        price_taken (the best price when given, else the posted one), price_assumed, profit_units,
+        price_posted, profit_units_posted (at the posted price of the side), graded_over (nullable boolean: actual > line on
         valid-line, non-void, non-push rows).
 
     Raises:
@@ -168,13 +172,18 @@ def grade_predictions(preds: pd.DataFrame, actuals: pd.DataFrame) -> pd.DataFram
     over_price = _as_float_array(out["over_price"])
     under_price = _as_float_array(out["under_price"])
     price_posted = np.where(is_over, over_price, np.where(is_under, under_price, np.nan))
-    for name, taken in (("over_price", is_bet & is_over), ("under_price", is_bet & is_under)):
-        check_american(price_posted[taken], where=name, rows=np.flatnonzero(taken) + 1, allow_missing=True,
-                       hint="a bet is settled at the posted price of its side")
-    price_assumed = is_bet & np.isnan(price_posted)
-    price_taken = np.where(price_assumed, ASSUMED_PRICE, np.where(is_bet, price_posted, np.nan))
+    best = _as_float_array(out["best_price"])
+    for name, taken, prices in (("over_price", is_bet & is_over, price_posted), ("under_price", is_bet & is_under, price_posted),
+                                ("best_price", is_bet, best)):
+        check_american(prices[taken], where=name, rows=np.flatnonzero(taken) + 1, allow_missing=True,
+                       hint="a bet is settled at the posted (or best) price of its side")
+    price = np.where(np.isfinite(best), best, price_posted)
+    price_assumed = is_bet & np.isnan(price)
+    price_taken = np.where(price_assumed, ASSUMED_PRICE, np.where(is_bet, price, np.nan))
     outcome = np.where(won, 1.0, np.where(lost, 0.0, np.nan))
     profit = np.where(is_bet, profit_units(price_taken, outcome), 0.0)
+    posted = np.where(is_bet & np.isnan(price_posted), ASSUMED_PRICE, np.where(is_bet, price_posted, np.nan))
+    profit_posted = np.where(is_bet, profit_units(posted, outcome), 0.0)
 
     out["actual_points"] = actual
     out["actual_minutes"] = minutes
@@ -189,6 +198,8 @@ def grade_predictions(preds: pd.DataFrame, actuals: pd.DataFrame) -> pd.DataFram
     out["price_taken"] = price_taken
     out["price_assumed"] = price_assumed
     out["profit_units"] = profit
+    out["price_posted"] = posted
+    out["profit_units_posted"] = profit_posted
     scorable = has_valid_line & played & ~is_push
     out["graded_over"] = _nullable_bool(went_over, ~scorable)
     out["void_reason"] = pd.Series(void_reasons(is_void, out["injury_status"], out["injury_report_time"]),

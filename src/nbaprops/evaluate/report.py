@@ -312,20 +312,25 @@ def _markdown(summary: Mapping[str, Any], by: Sequence[str], *, title: str, peri
           "forecast and the line on the same resampled rows).", ""]
     header = ["system", "n (line rows)", "model-only MAE", "model-only - line [95% CI]", "blended MAE", "line MAE",
               "blended - line [95% CI]", "n (prob rows)", "Brier",
-              "market Brier", "Brier @0.5", "bets", "hit rate [95% CI]", "ROI [95% CI]", "break-even"]
+              "market Brier", "Brier @0.5", "bets", "hit rate [95% CI]", "ROI [95% CI]", "ROI at posted price",
+              "break-even", "CLV: EV at close [95% CI]", "CLV: fair-prob move [95% CI] (n moved)"]
+    cclv = {_system(r, by): r for r in (summary.get("consensus_clv") or []) if r.get("scope") == "predictions"}
     rows: list[list[str]] = []
     headline: list[dict[str, Any]] = []
     verdicts: list[str] = []
     any_edge = False
     for s in systems:
-        p, q, b = points.get(s, {}), prob.get(s, {}), bet.get(s, {})
+        p, q, b, c = points.get(s, {}), prob.get(s, {}), bet.get(s, {}), cclv.get(s, {})
         rows.append([s, _int(p.get("n_line")), _num(p.get("mae_line_model_only")),
                      _diff_ci(p, "mae_model_only_minus_line"), _num(p.get("mae_line")), _num(p.get("line_mae")),
                      _diff_ci(p, "mae_minus_line"), _int(q.get("n")), _num(q.get("brier_model"), 4),
                      _num(q.get("brier_market"), 4), _num(q.get("brier_const"), 4), _int(b.get("bets")),
                      f"{_pct(b.get('hit_rate'))} {_ci(b.get('hit_rate_ci_low'), b.get('hit_rate_ci_high'))}",
                      f"{_pct(b.get('roi'))} {_ci(b.get('roi_ci_low'), b.get('roi_ci_high'))}",
-                     _pct(b.get("break_even"), 2)])
+                     _pct(b.get("roi_posted")), _pct(b.get("break_even"), 2),
+                     f"{_pct(c.get('mean_clv_ev_close'), 2)} {_ci(c.get('clv_ev_close_ci_low'), c.get('clv_ev_close_ci_high'))}",
+                     f"{_pct(c.get('mean_clv_fair_prob'), 2)} "
+                     f"{_ci(c.get('clv_fair_prob_ci_low'), c.get('clv_fair_prob_ci_high'))} ({_int(c.get('n_moved'))})"])
         edge, sentence = verdict(b)
         any_edge = any_edge or edge
         mae_txt = ""
@@ -359,6 +364,11 @@ def _markdown(summary: Mapping[str, Any], by: Sequence[str], *, title: str, peri
             "hit_rate": b.get("hit_rate"), "hit_rate_ci": [b.get("hit_rate_ci_low"), b.get("hit_rate_ci_high")],
             "roi": b.get("roi"), "roi_ci": [b.get("roi_ci_low"), b.get("roi_ci_high")],
             "break_even": b.get("break_even"), "edge_demonstrated": edge, "verdict": sentence,
+            "roi_posted": b.get("roi_posted"), "clv_ev_close": c.get("mean_clv_ev_close"),
+            "clv_ev_close_ci": [c.get("clv_ev_close_ci_low"), c.get("clv_ev_close_ci_high")],
+            "clv_fair_prob": c.get("mean_clv_fair_prob"),
+            "clv_fair_prob_ci": [c.get("clv_fair_prob_ci_low"), c.get("clv_fair_prob_ci_high")],
+            "clv_n_moved": c.get("n_moved"),
         })
     md += _table(header, rows) + [""]
     md += ["### Verdict", "", *verdicts, ""]
@@ -404,6 +414,22 @@ def _markdown(summary: Mapping[str, Any], by: Sequence[str], *, title: str, peri
                        _pct(r.get("mean_clv_ev"), 2)] for r in clv_records])
     else:
         md += ["No closing lines were supplied, so CLV is not measured."]
+    cons = summary.get("consensus_clv")
+    if cons:
+        md += ["", "### Against the books' consensus (docs/market.md)", "",
+               "Side: the recommendation, else the side of P(over). EV at close: closing consensus fair "
+               "P(side) x decimal price taken (the best book's) - 1, on every row. Line and fair-probability "
+               "moves: on the rows whose close is a later snapshot than the market the prediction saw "
+               "(n moved). Intervals: 95% bootstrap resampling slate dates.", ""]
+        md += _table(["system", "scope", "n", "EV at close [95% CI]", "n moved", "line move [95% CI]",
+                      "fair-prob move [95% CI]", "share prob move > 0"],
+                     [[_system(r, by), str(r.get("scope")), _int(r.get("n")),
+                       f"{_pct(r.get('mean_clv_ev_close'), 2)} {_ci(r.get('clv_ev_close_ci_low'), r.get('clv_ev_close_ci_high'))}",
+                       _int(r.get("n_moved")),
+                       f"{_num(r.get('mean_clv_line_move'), 3)} [{_num(r.get('clv_line_move_ci_low'), 3)}, "
+                       f"{_num(r.get('clv_line_move_ci_high'), 3)}]",
+                       f"{_pct(r.get('mean_clv_fair_prob'), 2)} {_ci(r.get('clv_fair_prob_ci_low'), r.get('clv_fair_prob_ci_high'))}",
+                       _pct(r.get("share_positive_fair_prob"))] for r in cons])
     md += ["", "## Plots", ""]
     for name, paths in plots.items():
         html, png = Path(paths["html"]).relative_to(out_dir), Path(paths["png"]).relative_to(out_dir)

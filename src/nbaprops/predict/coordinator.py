@@ -27,13 +27,15 @@ from nbaprops.config import Settings
 from nbaprops.errors import (
     BatchConflictError,
     FallbackRefusedError,
+    InputError,
     ModelError,
     NbapropsError,
     QueueStalledError,
 )
 from nbaprops.features.definitions import SERVED_FEATURE_VERSION
 from nbaprops.models.registry import load_model_set, served_model_set
-from nbaprops.predict.line_gate import validate_lines
+from nbaprops.predict.line_gate import CROSS_BOOK_REASONS, validate_lines
+from nbaprops.predict.market import MARKET_AT, MARKET_COLUMNS, open_lines, slate_market
 from nbaprops.predict.queue import ReportsStatus, TaskQueue
 from nbaprops.predict.queues import make_queue
 from nbaprops.predict.slate import load_slate
@@ -94,23 +96,75 @@ def _claim(con: duckdb.DuckDBPyConnection, game_date: dt.date, force: bool, min_
         return batch_id
 
 
-def _gate(con: duckdb.DuckDBPyConnection, batch_id: str, slate: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """Run the validation gate; quarantine rejected lines and predict those players as NO_LINE."""
+def _quarantine(con: duckdb.DuckDBPyConnection, batch_id: str, rows: pd.DataFrame, snapshot_col: str,
+                reason_col: str) -> None:
+    if rows.empty:
+        return
+    q = pd.DataFrame({"batch_id": batch_id, "game_date": pd.to_datetime(rows["game_date"]).dt.date,
+                      "game_id": rows["game_id"], "player_id": rows["player_id"],
+                      "line_snapshot_id": rows[snapshot_col], "sportsbook": rows["sportsbook"],
+                      "line": rows["line"], "reason": rows[reason_col]})
+    con.register("_lq", q)
+    try:
+        con.execute("INSERT INTO line_quarantine SELECT *, now() FROM _lq")
+    finally:
+        con.unregister("_lq")
+
+
+def _at_open(con: duckdb.DuckDBPyConnection, game_date: dt.date, slate: pd.DataFrame) -> pd.DataFrame:
+    """The slate re-priced at each player-game's first snapshot (``market_at='open'``): the line, prices,
+    book and quote of the open replace the chosen ones, and so do the line features built from them."""
+    _, judged = slate_market(con, game_date, slate, first_snapshot=True)
+    opened = open_lines(slate, judged)
+    out = slate.copy()
+    quoted = out["line"].notna()
+    for c in opened.columns:
+        out.loc[quoted, c] = opened.loc[quoted, c]
+    if "vegas_points_line" in out.columns:
+        out.loc[quoted, "vegas_points_line"] = out.loc[quoted, "line"]
+        if {"vegas_line_move", "vegas_opening_line"} <= set(out.columns):
+            out.loc[quoted, "vegas_line_move"] = out.loc[quoted, "line"] - out.loc[quoted, "vegas_opening_line"]
+    return out
+
+
+def _gate(con: duckdb.DuckDBPyConnection, batch_id: str, slate: pd.DataFrame,
+          game_date: dt.date | None = None, market_at: str = "close") -> tuple[pd.DataFrame, int]:
+    """Run the validation gates; quarantine rejected lines and predict those players as NO_LINE.
+
+    With ``game_date``, every book's quote of the slate players is judged too (cross-book sanity,
+    :mod:`nbaprops.predict.market`): a chosen quote the cross-book gate rejects is rejected like any
+    other, the other books' rejects are quarantined, and the market columns (consensus, best prices)
+    are added to the slate. ``market_at='open'`` prices the slate at each player-game's first
+    snapshot instead (:data:`nbaprops.predict.market.MARKET_AT`).
+    """
     quoted = slate["line"].notna()
+    if market_at == "open" and game_date is not None and quoted.any():
+        slate = _at_open(con, game_date, slate)
+        quoted = slate["line"].notna()
+    market, judged = (slate_market(con, game_date, slate, first_snapshot=market_at == "open")
+                      if game_date is not None and quoted.any() else (None, pd.DataFrame()))
     if not quoted.any():
         return slate, 0
     cand = slate.loc[quoted].copy()
     cand["line_source"] = "ACTUAL_PROP"
     checked = validate_lines(cand)
+    n_other = 0
+    if len(judged):
+        xb = judged[judged["gate_reason"].isin(CROSS_BOOK_REASONS)]
+        by_snapshot = dict(zip(xb["snapshot_id"], xb["gate_reason"], strict=True))
+        hit = checked["is_valid"] & checked["line_snapshot_id"].map(by_snapshot).notna()
+        checked.loc[hit, "reject_reason"] = checked.loc[hit, "line_snapshot_id"].map(by_snapshot)
+        checked.loc[hit, "is_valid"] = False
+        others = xb[~xb["snapshot_id"].isin(set(checked["line_snapshot_id"].dropna()))]
+        _quarantine(con, batch_id, others, "snapshot_id", "gate_reason")
+        n_other = len(others)
+    out = slate.copy()
+    if market is not None:
+        for c in MARKET_COLUMNS:
+            out[c] = market[c]
     bad = checked[~checked["is_valid"]]
     if len(bad):
-        q = pd.DataFrame({"batch_id": batch_id, "game_date": bad["game_date"].dt.date, "game_id": bad["game_id"],
-                          "player_id": bad["player_id"], "line_snapshot_id": bad["line_snapshot_id"],
-                          "sportsbook": bad["sportsbook"], "line": bad["line"], "reason": bad["reject_reason"]})
-        con.register("_lq", q)
-        con.execute("INSERT INTO line_quarantine SELECT *, now() FROM _lq")
-        con.unregister("_lq")
-        out = slate.copy()
+        _quarantine(con, batch_id, bad, "line_snapshot_id", "reject_reason")
         for c in ("line", "over_price", "under_price"):
             out.loc[bad.index, c] = np.nan
         for c in ("sportsbook", "quoted_at", "quote_basis", "line_snapshot_id"):
@@ -121,8 +175,7 @@ def _gate(con: duckdb.DuckDBPyConnection, batch_id: str, slate: pd.DataFrame) ->
                 out.loc[bad.index, c] = np.nan
         if "has_vegas_line" in out.columns:
             out.loc[bad.index, "has_vegas_line"] = 0.0
-        return out, len(bad)
-    return slate, 0
+    return out, len(bad) + n_other
 
 
 def attach_availability(con: duckdb.DuckDBPyConnection, slate: pd.DataFrame, game_date: dt.date,
@@ -152,7 +205,7 @@ def start_batch(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: d
                 queue: TaskQueue | None = None, progress: Progress = no_progress,
                 fail_systems: tuple[str, ...] = (),
                 model_dir: Path | None = None, model_set: str | None = None,
-                now: dt.datetime | None = None) -> BatchResult:
+                now: dt.datetime | None = None, market_at: str = "close") -> BatchResult:
     """Predict every expected player of ``game_date`` with every system and consolidate.
 
     Every player carries what the official injury report said at the game's as-of time,
@@ -160,7 +213,8 @@ def start_batch(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: d
     (:func:`nbaprops.predict.recommend.apply_availability`). ``now`` is the prediction time (default: the
     clock); a past date therefore reads the reports published before its games began.
 
-    ``model_dir``/``model_set`` override the served model set (the walk-forward backtest uses them).
+    ``model_dir``/``model_set`` override the served model set (the walk-forward backtest uses them);
+    ``market_at`` is when the market is read (:data:`nbaprops.predict.market.MARKET_AT`).
     With ``allow_fallback`` and an unusable model, fallback rows are stored only when the date holds
     no healthy (non-fallback) predictions, unless ``force``: a fallback never silently replaces a
     good slate.
@@ -171,6 +225,8 @@ def start_batch(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: d
         BatchConflictError: a batch of the date is running (no ``force``).
     """
     t0 = time.perf_counter()
+    if market_at not in MARKET_AT:
+        raise InputError(f"market_at must be one of {MARKET_AT}, got {market_at!r}", field="market_at")
     model_dir = model_dir or settings.model_path
     fallback: str | None = None
     try:
@@ -191,7 +247,7 @@ def start_batch(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: d
                                 f"`nbaprops backfill`/`run` built its features?")
         keep = slate["line"].notna() | (slate["minutes_avg_last_10"].fillna(0) >= min_minutes)
         slate = slate[keep].reset_index(drop=True)
-        slate, result.quarantined_lines = _gate(con, batch_id, slate)
+        slate, result.quarantined_lines = _gate(con, batch_id, slate, game_date, market_at)
         slate = attach_availability(con, slate, game_date, now or dt.datetime.now(dt.UTC))
         result.expected_players = int(slate["player_id"].nunique())
         units = [slate.iloc[i:i + UNIT_SIZE] for i in range(0, len(slate), UNIT_SIZE)]
@@ -321,6 +377,8 @@ def consolidate(con: duckdb.DuckDBPyConnection, game_date: dt.date, batch_id: st
             tx.execute(f"""INSERT INTO player_prop_predictions BY NAME
                 SELECT * REPLACE (CAST(line AS DECIMAL(6, 1)) AS line, CAST(over_price AS INTEGER) AS over_price,
                                   CAST(under_price AS INTEGER) AS under_price,
+                                  CAST(best_price AS INTEGER) AS best_price,
+                                  CAST(books_quoting AS INTEGER) AS books_quoting,
                                   CAST(game_date AS DATE) AS game_date)
                 FROM read_parquet([{lst}], union_by_name = true)""")
         dup = tx.execute("""SELECT count(*) FROM (SELECT game_id, player_id, system_id, line_key

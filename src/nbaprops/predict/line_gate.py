@@ -3,6 +3,11 @@
 The gate (:func:`validate_lines`) never raises on bad data: each row gets ``is_valid`` and a
 ``reject_reason`` (first failing check). It fixes the old gate (``docs/systems.md``): a real 20.0 quote
 from a book is valid; only a *pattern* of one constant value across a slate is rejected.
+
+Cross-book sanity (:func:`cross_book_check`, ``docs/market.md``): every book's quote for a player is
+compared with the other books' at the same time. A quote far behind the others in time
+(``stale_quote``), whose line sits far from theirs (``cross_book_line``) or whose de-vigged P(over)
+contradicts theirs (``cross_book_prob``: swapped over/under prices) is quarantined and never shopped.
 """
 
 from __future__ import annotations
@@ -15,15 +20,20 @@ import pandas as pd
 
 from nbaprops.errors import MissingColumnsError
 from nbaprops.markets import MARKETS, POINTS
-from nbaprops.odds import is_valid_american
+from nbaprops.odds import is_valid_american, shift_p_over
 
 __all__ = [
     "ACTUAL_PROP",
+    "CROSS_BOOK_LINE",
+    "CROSS_BOOK_PROB",
+    "CROSS_BOOK_REASONS",
+    "STALE_AFTER",
     "MAX_LINE",
     "PLACEHOLDER_MIN_LINES",
     "PLACEHOLDER_SHARE",
     "REJECT_REASONS",
     "SLATE_COLUMNS",
+    "cross_book_check",
     "validate_lines",
 ]
 
@@ -200,4 +210,90 @@ def validate_lines(slate: pd.DataFrame) -> pd.DataFrame:
 
     out["is_valid"] = pd.isna(reason)
     out["reject_reason"] = pd.Series(reason, index=out.index, dtype=object)
+    return out
+
+
+# ------------------------------------------------------------------------------- cross-book sanity
+#: |P(over) - median of the other books' P(over) moved to the quote's line| above which a quote is
+#: ``cross_book_prob``. Chosen on the shared data (``bench/line_disagreement.py``, docs/market.md):
+#: honest books at the same line never disagree by more than 0.067 (99.9th percentile 0.051 over
+#: 33,993 closing quotes), so 0.07 is the smallest round value above every honest same-line gap. A
+#: swapped -125/-105 quote is 0.08 off (and would "offer" +5% EV), -200/+160 0.28.
+CROSS_BOOK_PROB = 0.07
+#: |line - median of the other books' lines| (points) above which a quote is ``cross_book_line``
+#: (shared data: 2.0 at the 99.9th percentile; > 2.5 quarantines 14 of 36,958 closing quotes).
+CROSS_BOOK_LINE = 2.5
+#: A quote made more than this long before the other books' median quote time is ``stale_quote``
+#: (one fetch of every book spans minutes: the 99.5th percentile lag is 4 minutes; fetches are hours
+#: apart, and 63 closing quotes sit a day or more behind the others: books that stopped quoting).
+STALE_AFTER = pd.Timedelta(hours=2)
+#: Other books needed before a quote can be judged against them (with one other, who is wrong?).
+MIN_OTHER_BOOKS = 2
+CROSS_BOOK_REASONS: tuple[str, ...] = ("stale_quote", "cross_book_line", "cross_book_prob")
+
+
+def cross_book_check(quotes: pd.DataFrame, *, slope: float = float("nan"),
+                     prob_threshold: float = CROSS_BOOK_PROB, line_threshold: float = CROSS_BOOK_LINE,
+                     stale_after: pd.Timedelta = STALE_AFTER) -> pd.DataFrame:
+    """Judge each book's quote against the other books' quotes of the same player-game.
+
+    Per quote, with "the others" the other books' quotes of the same ``(game_date, player_id)``:
+
+    1. ``stale_quote``: ``quoted_at`` more than ``stale_after`` before the median quote time of the
+       others (needs :data:`MIN_OTHER_BOOKS` other timed quotes; the median, so one book quoting late
+       cannot make all the others stale).
+    2. ``cross_book_line``: ``|line - median(other lines)| > line_threshold`` (needs
+       :data:`MIN_OTHER_BOOKS` others).
+    3. ``cross_book_prob``: ``|fair_p_over - median(others' fair P(over) moved to this line)| >
+       prob_threshold``; others are moved by ``slope`` (:func:`nbaprops.odds.shift_p_over`); without a
+       slope only others at the same line count (needs :data:`MIN_OTHER_BOOKS` of them). Stale
+       quotes are left out of the others.
+
+    Args:
+        quotes: one row per book with ``game_date, player_id, sportsbook, line, fair_p_over, quoted_at``.
+        slope: P(over) per point for moving between lines (NaN: same line only).
+        prob_threshold, line_threshold, stale_after: the thresholds (defaults chosen on shared data).
+
+    Returns:
+        A copy with ``cross_book_reason`` (None = passes), and the diagnostics ``xb_lag_seconds``
+        (behind the others' median quote time), ``xb_line_gap`` and ``xb_prob_gap`` (NaN when not judged).
+    """
+    out = quotes.copy()
+    n = len(out)
+    reason = np.full(n, None, dtype=object)
+    lag = np.full(n, np.nan)
+    line_gap = np.full(n, np.nan)
+    prob_gap = np.full(n, np.nan)
+    if n:
+        quoted, _ = _to_utc(out["quoted_at"])
+        t = np.asarray(quoted.to_numpy(dtype="datetime64[ns]").astype("int64"), dtype=np.float64)
+        t[quoted.isna().to_numpy()] = np.nan
+        line = pd.to_numeric(out["line"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        prob = pd.to_numeric(out["fair_p_over"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        for idx in out.groupby(["game_date", "player_id"], sort=False).indices.values():
+            pos = np.asarray(idx)
+            if pos.size < 2:
+                continue
+            tt, ll, pp = t[pos], line[pos], prob[pos]
+            for k, i in enumerate(pos):
+                others = (np.arange(pos.size) != k) & np.isfinite(tt)
+                if np.isfinite(tt[k]) and others.sum() >= MIN_OTHER_BOOKS:
+                    lag[i] = (float(np.median(tt[others])) - tt[k]) / 1e9
+            fresh = ~(lag[pos] > stale_after.total_seconds())
+            for k, i in enumerate(pos):
+                others = (np.arange(pos.size) != k) & fresh & np.isfinite(ll)
+                if others.sum() >= MIN_OTHER_BOOKS:
+                    line_gap[i] = ll[k] - float(np.median(ll[others]))
+                moved = np.asarray(shift_p_over(pp[others], ll[others], ll[k], slope), dtype=np.float64)
+                moved = moved[np.isfinite(moved)]
+                if moved.size >= MIN_OTHER_BOOKS and np.isfinite(pp[k]):
+                    prob_gap[i] = pp[k] - float(np.median(moved))
+        with np.errstate(invalid="ignore"):
+            reason[lag > stale_after.total_seconds()] = "stale_quote"
+            reason[pd.isna(reason) & (np.abs(line_gap) > line_threshold)] = "cross_book_line"
+            reason[pd.isna(reason) & (np.abs(prob_gap) > prob_threshold)] = "cross_book_prob"
+    out["cross_book_reason"] = pd.Series(reason, index=out.index, dtype=object)
+    out["xb_lag_seconds"] = lag
+    out["xb_line_gap"] = line_gap
+    out["xb_prob_gap"] = prob_gap
     return out

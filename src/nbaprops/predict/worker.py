@@ -84,6 +84,22 @@ def _times(rows: pd.DataFrame, name: str) -> pd.Series:
                      dtype="datetime64[us, UTC]")
 
 
+def _col(r: pd.DataFrame, name: str, default: np.ndarray | float = np.nan) -> np.ndarray:
+    """A float column of the unit's rows, ``default`` where it is absent or missing."""
+    if name not in r.columns:
+        return np.broadcast_to(np.asarray(default, dtype="float64"), (len(r),)).copy()
+    values = pd.to_numeric(r[name], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    return np.where(np.isfinite(values), values, default)
+
+
+def _market_p(r: pd.DataFrame) -> np.ndarray:
+    """The market's fair P(over) at the chosen line: the books' consensus (predict/market.py), else the
+    chosen book's de-vigged prices (a slate row built without the market columns)."""
+    own = np.asarray(devig_two_way(r["over_price"].to_numpy(dtype="float64"),
+                                   r["under_price"].to_numpy(dtype="float64")), dtype="float64")
+    return _col(r, "market_p_at_line", own)
+
+
 def _frame(unit: WorkUnit, sid: str, mean: np.ndarray, scale: np.ndarray, p_over: np.ndarray,
            model_version: str, fallback: str | None, model_only: tuple[np.ndarray, np.ndarray] | None = None
            ) -> pd.DataFrame:
@@ -93,15 +109,27 @@ def _frame(unit: WorkUnit, sid: str, mean: np.ndarray, scale: np.ndarray, p_over
     line = r["line"].to_numpy(dtype="float64")
     over = r["over_price"].to_numpy(dtype="float64")
     under = r["under_price"].to_numpy(dtype="float64")
-    rec, conf, ev = recommend(mean, p_over, line, over, under, min_edge=unit.min_edge, min_ev=unit.min_ev)
+    # line shopping: EV at the best price of each side among the books at the line (the chosen book's
+    # own price when no other book passed the gates)
+    best_over, best_under = _col(r, "best_over_price", over), _col(r, "best_under_price", under)
+    rec, conf, ev = recommend(mean, p_over, line, best_over, best_under, min_edge=unit.min_edge, min_ev=unit.min_ev)
     if fallback:
         rec = np.where(np.isfinite(line), "PASS", "NO_LINE").astype(object)
         conf = np.full(len(r), np.nan)
         ev = np.full(len(r), np.nan)
     status = _column(r, "injury_status")
     rec, decision_reason = apply_availability(rec, status)
-    mkt_over = devig_two_way(over, under)
+    mkt_over = _market_p(r)
     has_line = np.isfinite(line)
+    side_over = p_over > 0.5
+    priced = has_line & np.isfinite(p_over)
+    best_price = np.where(priced, np.where(side_over, best_over, best_under), np.nan)
+    books = {side: (r[f"best_{side}_book"].to_numpy(dtype=object) if f"best_{side}_book" in r.columns
+                    else r["sportsbook"].to_numpy(dtype=object)) for side in ("over", "under")}
+    own_book = r["sportsbook"].to_numpy(dtype=object)
+    best_book = np.where(side_over, books["over"], books["under"])
+    best_book = np.where(pd.isna(best_book), own_book, best_book)
+    best_book = np.where(priced & np.isfinite(best_price), best_book, np.array(None, dtype=object))
     return pd.DataFrame({
         "game_id": r["game_id"].to_numpy(), "game_date": r["game_date"].dt.date.to_numpy(),
         "player_id": r["player_id"].to_numpy(dtype="int64"), "system_id": sid,
@@ -116,6 +144,11 @@ def _frame(unit: WorkUnit, sid: str, mean: np.ndarray, scale: np.ndarray, p_over
         "over_price": np.where(has_line, over, np.nan), "under_price": np.where(has_line, under, np.nan),
         "market_p_over": np.where(has_line, mkt_over, np.nan),
         "model_only_points": mo_points, "model_only_p_over": np.where(has_line, mo_p_over, np.nan),
+        "best_book": best_book, "best_price": best_price,
+        "consensus_line": _col(r, "consensus_line"), "consensus_p_over": _col(r, "consensus_p_over"),
+        "books_quoting": _col(r, "books_quoting"),
+        "consensus_at": (r["consensus_at"] if "consensus_at" in r.columns
+                         else pd.Series(pd.NaT, index=r.index, dtype="datetime64[ns, UTC]")),
         "model_version": model_version, "feature_version": SERVED_FEATURE_VERSION, "package_version": __version__,
         "feature_quality_score": r["feature_quality_score"].to_numpy(dtype="float64"),
         "is_fallback": fallback is not None, "fallback_reason": fallback,
@@ -226,8 +259,6 @@ def _system_rows(unit: WorkUnit, models: LoadedModels, sid: str, mean: np.ndarra
     p = cal.transform(raw) if cal is not None else raw
     blend = models.blends.get(sid)
     if blend is not None:
-        mkt = devig_two_way(unit.rows["over_price"].to_numpy(dtype="float64"),
-                            unit.rows["under_price"].to_numpy(dtype="float64"))
-        mean, p = blend.apply(mean, p, line, mkt)
+        mean, p = blend.apply(mean, p, line, _market_p(unit.rows))
     p = np.where(np.isfinite(line), p, np.nan)
     return _frame(unit, sid, mean, scale, p, models.model_version(sid), None, model_only)

@@ -21,7 +21,9 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
+from nbaprops.evaluate.grade import load_graded
 from nbaprops.evaluate.metrics.betting import SETTLED_RESULTS, BetRecord
+from nbaprops.evaluate.metrics.clv import consensus_clv
 from nbaprops.leases import BATCH_STALE_AFTER_S, is_alive, is_stale, run_holder
 from nbaprops.odds import BREAK_EVEN_MINUS_110
 from nbaprops.ops.alerts import Alert
@@ -322,6 +324,8 @@ class PerformanceData:
             bin_lo, bin_hi.
         break_even: The hit rate that breaks even at -110.
         graded_dates: Every date with grades (for the range inputs).
+        clv: Per system, consensus CLV of every prediction with a line (``metrics.clv.consensus_clv``,
+            scope ``predictions``, 95% slate-clustered intervals).
     """
 
     date_from: dt.date | None
@@ -334,6 +338,11 @@ class PerformanceData:
     calibration: list[dict[str, Any]] = field(default_factory=list)
     break_even: float = BREAK_EVEN
     graded_dates: list[dt.date] = field(default_factory=list)
+    clv: list[dict[str, Any]] = field(default_factory=list)
+
+
+#: Bootstrap replicates of the page's CLV intervals (the report uses 1,000).
+CLV_BOOT = 300
 
 
 _GRADED = """
@@ -430,6 +439,14 @@ def load_performance(cur: duckdb.DuckDBPyConnection, *, date_from: dt.date | Non
         rec["cum_bets"] = total.bets
         rec["cum_hit_rate"] = _defined(total.hit_rate)
         rec["cum_roi"] = _defined(total.roi)
+    graded_frame = load_graded(cur, lo, hi)
+    if system is not None:
+        graded_frame = graded_frame[graded_frame["system_id"] == system]
+    if len(graded_frame):
+        cclv = consensus_clv(graded_frame, n_boot=CLV_BOOT)
+        cclv = cclv[cclv["scope"] == "predictions"]
+        data.clv = [{str(k): (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+                    for r in cclv.to_dict(orient="records")]
     data.calibration = _records(cur, f"""
         WITH {graded},
         scored AS (

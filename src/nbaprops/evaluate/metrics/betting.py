@@ -245,6 +245,9 @@ def _bet_stats(g: pd.DataFrame, n_boot: int, seed: int, ci: float) -> dict[str, 
         "n_dates": 0,
     }
     rec["hit_rate_minus_break_even"] = rec["hit_rate"] - rec["break_even"]
+    # the same bets settled at the chosen book's posted price instead of the best price (line shopping)
+    rec["roi_posted"] = (float(np.nansum(as_float(g["profit_units_posted"])[stood])) / record.bets
+                         if "profit_units_posted" in g.columns and record.bets else math.nan)
     if record.bets:
         dates = slate_dates(g)[stood]
         rec["n_dates"] = int(pd.Series(dates).nunique())
@@ -271,7 +274,8 @@ def betting_metrics(graded: pd.DataFrame, by: Sequence[str] = DEFAULT_BY, *, n_b
         ``hit_rate`` and ``roi`` (:class:`BetRecord`: wins / (wins + losses), profit / bets), ``profit_units``, ``break_even``
         (from the prices actually taken), ``break_even_minus_110`` (0.5238), ``hit_rate_minus_break_even``,
         ``price_assumed`` (bets priced at an assumed -110), ``n_dates``, ``hit_rate_ci_low/high``,
-        ``roi_ci_low/high`` and ``p_roi_le_0``.
+        ``roi_ci_low/high``, ``p_roi_le_0`` and ``roi_posted`` (the same bets at the posted price of the
+        chosen book, when ``profit_units_posted`` is present; ``roi`` is at the price taken: the best).
     """
     rows = [{**key, **_bet_stats(g, n_boot, seed, ci)} for key, g in groups(graded, by)]
     return frame(rows, by)

@@ -19,7 +19,7 @@ from nbaprops.evaluate.metrics.betting import (
     betting_metrics,
     bucket_metrics,
 )
-from nbaprops.evaluate.metrics.clv import clv
+from nbaprops.evaluate.metrics.clv import CONSENSUS_CLV_COLUMNS, clv, consensus_clv
 from nbaprops.evaluate.metrics.points import points_metrics
 from nbaprops.evaluate.metrics.probability import probability_metrics, probability_rows, reliability_table
 from nbaprops.odds import BREAK_EVEN_MINUS_110
@@ -150,7 +150,7 @@ def summarize(graded: pd.DataFrame, *, by: Sequence[str] = DEFAULT_BY, n_boot: i
 
     Returns:
         Keys ``schema, counts, date_range, break_even_minus_110, points, probability, reliability,
-        betting, buckets (edge, confidence_decile, month, side), clv, alarms, definitions``.
+        betting, buckets (edge, confidence_decile, month, side), clv, consensus_clv, alarms, definitions``.
     """
     g = add_derived_columns(graded)
     dates = pd.to_datetime(g["game_date"])
@@ -185,6 +185,8 @@ def summarize(graded: pd.DataFrame, *, by: Sequence[str] = DEFAULT_BY, n_boot: i
             "side": bucket_metrics(g, "side", by=by, n_boot=n_boot, seed=seed),
         },
         "clv": clv(g, by) if "closing_line" in g.columns else None,
+        "consensus_clv": (consensus_clv(g, by, n_boot=n_boot, seed=seed)
+                          if set(CONSENSUS_CLV_COLUMNS) <= set(g.columns) else None),
         "definitions": {
             "void": "no actuals row, points missing, minutes == 0, or 0 points with unknown minutes",
             "bet": BET_DEFINITION,
@@ -201,6 +203,11 @@ def summarize(graded: pd.DataFrame, *, by: Sequence[str] = DEFAULT_BY, n_boot: i
                                  "a forecast beats the line only when the whole 95% interval is below zero",
             "probability": "valid line, played, not a push, p_over and market_p_over both present",
             "confidence_decile": "quantile decile of confidence among each system's bets",
+            "consensus_clv": "vs the books' consensus (docs/market.md): EV of the price taken at the closing "
+                             "fair P(side); line / fair-probability move from prediction time to close on rows "
+                             "whose close is a later snapshot",
+            "price_taken": "the best price of the side among the books at prediction time (roi); roi_posted "
+                           "settles the same bets at the chosen book's posted price",
         },
     }
     out: dict[str, Any] = to_jsonable(summary)

@@ -6,7 +6,8 @@
 --   * a player's absence streak = games of his roster team after his latest game, before D;
 --   * "recently out" = missed the team's previous game but played within its last 11 (streak 1..10):
 --     a longer absence is already in everyone's recent averages;
---   * shares of team minutes / FGA / points are over the player's last 10 games of the season.
+--   * shares of team minutes / FGA / points are over the player's last 10 games of the season for
+--     that team.
 -- Who plays ON D is unknown from box scores before D: "missed the team's previous game" is the proxy.
 WITH pb AS (
     SELECT b.game_id, b.game_date, b.season, b.player_id, b.team_abbr, b.minutes, b.pts, b.fga,
@@ -64,9 +65,13 @@ roll AS (
            max(CASE WHEN games_missed_before >= 3 THEN season_game_no END) OVER run AS return_game_no,
            max(CASE WHEN games_missed_before >= 3 THEN cum_minutes - coalesce(minutes, 0) END) OVER run AS minutes_before_return
     FROM gaps
-    WINDOW l10 AS (PARTITION BY player_id, season ORDER BY game_date ASC, game_id ASC ROWS BETWEEN 9 PRECEDING AND CURRENT ROW),
-           l5 AS (PARTITION BY player_id, season ORDER BY game_date ASC, game_id ASC ROWS BETWEEN 4 PRECEDING AND CURRENT ROW),
-           l3 AS (PARTITION BY player_id, season ORDER BY game_date ASC, game_id ASC ROWS BETWEEN 2 PRECEDING AND CURRENT ROW),
+    -- rolling figures over his games for his current team (a traded player's role starts afresh)
+    WINDOW l10 AS (PARTITION BY player_id, season, team_abbr ORDER BY game_date ASC, game_id ASC
+                   ROWS BETWEEN 9 PRECEDING AND CURRENT ROW),
+           l5 AS (PARTITION BY player_id, season, team_abbr ORDER BY game_date ASC, game_id ASC
+                  ROWS BETWEEN 4 PRECEDING AND CURRENT ROW),
+           l3 AS (PARTITION BY player_id, season, team_abbr ORDER BY game_date ASC, game_id ASC
+                  ROWS BETWEEN 2 PRECEDING AND CURRENT ROW),
            run AS (PARTITION BY player_id, season ORDER BY game_date ASC, game_id ASC
                    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ),

@@ -44,6 +44,7 @@ class CatBoostSystem(BoostedTreeSystem):
         thread_count: CPU threads for training and prediction.
         random_state: Seed.
         family: Spread family: ``'normal'``, ``'negbin'`` or ``'auto'``.
+        feature_version: Train on every feature of this version instead (``None``: the list above).
     """
 
     system_id: ClassVar[str] = "catboost"
@@ -57,9 +58,11 @@ class CatBoostSystem(BoostedTreeSystem):
     def __init__(self, iterations: int = 1500, learning_rate: float = 0.07, depth: int = 6,
                  l2_leaf_reg: float = 3.8, subsample: float = 0.72, border_count: int = 128,
                  early_stopping_rounds: int = 50, holdout_frac: float = 0.15, thread_count: int = 2,
-                 random_state: int = 42, family: str = "auto") -> None:
+                 random_state: int = 42, family: str = "auto",
+                 feature_version: str | None = None) -> None:
         super().__init__(early_stopping_rounds=early_stopping_rounds, holdout_frac=holdout_frac,
-                         thread_count=thread_count, random_state=random_state, family=family)
+                         thread_count=thread_count, random_state=random_state, family=family,
+                         feature_version=feature_version)
         self.iterations = iterations
         self.learning_rate = learning_rate
         self.depth = depth

@@ -39,6 +39,7 @@ class XGBoostSystem(BoostedTreeSystem):
         thread_count: CPU threads.
         random_state: Seed.
         family: Spread family: ``'normal'``, ``'negbin'`` or ``'auto'``.
+        feature_version: Train on every feature of this version instead (``None``: the list above).
     """
 
     system_id: ClassVar[str] = "xgboost"
@@ -52,9 +53,11 @@ class XGBoostSystem(BoostedTreeSystem):
     def __init__(self, n_estimators: int = 1000, learning_rate: float = 0.05, max_depth: int = 6,
                  min_child_weight: float = 10.0, subsample: float = 0.8, colsample_bytree: float = 0.8,
                  reg_lambda: float = 1.0, early_stopping_rounds: int = 50, holdout_frac: float = 0.15,
-                 thread_count: int = 2, random_state: int = 42, family: str = "auto") -> None:
+                 thread_count: int = 2, random_state: int = 42, family: str = "auto",
+                 feature_version: str | None = None) -> None:
         super().__init__(early_stopping_rounds=early_stopping_rounds, holdout_frac=holdout_frac,
-                         thread_count=thread_count, random_state=random_state, family=family)
+                         thread_count=thread_count, random_state=random_state, family=family,
+                         feature_version=feature_version)
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.max_depth = max_depth

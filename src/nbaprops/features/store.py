@@ -27,7 +27,7 @@ def _source_rows() -> str:
     return f"""(SELECT fv.*, {cols}
                 FROM feature_values fv
                 LEFT JOIN player_availability a ON a.game_date = fv.game_date AND a.player_id = fv.player_id
-                WHERE fv.game_date BETWEEN $date_from AND $date_to)"""
+                WHERE fv.game_date BETWEEN ? AND ?)"""
 
 
 def build_feature_store(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date,
@@ -41,15 +41,14 @@ def build_feature_store(con: duckdb.DuckDBPyConnection, date_from: dt.date, date
             q = quality_sql(names, "v")
             # NULL stays NULL in the arrays: never a made-up default
             tx.execute(f"""INSERT INTO feature_store BY NAME
-                SELECT v.game_date, v.game_id, v.player_id, $version AS feature_version,
+                SELECT v.game_date, v.game_id, v.player_id, ? AS feature_version,
                        v.team_abbr, v.opponent_abbr, v.is_home, v.is_expected, v.has_line, v.played,
-                       {len(names)} AS feature_count, $names AS feature_names,
+                       {len(names)} AS feature_count, ? AS feature_names,
                        [{", ".join(f"CAST(v.{n} AS DOUBLE)" for n in names)}] AS features,
                        [{", ".join(f"v.{n}__src" for n in names)}] AS feature_sources,
                        {q["quality_score"]} AS quality_score, {q["quality_tier"]} AS quality_tier,
                        {q["required_missing"]} AS required_missing, now() AS built_at
-                FROM {_source_rows()} AS v""",
-                {"version": version, "names": names, "date_from": date_from, "date_to": date_to})
+                FROM {_source_rows()} AS v""", [version, names, date_from, date_to])
         row = tx.execute("SELECT count(*) FROM feature_store WHERE game_date BETWEEN ? AND ?", args).fetchone()
     return int(row[0]) if row else 0
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -95,6 +96,11 @@ def main() -> None:
                 block[f"pred_{name}"] = m.predict(test)
                 n_fits += 1
             out.append(block)
+            done = pd.concat(out)
+            print(f"  block {day}..{end}: {len(block)} rows, running MAE v2 "
+                  f"{(done['pred_v2'] - done['actual_points']).abs().mean():.3f} v3 "
+                  f"{(done['pred_v3'] - done['actual_points']).abs().mean():.3f} ({time.perf_counter() - t0:.0f} s)",
+                  file=sys.stderr, flush=True)
         day = end + dt.timedelta(days=1)
     res = pd.concat(out, ignore_index=True).merge(starters, on=["game_id", "player_id"], how="left")
     res = res[res["pred_v2"].notna() & res["pred_v3"].notna()]

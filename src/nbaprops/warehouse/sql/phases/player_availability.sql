@@ -13,7 +13,7 @@ WITH pb AS (
     SELECT b.game_id, b.game_date, b.season, b.player_id, b.team_abbr, b.minutes, b.pts, b.fga,
            -- the box score's start flag; a source without it: the team's top 5 by minutes
            coalesce(b.starter, ROW_NUMBER() OVER (PARTITION BY b.game_id, b.team_abbr
-                                                  ORDER BY b.minutes DESC NULLS LAST, b.player_id ASC) <= 5) AS started
+                                                  ORDER BY b.minutes DESC NULLS LAST, b.player_id ASC NULLS FIRST) <= 5) AS started
     FROM player_boxscores AS b
     WHERE b.game_date < $date_to
 ),
@@ -26,8 +26,8 @@ team_games AS (
 tseq AS (
     -- the n-th game of the team in the season
     SELECT game_id, team_abbr, season, game_date, team_minutes, team_fga, team_pts,
-           ROW_NUMBER() OVER (PARTITION BY team_abbr, season ORDER BY game_date ASC, game_id ASC) AS team_game_no,
-           LEAD(game_date) OVER (PARTITION BY team_abbr, season ORDER BY game_date ASC, game_id ASC) AS next_game_date
+           ROW_NUMBER() OVER (PARTITION BY team_abbr, season ORDER BY game_date ASC NULLS FIRST, game_id ASC NULLS FIRST) AS team_game_no,
+           LEAD(game_date) OVER (PARTITION BY team_abbr, season ORDER BY game_date ASC NULLS FIRST, game_id ASC NULLS FIRST) AS next_game_date
     FROM team_games
 ),
 pg AS (
@@ -39,7 +39,7 @@ pg AS (
            sum(p.minutes) OVER (ps ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum_minutes
     FROM pb AS p
     JOIN tseq AS t ON t.game_id = p.game_id AND t.team_abbr = p.team_abbr
-    WINDOW ps AS (PARTITION BY p.player_id, p.season ORDER BY p.game_date ASC, p.game_id ASC)
+    WINDOW ps AS (PARTITION BY p.player_id, p.season ORDER BY p.game_date ASC NULLS FIRST, p.game_id ASC NULLS FIRST)
 ),
 gaps AS (
     SELECT *,
@@ -66,13 +66,13 @@ roll AS (
            max(CASE WHEN games_missed_before >= 3 THEN cum_minutes - coalesce(minutes, 0) END) OVER run AS minutes_before_return
     FROM gaps
     -- rolling figures over his games for his current team (a traded player's role starts afresh)
-    WINDOW l10 AS (PARTITION BY player_id, season, team_abbr ORDER BY game_date ASC, game_id ASC
+    WINDOW l10 AS (PARTITION BY player_id, season, team_abbr ORDER BY game_date ASC NULLS FIRST, game_id ASC NULLS FIRST
                    ROWS BETWEEN 9 PRECEDING AND CURRENT ROW),
-           l5 AS (PARTITION BY player_id, season, team_abbr ORDER BY game_date ASC, game_id ASC
+           l5 AS (PARTITION BY player_id, season, team_abbr ORDER BY game_date ASC NULLS FIRST, game_id ASC NULLS FIRST
                   ROWS BETWEEN 4 PRECEDING AND CURRENT ROW),
-           l3 AS (PARTITION BY player_id, season, team_abbr ORDER BY game_date ASC, game_id ASC
+           l3 AS (PARTITION BY player_id, season, team_abbr ORDER BY game_date ASC NULLS FIRST, game_id ASC NULLS FIRST
                   ROWS BETWEEN 2 PRECEDING AND CURRENT ROW),
-           run AS (PARTITION BY player_id, season ORDER BY game_date ASC, game_id ASC
+           run AS (PARTITION BY player_id, season ORDER BY game_date ASC NULLS FIRST, game_id ASC NULLS FIRST
                    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ),
 days AS (

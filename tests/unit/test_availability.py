@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -195,3 +196,17 @@ def test_features_of_a_day_ignore_that_day_and_every_later_game() -> None:
     # power: the next day did see the change
     later = "SELECT vacated_minutes_share, games_missed_streak FROM player_availability WHERE game_date = ? ORDER BY player_id"
     assert not full.execute(later, [DAY[7]]).df().equals(changed.execute(later, [DAY[7]]).df())
+
+
+def test_training_on_another_version_than_the_served_one_cannot_promote(tmp_path: Path) -> None:
+    from nbaprops import Project
+    from nbaprops.errors import InputError
+
+    p = Project(tmp_path / "nba.duckdb")
+    try:
+        with pytest.raises(InputError, match="cannot be served"):
+            p.train("2024-04-10", promote=True, feature_version="v3_availability")
+        with pytest.raises(InputError, match="unknown feature version"):
+            p.train("2024-04-10", feature_version="v9_nothing")
+    finally:
+        p.close()

@@ -18,8 +18,10 @@ WITH pb AS (
     WHERE b.game_date < $date_to
 ),
 team_games AS (
+    -- minutes summed as decimals: a parallel float sum differs in the last bit run to run
     SELECT game_id, team_abbr, min(game_date) AS game_date, min(season) AS season,
-           sum(minutes) AS team_minutes, sum(fga) AS team_fga, sum(pts) AS team_pts
+           CAST(sum(CAST(minutes AS DECIMAL(18, 6))) AS DOUBLE) AS team_minutes,
+           sum(fga) AS team_fga, sum(pts) AS team_pts
     FROM pb
     GROUP BY game_id, team_abbr
 ),
@@ -92,6 +94,10 @@ roster AS (
     SELECT d.d, r.player_id, r.team_abbr, r.season_game_no, r.team_game_no, r.n_l10, r.n_l3,
            r.minutes_l10, r.minutes_l5, r.minutes_l3, r.minutes_share_l10, r.fga_share_l10, r.pts_share_l10,
            r.starts_l10, r.return_game_no, r.minutes_before_return, r.cum_minutes,
+           -- shares as exact decimals, so that team sums and "minus his own share" are exact
+           CAST(r.minutes_share_l10 AS DECIMAL(18, 12)) AS min_share_dec,
+           CAST(r.fga_share_l10 AS DECIMAL(18, 12)) AS fga_share_dec,
+           CAST(r.pts_share_l10 AS DECIMAL(18, 12)) AS pts_share_dec,
            s.team_games_before - r.team_game_no AS streak,
            (s.team_games_before - r.team_game_no BETWEEN 1 AND 10) AS recently_out,
            (r.minutes_l10 >= $rotation_min_minutes) AS is_rotation,
@@ -106,11 +112,11 @@ roster AS (
 team_out AS (
     SELECT s.d, s.team_abbr,
            count(CASE WHEN r.recently_out AND r.is_rotation THEN 1 END) AS players_out,
-           coalesce(sum(CASE WHEN r.recently_out THEN r.minutes_share_l10 END), 0) AS vac_minutes,
-           coalesce(sum(CASE WHEN r.recently_out THEN r.fga_share_l10 END), 0) AS vac_fga,
-           coalesce(sum(CASE WHEN r.recently_out THEN r.pts_share_l10 END), 0) AS vac_pts,
+           coalesce(sum(CASE WHEN r.recently_out THEN r.min_share_dec END), 0) AS vac_minutes,
+           coalesce(sum(CASE WHEN r.recently_out THEN r.fga_share_dec END), 0) AS vac_fga,
+           coalesce(sum(CASE WHEN r.recently_out THEN r.pts_share_dec END), 0) AS vac_pts,
            -- absences that began at one of the team's last two games (barely in anyone's averages)
-           coalesce(sum(CASE WHEN r.streak BETWEEN 1 AND 2 THEN r.minutes_share_l10 END), 0) AS vac_minutes_new,
+           coalesce(sum(CASE WHEN r.streak BETWEEN 1 AND 2 THEN r.min_share_dec END), 0) AS vac_minutes_new,
            count(CASE WHEN r.recently_out AND r.is_starter THEN 1 END) AS starters_out
     FROM team_state AS s
     LEFT JOIN roster AS r ON r.d = s.d AND r.team_abbr = s.team_abbr
@@ -120,12 +126,13 @@ j AS (
     SELECT c.game_date, c.game_id, c.player_id, c.team_abbr, c.opponent_abbr,
            r.streak, r.season_game_no, r.return_game_no, r.minutes_before_return, r.cum_minutes,
            r.n_l3, r.minutes_l3, r.minutes_l10, r.minutes_l5, r.minutes_share_l10, r.fga_share_l10,
+           r.min_share_dec, r.fga_share_dec, r.pts_share_dec,
            -- his own share is not "vacated" for himself
            (r.team_abbr = c.team_abbr AND r.recently_out) AS own_out,
            coalesce(r.is_rotation, FALSE) AS own_rotation,
            coalesce(r.is_starter, FALSE) AS own_starter,
            o.players_out, o.vac_minutes, o.vac_fga, o.vac_pts, o.vac_minutes_new, o.starters_out,
-           r.pts_share_l10, r.streak BETWEEN 1 AND 2 AS own_new_out,
+           r.streak BETWEEN 1 AND 2 AS own_new_out,
            x.players_out AS opp_players_out, x.vac_minutes AS opp_vac_minutes, x.vac_fga AS opp_vac_fga,
            x.vac_pts AS opp_vac_pts, x.starters_out AS opp_starters_out
     FROM upcoming_player_game_context AS c
@@ -147,19 +154,19 @@ f AS (
            j.minutes_share_l10 AS minutes_share_last_10,
            j.fga_share_l10 AS fga_share_last_10,
            CAST(j.players_out - CASE WHEN j.own_out AND j.own_rotation THEN 1 ELSE 0 END AS DOUBLE) AS teammates_out,
-           j.vac_minutes - CASE WHEN j.own_out THEN j.minutes_share_l10 ELSE 0 END AS vacated_minutes_share,
-           j.vac_fga - CASE WHEN j.own_out THEN j.fga_share_l10 ELSE 0 END AS vacated_fga_share,
-           j.vac_pts - CASE WHEN j.own_out THEN j.pts_share_l10 ELSE 0 END AS vacated_points_share,
+           CAST(j.vac_minutes - CASE WHEN j.own_out THEN j.min_share_dec ELSE 0 END AS DOUBLE) AS vacated_minutes_share,
+           CAST(j.vac_fga - CASE WHEN j.own_out THEN j.fga_share_dec ELSE 0 END AS DOUBLE) AS vacated_fga_share,
+           CAST(j.vac_pts - CASE WHEN j.own_out THEN j.pts_share_dec ELSE 0 END AS DOUBLE) AS vacated_points_share,
            CAST(j.starters_out - CASE WHEN j.own_out AND j.own_starter THEN 1 ELSE 0 END AS DOUBLE) AS starters_missing,
            CAST(j.opp_players_out AS DOUBLE) AS opp_players_out,
-           j.opp_vac_minutes AS opp_vacated_minutes_share,
-           j.opp_vac_fga AS opp_vacated_fga_share,
-           j.opp_vac_pts AS opp_vacated_points_share,
+           CAST(j.opp_vac_minutes AS DOUBLE) AS opp_vacated_minutes_share,
+           CAST(j.opp_vac_fga AS DOUBLE) AS opp_vacated_fga_share,
+           CAST(j.opp_vac_pts AS DOUBLE) AS opp_vacated_points_share,
            CAST(j.opp_starters_out AS DOUBLE) AS opp_starters_missing,
            -- his last-5 minutes with the minutes of teammates out since the last two games spread
            -- over the players left in proportion (denominator floored at 0.5), capped at 48
-           least(48.0, j.minutes_l5 / greatest(0.5, 1.0 - (j.vac_minutes_new
-                 - CASE WHEN j.own_new_out AND j.own_out THEN j.minutes_share_l10 ELSE 0 END))) AS projected_minutes
+           least(48.0, j.minutes_l5 / greatest(0.5, 1.0 - CAST(j.vac_minutes_new
+                 - CASE WHEN j.own_new_out AND j.own_out THEN j.min_share_dec ELSE 0 END AS DOUBLE))) AS projected_minutes
     FROM j
 )
 SELECT

@@ -433,15 +433,22 @@ class Project:
         return version
 
     def train(self, until: DateLike, *, since: DateLike | None = None, promote: bool = False,
-              progress: Progress = no_progress) -> dict[str, Any]:
+              feature_version: str | None = None, progress: Progress = no_progress) -> dict[str, Any]:
         """Train every system on games strictly before ``until`` and save a model set (its manifest is
-        returned; ``promote`` serves it now)."""
+        returned; ``promote`` serves it now). ``feature_version`` (default: the served one) is the
+        feature-store version trained on; a set of another version cannot be served."""
+        from nbaprops.features.definitions import SERVED_FEATURE_VERSION
         from nbaprops.models.registry import promote as promote_set
         from nbaprops.models.training import train_models
 
+        version = self._feature_version(feature_version)
+        if promote and version != SERVED_FEATURE_VERSION:
+            raise InputError(f"a model set trained on {version!r} cannot be served: the store serves "
+                             f"{SERVED_FEATURE_VERSION!r}", field="feature_version")
         manifest = train_models(self.con, self.model_path, to_date(until),
                                 since=to_date(since) if since else None, thread_count=self.settings.threads,
-                                progress=progress)
+                                progress=progress, feature_version=version,
+                                promote_if_first=version == SERVED_FEATURE_VERSION)
         if promote and manifest["served"] != manifest["model_set"]:
             promote_set(self.model_path, manifest["model_set"])
             manifest["served"] = manifest["model_set"]

@@ -59,7 +59,7 @@ PHASE_TABLES = {
                "players"),
     "analytics": ("player_game_summary", "team_game_summary", "upcoming_player_game_context"),
     "precompute": ("team_defense", "player_scoring_profile", "player_daily_cache", "composite_factors",
-                   "feature_values", "feature_store"),
+                   "player_availability", "feature_values", "feature_store"),
     "predict": ("player_prop_predictions",),
     "grade": ("prediction_grades",),
 }

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import nbaprops
-from nbaprops.features.definitions import CONTEXT_COLUMNS, FEATURE_VERSIONS, FEATURES_V2
+from nbaprops.features.definitions import CONTEXT_COLUMNS, FEATURE_VERSIONS, FEATURES_V3
 from nbaprops.models.systems import SYSTEMS
 
 SRC = Path(nbaprops.__file__).resolve().parent
@@ -29,10 +29,10 @@ def test_cited_docs_exist_and_nothing_cites_an_outside_file() -> None:
 
 def test_features_doc_covers_every_feature_version_and_column() -> None:
     text = (DOCS / "features.md").read_text(encoding="utf-8")
-    for name in (*FEATURE_VERSIONS, *FEATURES_V2, *CONTEXT_COLUMNS):
+    for name in (*FEATURE_VERSIONS, *FEATURES_V3, *CONTEXT_COLUMNS):
         assert f"`{name}`" in text, name
     # the tables number the features in store order (1-based, as the SQL arrays)
-    for i, name in enumerate(FEATURES_V2, start=1):
+    for i, name in enumerate(FEATURES_V3, start=1):
         assert re.search(rf"^\| {i} \| `{name}` \|", text, flags=re.MULTILINE), (i, name)
 
 

@@ -12,7 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nbaprops.features.definitions import CONTEXT_COLUMNS, FEATURE_VERSIONS, FEATURES_V1, FEATURES_V2
+from nbaprops.features.definitions import (
+    CONTEXT_COLUMNS,
+    FEATURE_VERSIONS,
+    FEATURES_V1,
+    FEATURES_V2,
+    FEATURES_V3,
+)
 from nbaprops.features.reader import load_rows, wide_features_sql
 from nbaprops.features.store import build_feature_store, load_features
 from nbaprops.predict.slate import load_slate
@@ -32,7 +38,7 @@ def _value(day: dt.date, player: int, i: int) -> float | None:
     """A distinct value per (date, player, feature position); every 7th position is missing."""
     if (i + player) % 7 == 0:
         return None
-    if FEATURES_V2[i] in DECIMAL_FEATURES:
+    if FEATURES_V3[i] in DECIMAL_FEATURES:
         return ((day.day + player + i) % 19) / 2
     return day.day * 10_000 + player * 100 + i + 0.25
 
@@ -59,6 +65,13 @@ def con() -> Iterator[duckdb.DuckDBPyConnection]:
             for j, name in enumerate(CONTEXT_COLUMNS):
                 row[name] = float(player + j)
             _insert(c, "feature_values", row)
+            # the v3 additions come from player_availability
+            avail: dict[str, Any] = {"game_date": day, "game_id": game_id, "player_id": player}
+            for i, name in enumerate(FEATURES_V3[len(FEATURES_V2):], start=len(FEATURES_V2)):
+                value = _value(day, player, i)
+                avail[name] = value
+                avail[f"{name}__src"] = "missing" if value is None else "phase4"
+            _insert(c, "player_availability", avail)
             if player != NO_CONTEXT:
                 _insert(c, "upcoming_player_game_context", {
                     "game_id": game_id, "game_date": day, "player_id": player, "current_points_line": 20.5 + player,
@@ -72,7 +85,7 @@ def con() -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def _expected(day: dt.date, player: int, names: tuple[str, ...]) -> list[float]:
-    return [np.nan if (v := _value(day, player, FEATURES_V2.index(n))) is None else v for n in names]
+    return [np.nan if (v := _value(day, player, FEATURES_V3.index(n))) is None else v for n in names]
 
 
 @pytest.mark.parametrize("version", sorted(FEATURE_VERSIONS))
@@ -83,7 +96,7 @@ def test_load_rows_puts_each_array_position_in_its_named_column(con: duckdb.Duck
     # the player without a line-context row is left out by the line join
     assert sorted(set(rows["player_id"])) == [11, 12]
     assert len(rows) == 4
-    assert [c for c in rows.columns if c in FEATURES_V2] == list(names)
+    assert [c for c in rows.columns if c in FEATURES_V3] == list(names)
     for r in rows.itertuples(index=False):
         got = [getattr(r, n) for n in names]
         np.testing.assert_array_equal(got, _expected(r.game_date.date(), r.player_id, names))

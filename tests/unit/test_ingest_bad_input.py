@@ -22,6 +22,7 @@ import pytest
 
 from nbaprops.config import load_settings
 from nbaprops.errors import MissingColumnsError, UnreadableFileError
+from nbaprops.features.definitions import FEATURE_VERSIONS
 from nbaprops.features.store import build_feature_store
 from nbaprops.ingest import boxscores, lines
 from nbaprops.ingest.sources.files import discover, file_columns, require_columns
@@ -525,7 +526,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyC
     load_files(c, root / "data", report)
     assert report.names["matched"] == 1
     counts = run_phases(c, load_settings(db=root / "unused.duckdb"), dt.date(2024, 3, 1), dt.date(2024, 3, 5))
-    assert counts["upcoming_player_game_context"] == 12 and counts["feature_store"] == 24
+    assert counts["upcoming_player_game_context"] == 12 and counts["feature_store"] == 12 * len(FEATURE_VERSIONS)
     yield c
     c.close()
 

@@ -9,8 +9,15 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from nbaprops.errors import ModelError
-from nbaprops.features.definitions import CONTEXT_COLUMNS, FEATURES_V1, FEATURES_V2, MARKET_FEATURES
+from nbaprops.errors import InputError, MissingColumnsError, ModelError
+from nbaprops.features.definitions import (
+    AVAILABILITY_FEATURES,
+    CONTEXT_COLUMNS,
+    FEATURES_V1,
+    FEATURES_V2,
+    FEATURES_V3,
+    MARKET_FEATURES,
+)
 from nbaprops.models.systems import (
     SYSTEMS,
     CatBoostSystem,
@@ -320,6 +327,28 @@ def test_boosted_trees_share_inputs_and_refuse_a_corrupt_model_file(
     (target / type(system).model_file).write_bytes(b"not a model")
     with pytest.raises(ModelError, match=f"cannot load {library} model"):
         load_system(target)
+
+
+@pytest.mark.parametrize("cls", [CatBoostSystem, XGBoostSystem])
+def test_boosted_trees_train_on_the_feature_version_they_are_given(
+        cls: type[BoostedTreeSystem], tmp_path: Path, data: tuple[pd.DataFrame, pd.Series, pd.DataFrame]) -> None:
+    X, y, _ = data
+    rng = np.random.default_rng(5)
+    X3 = X.assign(**{n: rng.normal(0.0, 1.0, len(X)) for n in AVAILABILITY_FEATURES})
+    system = cls(thread_count=1, feature_version="v3_availability")
+    with pytest.raises(MissingColumnsError, match="games_missed_streak"):
+        system.fit(X, y)     # v2 rows lack the v3 features: refused, never filled in
+    system.fit(X3, y)
+    assert system.feature_names_ == list(FEATURES_V3)
+    system.save(tmp_path / "m")
+    loaded = load_system(tmp_path / "m")
+    assert isinstance(loaded, cls) and loaded.feature_version == "v3_availability"
+    assert loaded.feature_names_ == list(FEATURES_V3)
+    np.testing.assert_array_equal(loaded.predict(X3), system.predict(X3))
+    with pytest.raises(MissingColumnsError):
+        loaded.predict(X)
+    with pytest.raises(InputError, match="unknown feature version"):
+        cls(feature_version="v9_nothing")
 
 
 def test_deterministic_given_seed(data: tuple[pd.DataFrame, pd.Series, pd.DataFrame]) -> None:

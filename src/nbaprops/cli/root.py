@@ -205,12 +205,16 @@ def train(
     until: Annotated[str, typer.Option("--until", help="train on games strictly before this date")],
     since: Annotated[str | None, typer.Option("--since", help="first date of the training window")] = None,
     promote_model: Annotated[bool, typer.Option("--promote", help="serve the new model set now")] = False,
+    feature_version: Annotated[str | None, typer.Option(
+        "--feature-version", help=f"feature version to train on (default {FEATURE_VERSION}; "
+                                  f"known: {', '.join(sorted(FEATURE_VERSIONS))}); only the served one can be served")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Train every system on data strictly before --until and save a model set to the registry."""
     p = project(ctx)
     with progress_bar() as prog:
         manifest = p.train(date_option(until), since=date_option(since) if since else None, promote=promote_model,
+                           feature_version=feature_version,
                            progress=_bar(prog, prog.add_task("train", total=1)))
     if as_json:
         emit(manifest)

@@ -14,6 +14,8 @@ __all__ = [
     "CONTEXT_COLUMNS",
     "FEATURES_V1",
     "FEATURES_V2",
+    "FEATURES_V3",
+    "AVAILABILITY_FEATURES",
     "FEATURE_VERSION",
     "FEATURE_VERSIONS",
     "MARKET_FEATURES",
@@ -61,6 +63,31 @@ FEATURES_V2: tuple[str, ...] = FEATURES_V1 + (
     "ppm_avg_last_10",          # 32 sum points / sum minutes, last 10 games played
 )
 
+#: Who plays and for how long (issue 10), from box scores of games strictly before D only
+#: (``player_availability``; docs/features.md, "Availability"). "Out" = missed the team's previous
+#: game but played within its last 11 (the point-in-time proxy: who plays on D is not known).
+AVAILABILITY_FEATURES: tuple[str, ...] = (
+    "games_missed_streak",        # 33 his roster team's games since his latest game of the season
+    "games_since_return",         # 34 his games since an absence of 3+ team games (0 = in one now); NULL if none
+    "minutes_since_return",       # 35 mean minutes in those games; NULL if none
+    "minutes_trend_3_10",         # 36 mean minutes last 3 - last 10 games of the season
+    "minutes_share_last_10",      # 37 his minutes / team minutes, his last 10 games
+    "fga_share_last_10",          # 38 his FGA / team FGA, his last 10 games
+    "teammates_out",              # 39 rotation teammates out (last-10 minutes >= rotation_min_minutes)
+    "vacated_minutes_share",      # 40 sum of the out teammates' minutes shares
+    "vacated_fga_share",          # 41 ... FGA shares
+    "vacated_points_share",       # 42 ... points shares
+    "starters_missing",           # 43 out teammates who started most of their last 10 games
+    "opp_players_out",            # 44 the same four for the opponent
+    "opp_vacated_minutes_share",  # 45
+    "opp_vacated_fga_share",      # 46
+    "opp_vacated_points_share",   # 47
+    "opp_starters_missing",       # 48
+    "projected_minutes",          # 49 last-5 minutes with newly vacated minutes spread pro rata
+)
+
+FEATURES_V3: tuple[str, ...] = FEATURES_V2 + AVAILABILITY_FEATURES
+
 #: The feature version the served models are trained on and predict from. The only place the
 #: served version is spelled out: every other module imports this name.
 SERVED_FEATURE_VERSION = "v2_33features"
@@ -69,7 +96,8 @@ FEATURE_VERSION = SERVED_FEATURE_VERSION
 
 FEATURE_VERSIONS: dict[str, tuple[str, ...]] = {
     "v1_baseline_25": FEATURES_V1,
-    SERVED_FEATURE_VERSION: FEATURES_V2,
+    "v2_33features": FEATURES_V2,
+    "v3_availability": FEATURES_V3,
 }
 
 # Features whose absence is legitimate (a player without a line, no history vs an opponent,
@@ -77,6 +105,8 @@ FEATURE_VERSIONS: dict[str, tuple[str, ...]] = {
 OPTIONAL_FEATURES: frozenset[str] = frozenset({
     "vegas_points_line", "vegas_opening_line", "vegas_line_move",
     "avg_points_vs_opponent", "injury_risk",
+    # no absence of 3+ games this season: nothing to count from
+    "games_since_return", "minutes_since_return",
 })
 
 #: Every feature derived from a sportsbook line or price. A system's *model-only* forecast is built

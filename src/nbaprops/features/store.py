@@ -7,12 +7,27 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from nbaprops.features.definitions import CONTEXT_COLUMNS, FEATURE_VERSIONS, SERVED_FEATURE_VERSION
+from nbaprops.features.definitions import (
+    AVAILABILITY_FEATURES,
+    CONTEXT_COLUMNS,
+    FEATURE_VERSIONS,
+    SERVED_FEATURE_VERSION,
+)
 from nbaprops.features.quality import quality_sql
 from nbaprops.features.reader import feature_names, wide_features_sql
 from nbaprops.warehouse.connection import transaction
 
 __all__ = ["build_feature_store", "load_features"]
+
+
+def _source_rows() -> str:
+    """``feature_values`` with the availability features of ``player_availability`` beside it (one row
+    per context row in both; a row the availability build has not reached reads as missing)."""
+    cols = ", ".join(f"a.{n}, coalesce(a.{n}__src, 'missing') AS {n}__src" for n in AVAILABILITY_FEATURES)
+    return f"""(SELECT fv.*, {cols}
+                FROM feature_values fv
+                LEFT JOIN player_availability a ON a.game_date = fv.game_date AND a.player_id = fv.player_id
+                WHERE fv.game_date BETWEEN ? AND ?)"""
 
 
 def build_feature_store(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date,
@@ -33,8 +48,7 @@ def build_feature_store(con: duckdb.DuckDBPyConnection, date_from: dt.date, date
                        [{", ".join(f"v.{n}__src" for n in names)}] AS feature_sources,
                        {q["quality_score"]} AS quality_score, {q["quality_tier"]} AS quality_tier,
                        {q["required_missing"]} AS required_missing, now() AS built_at
-                FROM feature_values v
-                WHERE v.game_date BETWEEN ? AND ?""", [version, names, date_from, date_to])
+                FROM {_source_rows()} AS v""", [version, names, date_from, date_to])
         row = tx.execute("SELECT count(*) FROM feature_store WHERE game_date BETWEEN ? AND ?", args).fetchone()
     return int(row[0]) if row else 0
 

@@ -31,7 +31,7 @@ import pandas as pd
 
 from nbaprops._version import __version__
 from nbaprops.errors import ModelError
-from nbaprops.features.definitions import MARKET_FEATURES, SERVED_FEATURE_VERSION
+from nbaprops.features.definitions import FEATURE_VERSIONS, MARKET_FEATURES, SERVED_FEATURE_VERSION
 from nbaprops.features.reader import load_history, load_rows
 from nbaprops.models import registry
 from nbaprops.models.calibration import Calibrator
@@ -70,14 +70,21 @@ def _split_dates(dates: pd.Series, frac_a: float, frac_b: float) -> tuple[pd.Tim
 
 def train_models(con: duckdb.DuckDBPyConnection, model_dir: Path, until: dt.date, *,
                  since: dt.date | None = None, thread_count: int = 2, promote_if_first: bool = True,
-                 progress: Progress = no_progress, val_fraction: float = 0.12) -> dict[str, Any]:
-    """Train all systems on games strictly before ``until``; save a model set; return its manifest."""
+                 progress: Progress = no_progress, val_fraction: float = 0.12,
+                 feature_version: str = SERVED_FEATURE_VERSION) -> dict[str, Any]:
+    """Train all systems on games strictly before ``until``; save a model set; return its manifest.
+
+    ``feature_version`` is the feature-store version the rows are read in (the manifest records it):
+    with another version than the served one, the boosted systems train on every feature of that
+    version, and the set can be evaluated but not served until the served version moves to it."""
+    if feature_version not in FEATURE_VERSIONS:
+        raise ModelError(f"unknown feature version {feature_version!r}; known: {sorted(FEATURE_VERSIONS)}")
     t0 = time.perf_counter()
     lo = since or dt.date(1900, 1, 1)
     hi = until - dt.timedelta(days=1)
     steps = len(SYSTEM_IDS) + 3
     progress("load training rows", 0, steps)
-    rows = load_rows(con, lo, hi, played_only=True)
+    rows = load_rows(con, lo, hi, played_only=True, version=feature_version)
     rows = rows[rows["actual_points"].notna() & (rows["actual_minutes"].fillna(0) > 0)].reset_index(drop=True)
     if rows.empty:
         raise ModelError(f"no played games before {until} in the warehouse: run `nbaprops backfill` first")
@@ -96,6 +103,8 @@ def train_models(con: duckdb.DuckDBPyConnection, model_dir: Path, until: dt.date
     for i, sid in enumerate(MEMBER_SYSTEMS):
         progress(f"fit {sid}", i + 1, steps)
         params: dict[str, Any] = {"thread_count": thread_count} if sid in ("xgboost", "catboost") else {}
+        if params and feature_version != SERVED_FEATURE_VERSION:
+            params["feature_version"] = feature_version
         system = make_system(sid, **params)
         if sid == "similarity":
             # the neighbour blend has one learned parameter: a recent year of rows is plenty
@@ -204,7 +213,7 @@ def train_models(con: duckdb.DuckDBPyConnection, model_dir: Path, until: dt.date
         "model_set": model_set,
         "created_at": dt.datetime.now(dt.UTC).isoformat(),
         "package_version": __version__,
-        "feature_version": SERVED_FEATURE_VERSION,
+        "feature_version": feature_version,
         "trained_until": str(until),
         "train_window": [str(rows["game_date"].min().date()), str(fit_rows["game_date"].max().date())],
         "ensemble_window": [str(a_start.date()), str(val_a["game_date"].max().date())],

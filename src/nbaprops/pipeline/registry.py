@@ -6,7 +6,7 @@ A date goes through the phases in this order (``nbaprops run --date D``)::
     watch       (only when named: --only watch) one pass of the line watcher's due pulls (docs/market-watch.md)
     analytics   player_game_summary, team_game_summary, upcoming_player_game_context
     precompute  team_defense, player_scoring_profile, player_daily_cache, composite_factors,
-                feature_values, then the versioned feature_store
+                player_availability, feature_values, then the versioned feature_store
     predict     player_prop_predictions (one batch: coordinator, line gate, systems, consolidation)
     grade       prediction_grades of the previous game date
     verify      post-run checks of the date (no table)

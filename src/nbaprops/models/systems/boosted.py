@@ -23,8 +23,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from nbaprops.errors import ModelError
-from nbaprops.features.definitions import MARKET_FEATURES
+from nbaprops.errors import InputError, MissingColumnsError, ModelError
+from nbaprops.features.definitions import FEATURE_VERSIONS, MARKET_FEATURES
 from nbaprops.models.systems.base import FloatArray, PointsSystem, chronological_split, numeric_column
 
 __all__ = ["BoostedTreeSystem", "feature_matrix"]
@@ -47,8 +47,8 @@ class BoostedTreeSystem(PointsSystem):
     """A boosted-tree regressor of points on a fixed feature list, NaN allowed.
 
     Subclasses set :attr:`features`, :attr:`model_file`, :attr:`library` and :attr:`load_errors`,
-    take ``early_stopping_rounds, holdout_frac, thread_count, random_state, family`` in their
-    constructor (passing them to ``super().__init__``) and implement :meth:`_fit_model`,
+    take ``early_stopping_rounds, holdout_frac, thread_count, random_state, family, feature_version``
+    in their constructor (passing them to ``super().__init__``) and implement :meth:`_fit_model`,
     :meth:`_predict_model`, :meth:`_model_bytes`, :meth:`_write_model` and :meth:`_read_model`.
 
     Args:
@@ -57,10 +57,12 @@ class BoostedTreeSystem(PointsSystem):
         thread_count: CPU threads for training and prediction.
         random_state: Seed.
         family: Spread family: ``'normal'``, ``'negbin'`` or ``'auto'``.
-        exclude_features: Features of :attr:`features` the model must not see (e.g. the market ones).
+        exclude_features: Features the model must not see (e.g. the market ones).
+        feature_version: Train on every feature of this feature version (in its order) instead of
+            the class's :attr:`features`; a fitted model predicts from the names it was trained on.
     """
 
-    #: The model's inputs, in the order the trees see them.
+    #: The model's inputs when no feature version is given, in the order the trees see them.
     features: ClassVar[tuple[str, ...]]
     #: Name of the native model file inside the saved directory.
     model_file: ClassVar[str]
@@ -77,23 +79,36 @@ class BoostedTreeSystem(PointsSystem):
             cls.required_columns = (*cls.features, "game_date")
 
     def __init__(self, *, early_stopping_rounds: int, holdout_frac: float, thread_count: int,
-                 random_state: int, family: str, exclude_features: tuple[str, ...] = ()) -> None:
+                 random_state: int, family: str, exclude_features: tuple[str, ...] = (),
+                 feature_version: str | None = None) -> None:
+        if feature_version is not None and feature_version not in FEATURE_VERSIONS:
+            raise InputError(f"unknown feature version {feature_version!r}; known: {sorted(FEATURE_VERSIONS)}",
+                             field="feature_version")
         self.early_stopping_rounds = early_stopping_rounds
         self.holdout_frac = holdout_frac
         self.thread_count = thread_count
         self.random_state = random_state
         self.family = family
         self.exclude_features = tuple(exclude_features)
+        self.feature_version = feature_version
 
     @property
     def input_features(self) -> tuple[str, ...]:
-        """The features the trees see: :attr:`features` minus ``exclude_features``, in order."""
+        """The features the trees see: every feature of the instance's feature version (else
+        :attr:`features`) minus ``exclude_features``, in order."""
+        names = self.features if self.feature_version is None else FEATURE_VERSIONS[self.feature_version]
         dropped = set(self.exclude_features)    # names the system never had are simply absent
-        return tuple(f for f in self.features if f not in dropped)
+        return tuple(f for f in names if f not in dropped)
 
     def market_inputs(self) -> frozenset[str]:
         """The line- and price-derived features the trees see."""
         return frozenset(self.input_features) & MARKET_FEATURES
+
+    def _check_columns(self, X: pd.DataFrame) -> None:
+        names = self.feature_names_ if hasattr(self, "feature_names_") else self.input_features
+        missing = [c for c in (*names, "game_date") if c not in X.columns]
+        if missing:
+            raise MissingColumnsError(f"{self.system_id} needs columns {missing}", field=missing[0])
 
     # ---------------------------------------------------------------- library hooks
     @abstractmethod

@@ -46,6 +46,7 @@ class CatBoostSystem(BoostedTreeSystem):
         family: Spread family: ``'normal'``, ``'negbin'`` or ``'auto'``.
         exclude_features: Features the model must not see (the model-only variant excludes
             :data:`~nbaprops.features.definitions.MARKET_FEATURES`).
+        feature_version: Train on every feature of this version instead (``None``: the list above).
     """
 
     system_id: ClassVar[str] = "catboost"
@@ -60,10 +61,10 @@ class CatBoostSystem(BoostedTreeSystem):
                  l2_leaf_reg: float = 3.8, subsample: float = 0.72, border_count: int = 128,
                  early_stopping_rounds: int = 50, holdout_frac: float = 0.15, thread_count: int = 2,
                  random_state: int = 42, family: str = "auto",
-                 exclude_features: tuple[str, ...] = ()) -> None:
+                 exclude_features: tuple[str, ...] = (), feature_version: str | None = None) -> None:
         super().__init__(early_stopping_rounds=early_stopping_rounds, holdout_frac=holdout_frac,
                          thread_count=thread_count, random_state=random_state, family=family,
-                         exclude_features=exclude_features)
+                         exclude_features=exclude_features, feature_version=feature_version)
         self.iterations = iterations
         self.learning_rate = learning_rate
         self.depth = depth

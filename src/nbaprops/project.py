@@ -29,6 +29,7 @@ import pandas as pd
 
 from nbaprops.config import Settings, load_settings
 from nbaprops.errors import InputError, LockError, NbapropsError
+from nbaprops.executors import EXECUTORS
 from nbaprops.progress import Progress, no_progress
 
 if TYPE_CHECKING:
@@ -514,10 +515,11 @@ class Project:
 
     def backtest(self, date_from: DateLike, date_to: DateLike, *, retrain_every_days: int = 7,
                  report_dir: str | Path | None = None, command: str | None = None, workers: int = 1,
-                 progress: Progress = no_progress) -> BacktestResult:
+                 executor: str = "serial", progress: Progress = no_progress) -> BacktestResult:
         """Walk forward over the dates: for each block train only on earlier games, predict the block with
         its pre-tip lines, grade it. ``metrics`` is the dict written as metrics.json (also without a
-        report directory)."""
+        report directory). ``executor``: ``serial`` or ``ray`` (the retrain blocks as Ray tasks on
+        ``workers`` CPUs of a local Ray, or on the cluster at ``NBAPROPS_RAY_ADDRESS``)."""
         from nbaprops.evaluate.backtest import run_backtest
         from nbaprops.evaluate.metrics import summarize
         from nbaprops.evaluate.report import write_report
@@ -525,8 +527,10 @@ class Project:
         lo, hi = _range(date_from, date_to)
         if retrain_every_days < 1:
             raise InputError(f"retrain every {retrain_every_days} days: use a whole number of days >= 1")
+        if executor not in EXECUTORS:
+            raise InputError(f"executor {executor!r}: use one of {', '.join(EXECUTORS)}")
         res = run_backtest(self.con, self.settings, lo, hi, retrain_every_days=retrain_every_days, workers=workers,
-                           progress=progress)
+                           executor=executor, progress=progress)
         graded = res.pop("graded")
         blocks = list(res.get("blocks", []))
         report = None

@@ -319,6 +319,8 @@ def backtest(
     lines: Annotated[list[Path] | None, typer.Option("--lines", help="Odds API flattened file(s) to import first")] = None,
     report: Annotated[Path | None, typer.Option("--report", help="write report.md, metrics.json, plots here")] = None,
     workers: Annotated[int, typer.Option("--workers", min=1)] = 1,
+    executor: Annotated[str, typer.Option("--executor", help="serial, or ray: the retrain blocks as Ray tasks "
+                                          "(local Ray on --workers CPUs, or NBAPROPS_RAY_ADDRESS)")] = "serial",
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Walk-forward: for each block train only on earlier games, predict the block, grade, roll forward."""
@@ -336,7 +338,7 @@ def backtest(
         f"nbaprops backtest --from {lo} --to {hi} --retrain-every {retrain_every}"
     with progress_bar() as prog:
         bt = p.backtest(lo, hi, retrain_every_days=int(text), report_dir=report, command=cmd, workers=workers,
-                        progress=_bar(prog, prog.add_task("backtest", total=1)))
+                        executor=executor, progress=_bar(prog, prog.add_task("backtest", total=1)))
     graded = bt.graded
     res: dict[str, Any] = dict(bt.info)
     if bt.report is not None:

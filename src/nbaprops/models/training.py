@@ -14,6 +14,7 @@ import hashlib
 import json
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,8 @@ from nbaprops.models.systems.ensemble import EnsembleSystem
 from nbaprops.odds import devig_two_way
 from nbaprops.progress import Progress, no_progress
 
-__all__ = ["MEMBER_SYSTEMS", "SYSTEM_IDS", "calibration_threshold", "train_models"]
+__all__ = ["MEMBER_SYSTEMS", "SYSTEM_IDS", "TrainingData", "calibration_threshold", "fit_model_set",
+           "load_training_data", "train_models"]
 
 MEMBER_SYSTEMS = ("moving_average", "zone_matchup", "similarity", "xgboost", "catboost")
 SYSTEM_IDS = (*MEMBER_SYSTEMS, "ensemble")
@@ -58,15 +60,21 @@ def _split_dates(dates: pd.Series, frac_a: float, frac_b: float) -> tuple[pd.Tim
     return pd.Timestamp(uniq[n - nb - na]), pd.Timestamp(uniq[n - nb])
 
 
-def train_models(con: duckdb.DuckDBPyConnection, model_dir: Path, until: dt.date, *,
-                 since: dt.date | None = None, thread_count: int = 2, promote_if_first: bool = True,
-                 progress: Progress = no_progress, val_fraction: float = 0.12) -> dict[str, Any]:
-    """Train all systems on games strictly before ``until``; save a model set; return its manifest."""
-    t0 = time.perf_counter()
+@dataclass
+class TrainingData:
+    """The frames one model set is trained on, read from the warehouse once (and shipped as they
+    are to a Ray task: no connection is needed to fit)."""
+
+    until: dt.date
+    rows: pd.DataFrame       # played rows strictly before ``until``
+    history: pd.DataFrame    # the similarity system's history
+
+
+def load_training_data(con: duckdb.DuckDBPyConnection, until: dt.date, *,
+                       since: dt.date | None = None) -> TrainingData:
+    """Read the training rows and history strictly before ``until``."""
     lo = since or dt.date(1900, 1, 1)
     hi = until - dt.timedelta(days=1)
-    steps = len(SYSTEM_IDS) + 3
-    progress("load training rows", 0, steps)
     rows = load_rows(con, lo, hi, played_only=True)
     rows = rows[rows["actual_points"].notna() & (rows["actual_minutes"].fillna(0) > 0)].reset_index(drop=True)
     if rows.empty:
@@ -75,11 +83,33 @@ def train_models(con: duckdb.DuckDBPyConnection, model_dir: Path, until: dt.date
         raise ModelError("training rows reach the cut-off date")  # defensive: proven by tests
     for c in ("days_rest", "opponent_days_rest", "games_played_season"):
         rows[c] = rows[c].astype("float64")
+    return TrainingData(until, rows, load_history(con, None, until, since=lo))
+
+
+def train_models(con: duckdb.DuckDBPyConnection, model_dir: Path, until: dt.date, *,
+                 since: dt.date | None = None, thread_count: int = 2, promote_if_first: bool = True,
+                 progress: Progress = no_progress, val_fraction: float = 0.12) -> dict[str, Any]:
+    """Train all systems on games strictly before ``until``; save a model set; return its manifest."""
+    t0 = time.perf_counter()
+    progress("load training rows", 0, len(SYSTEM_IDS) + 3)
+    data = load_training_data(con, until, since=since)
+    return fit_model_set(data, model_dir, thread_count=thread_count, promote_if_first=promote_if_first,
+                         progress=progress, val_fraction=val_fraction, started=t0)
+
+
+def fit_model_set(data: TrainingData, model_dir: Path, *, thread_count: int = 2, promote_if_first: bool = True,
+                  progress: Progress = no_progress, val_fraction: float = 0.12,
+                  started: float | None = None) -> dict[str, Any]:
+    """Fit, calibrate and save the model set of ``data`` (no warehouse access); return its manifest."""
+    t0 = started if started is not None else time.perf_counter()
+    until, rows, history = data.until, data.rows, data.history
+    if rows["game_date"].max() >= pd.Timestamp(until):
+        raise ModelError("training rows reach the cut-off date")
+    steps = len(SYSTEM_IDS) + 3
     a_start, b_start = _split_dates(rows["game_date"], val_fraction * 0.6, val_fraction * 0.4)
     fit_rows = rows[rows["game_date"] < a_start]
     val_a = rows[(rows["game_date"] >= a_start) & (rows["game_date"] < b_start)]
     val_b = rows[rows["game_date"] >= b_start]
-    history = load_history(con, None, until, since=lo)
 
     members: dict[str, PointsSystem] = {}
     for i, sid in enumerate(MEMBER_SYSTEMS):

@@ -371,15 +371,23 @@ class Project:
         return version
 
     def train(self, until: DateLike, *, since: DateLike | None = None, promote: bool = False,
-              progress: Progress = no_progress) -> dict[str, Any]:
+              executor: str = "serial", workers: int = 5, progress: Progress = no_progress) -> dict[str, Any]:
         """Train every system on games strictly before ``until`` and save a model set (its manifest is
-        returned; ``promote`` serves it now)."""
+        returned; ``promote`` serves it now). ``executor="ray"`` fits the member systems as Ray tasks
+        (a local Ray on ``workers`` CPUs, or the cluster at ``NBAPROPS_RAY_ADDRESS``); same model set."""
+        from nbaprops.executors import make_executor
         from nbaprops.models.registry import promote as promote_set
         from nbaprops.models.training import train_models
 
-        manifest = train_models(self.con, self.model_path, to_date(until),
-                                since=to_date(since) if since else None, thread_count=self.settings.threads,
-                                progress=progress)
+        if executor not in EXECUTORS:
+            raise InputError(f"executor {executor!r}: use one of {', '.join(EXECUTORS)}")
+        ex = make_executor(executor, workers)
+        try:
+            manifest = train_models(self.con, self.model_path, to_date(until),
+                                    since=to_date(since) if since else None, thread_count=self.settings.threads,
+                                    progress=progress, executor=ex)
+        finally:
+            ex.close()
         if promote and manifest["served"] != manifest["model_set"]:
             promote_set(self.model_path, manifest["model_set"])
             manifest["served"] = manifest["model_set"]

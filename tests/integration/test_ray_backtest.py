@@ -1,6 +1,7 @@
 """The backtest on Ray (``--executor ray``) stores exactly the rows of the serial run, and a Ray
 worker killed in the middle of a retrain task costs nothing: Ray retries the task, no row is lost or
-duplicated. Ray is started (2 CPUs, local) and stopped by this module."""
+duplicated. Training with the member systems as Ray tasks gives the serial model set. Ray is started
+(2 CPUs, local) and stopped by this module."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import pytest
 from nbaprops.config import load_settings
 from nbaprops.evaluate import backtest
 from nbaprops.executors import RayExecutor, SerialExecutor
+from nbaprops.models.training import fit_model_set, load_training_data
 from nbaprops.warehouse import connect
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
@@ -113,3 +115,19 @@ def test_a_killed_ray_worker_is_retried_without_losing_or_duplicating_rows(
     assert killed_pid not in {b["worker_pid"] for b in res["blocks"]}   # its block was redone elsewhere
     assert [b["model_set"] for b in res["blocks"]] == [b["model_set"] for b in serial["res"]["blocks"]]
     _assert_same_rows(serial["rows"], _stored(warehouse_copy))
+
+
+def test_ray_train_fits_the_member_systems_as_tasks_into_the_same_model_set(
+        warehouse_copy: Path, local_ray: RayExecutor, tmp_path: Path) -> None:
+    settings = load_settings(db=warehouse_copy)
+    con = connect(warehouse_copy, threads=settings.threads)
+    try:
+        data = load_training_data(con, dt.date(2024, 3, 1), since=dt.date(2022, 10, 1))
+    finally:
+        con.close()
+    a = fit_model_set(data, tmp_path / "serial", thread_count=settings.threads, promote_if_first=False)
+    b = fit_model_set(data, tmp_path / "ray", thread_count=settings.threads, promote_if_first=False,
+                      executor=local_ray)
+    assert a["model_set"] == b["model_set"]
+    for key in ("model_versions", "validation", "ensemble_weights", "market_blend", "systems"):
+        assert a[key] == b[key], key

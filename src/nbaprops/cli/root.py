@@ -172,13 +172,16 @@ def train(
     until: Annotated[str, typer.Option("--until", help="train on games strictly before this date")],
     since: Annotated[str | None, typer.Option("--since", help="first date of the training window")] = None,
     promote_model: Annotated[bool, typer.Option("--promote", help="serve the new model set now")] = False,
+    executor: Annotated[str, typer.Option("--executor", help="serial, or ray: the member systems as Ray tasks "
+                                          "(local Ray on --workers CPUs, or NBAPROPS_RAY_ADDRESS)")] = "serial",
+    workers: Annotated[int, typer.Option("--workers", min=1, help="CPUs of a local Ray")] = 5,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Train every system on data strictly before --until and save a model set to the registry."""
     p = project(ctx)
     with progress_bar() as prog:
         manifest = p.train(date_option(until), since=date_option(since) if since else None, promote=promote_model,
-                           progress=_bar(prog, prog.add_task("train", total=1)))
+                           executor=executor, workers=workers, progress=_bar(prog, prog.add_task("train", total=1)))
     if as_json:
         emit(manifest)
         return

@@ -24,6 +24,7 @@ import pandas as pd
 
 from nbaprops._version import __version__
 from nbaprops.errors import ModelError
+from nbaprops.executors import Executor
 from nbaprops.features.definitions import SERVED_FEATURE_VERSION
 from nbaprops.features.reader import load_history, load_rows
 from nbaprops.models import registry
@@ -88,19 +89,37 @@ def load_training_data(con: duckdb.DuckDBPyConnection, until: dt.date, *,
 
 def train_models(con: duckdb.DuckDBPyConnection, model_dir: Path, until: dt.date, *,
                  since: dt.date | None = None, thread_count: int = 2, promote_if_first: bool = True,
-                 progress: Progress = no_progress, val_fraction: float = 0.12) -> dict[str, Any]:
-    """Train all systems on games strictly before ``until``; save a model set; return its manifest."""
+                 progress: Progress = no_progress, val_fraction: float = 0.12,
+                 executor: Executor | None = None) -> dict[str, Any]:
+    """Train all systems on games strictly before ``until``; save a model set; return its manifest
+    (``executor``: fit the member systems as parallel tasks, e.g. on Ray)."""
     t0 = time.perf_counter()
     progress("load training rows", 0, len(SYSTEM_IDS) + 3)
     data = load_training_data(con, until, since=since)
     return fit_model_set(data, model_dir, thread_count=thread_count, promote_if_first=promote_if_first,
-                         progress=progress, val_fraction=val_fraction, started=t0)
+                         progress=progress, val_fraction=val_fraction, started=t0, executor=executor)
+
+
+def _fit_member(sid: str, fit_rows: pd.DataFrame, history: pd.DataFrame, thread_count: int) -> PointsSystem:
+    """Fit one member system (a task of its own under an executor)."""
+    params: dict[str, Any] = {"thread_count": thread_count} if sid in ("xgboost", "catboost") else {}
+    system = make_system(sid, **params)
+    if sid == "similarity":
+        # the neighbour blend has one learned parameter: a recent year of rows is plenty
+        recent = fit_rows[fit_rows["game_date"] >= fit_rows["game_date"].max() - pd.Timedelta(days=365)]
+        system.fit(recent, recent["actual_points"], history=history)  # type: ignore[call-arg]
+    else:
+        system.fit(fit_rows, fit_rows["actual_points"])
+    return system
 
 
 def fit_model_set(data: TrainingData, model_dir: Path, *, thread_count: int = 2, promote_if_first: bool = True,
                   progress: Progress = no_progress, val_fraction: float = 0.12,
-                  started: float | None = None) -> dict[str, Any]:
-    """Fit, calibrate and save the model set of ``data`` (no warehouse access); return its manifest."""
+                  started: float | None = None, executor: Executor | None = None) -> dict[str, Any]:
+    """Fit, calibrate and save the model set of ``data`` (no warehouse access); return its manifest.
+
+    With an ``executor`` (``nbaprops.executors``) the five member systems are fitted as parallel tasks;
+    the ensemble, the calibration and the save follow on the caller, as in the serial run."""
     t0 = started if started is not None else time.perf_counter()
     until, rows, history = data.until, data.rows, data.history
     if rows["game_date"].max() >= pd.Timestamp(until):
@@ -112,17 +131,19 @@ def fit_model_set(data: TrainingData, model_dir: Path, *, thread_count: int = 2,
     val_b = rows[rows["game_date"] >= b_start]
 
     members: dict[str, PointsSystem] = {}
-    for i, sid in enumerate(MEMBER_SYSTEMS):
-        progress(f"fit {sid}", i + 1, steps)
-        params: dict[str, Any] = {"thread_count": thread_count} if sid in ("xgboost", "catboost") else {}
-        system = make_system(sid, **params)
-        if sid == "similarity":
-            # the neighbour blend has one learned parameter: a recent year of rows is plenty
-            recent = fit_rows[fit_rows["game_date"] >= fit_rows["game_date"].max() - pd.Timedelta(days=365)]
-            system.fit(recent, recent["actual_points"], history=history)  # type: ignore[call-arg]
-        else:
-            system.fit(fit_rows, fit_rows["actual_points"])
-        members[sid] = system
+    if executor is None or executor.name == "serial":
+        for i, sid in enumerate(MEMBER_SYSTEMS):
+            progress(f"fit {sid}", i + 1, steps)
+            members[sid] = _fit_member(sid, fit_rows, history, thread_count)
+    else:
+        # the member systems are independent: one task each, the frames shipped once
+        rows_ref, history_ref = executor.put(fit_rows), executor.put(history)
+        handles = [executor.submit(_fit_member, sid, rows_ref, history_ref, thread_count) for sid in MEMBER_SYSTEMS]
+        fitted: dict[str, PointsSystem] = {}
+        for done, (i, system) in enumerate(executor.as_completed(handles), start=1):
+            fitted[MEMBER_SYSTEMS[i]] = system
+            progress(f"fit {MEMBER_SYSTEMS[i]}", done, steps)
+        members = {sid: fitted[sid] for sid in MEMBER_SYSTEMS}
 
     progress("fit ensemble", len(MEMBER_SYSTEMS) + 1, steps)
     preds_a = {sid: s.predict(val_a) for sid, s in members.items()}

@@ -36,7 +36,9 @@ def _literal(value: Any) -> exp.Expression:
         return exp.cast(exp.Literal.string(value.isoformat()), exp.DataType.build("date"))
     if isinstance(value, bool):
         return exp.Boolean(this=value)
-    if isinstance(value, int | float):
+    if isinstance(value, float):
+        return exp.cast(exp.Literal.number(value), exp.DataType.build("double"))
+    if isinstance(value, int):
         return exp.Literal.number(value)
     if isinstance(value, str):
         return exp.Literal.string(value)

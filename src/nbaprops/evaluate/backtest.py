@@ -18,6 +18,7 @@ from nbaprops.executors import Executor, make_executor, worker_stats
 from nbaprops.models.registry import read_manifest
 from nbaprops.models.training import TrainingData, fit_model_set, load_training_data
 from nbaprops.predict.coordinator import start_batch
+from nbaprops.predict.queues import ExecutorQueue
 from nbaprops.progress import Progress, no_progress
 
 __all__ = ["run_backtest"]
@@ -49,8 +50,9 @@ def run_backtest(con: duckdb.DuckDBPyConnection, settings: Settings, lo: dt.date
     tasks of ``executor`` (``serial``, ``ray`` or an :class:`~nbaprops.executors.Executor`): the driver
     reads each block's training frame once from the warehouse and hands it over (Ray: through the
     object store), a task fits and saves the model set under the shared model directory, and the driver
-    predicts the block's dates with it (``workers`` prediction processes), then grades once. The rows
-    stored are the same whatever the executor.
+    predicts the block's dates with it as soon as it is saved (serial: ``workers`` local prediction
+    processes; Ray: the slate's units as Ray tasks), then grades once. The rows stored are the same
+    whatever the executor.
     """
     t0 = time.perf_counter()
     dates = [r[0] for r in con.execute("""SELECT DISTINCT game_date FROM feature_store
@@ -97,7 +99,7 @@ def run_backtest(con: duckdb.DuckDBPyConnection, settings: Settings, lo: dt.date
                                        f"cannot predict {d}")
                 progress(f"predict {d}", done_dates, len(dates))
                 start_batch(con, settings, d, force=True, workers=predict_workers, model_dir=bt_dir,
-                            model_set=model_set)
+                            model_set=model_set, queue=None if ex.name == "serial" else ExecutorQueue(ex))
                 blocks[k]["dates"].append(str(d))
                 done_dates += 1
     finally:

@@ -7,12 +7,36 @@ the port, and only this module knows every backend.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from nbaprops.errors import NbapropsError
+from nbaprops.executors import Executor
 from nbaprops.predict.queue import InlineQueue, ProcessPoolQueue, TaskQueue
 
-__all__ = ["BACKENDS", "make_queue"]
+__all__ = ["BACKENDS", "ExecutorQueue", "make_queue"]
+
+
+class ExecutorQueue:
+    """Units as tasks of an executor (``nbaprops.executors``: Ray tasks, retried when their worker
+    dies). The executor outlives the queue: :meth:`close` forgets the units, it does not stop Ray.
+    Each worker process loads a model set once (``predict.worker``) and verifies it against its
+    manifest; staging files are written under the coordinator's staging path (shared on a cluster)."""
+
+    def __init__(self, executor: Executor) -> None:
+        self._ex = executor
+        self._handles: list[Any] = []
+
+    def submit(self, fn: Callable[[Any], Any], unit: Any) -> None:
+        self._handles.append(self._ex.submit(fn, unit))
+
+    def results(self) -> Iterator[Any]:
+        for _, result in self._ex.as_completed(self._handles):
+            yield result
+        self._handles = []
+
+    def close(self) -> None:
+        self._handles = []
 
 BACKENDS = ("auto", "inline", "process", "redis")
 

@@ -12,6 +12,7 @@ import sqlglot
 from nbaprops.errors import NbapropsError
 from nbaprops.evaluate.backtest import _blocks
 from nbaprops.executors import SerialExecutor, make_executor
+from nbaprops.predict.queues import ExecutorQueue
 from nbaprops.warehouse.transpile import PHASE_TABLES, phase_inputs, phase_sql
 
 P = {"date_from": dt.date(2024, 3, 1), "date_to": dt.date(2024, 4, 15)}
@@ -65,3 +66,22 @@ def test_serial_executor_runs_in_order_and_make_executor_refuses_unknown_names()
     assert list(ex.as_completed(handles)) == [(0, 1), (1, 2), (2, 4), (3, 8)]
     with pytest.raises(NbapropsError, match="unknown executor"):
         make_executor("dask")
+
+
+def test_executor_queue_gives_every_unit_result_once() -> None:
+    closed: list[bool] = []
+
+    class Recording(SerialExecutor):
+        def close(self) -> None:
+            closed.append(True)
+
+    q = ExecutorQueue(Recording(), owns=True)
+    for u in range(3):
+        q.submit(lambda x: x * 10, u)
+    assert sorted(q.results()) == [0, 10, 20]
+    assert list(q.results()) == []          # results are handed out once
+    q.close()
+    assert closed == [True]
+    shared = ExecutorQueue(Recording())
+    shared.close()
+    assert closed == [True]                 # an executor passed in is not closed by the queue

@@ -242,7 +242,8 @@ def predict(
     allow_fallback: Annotated[bool, typer.Option("--allow-fallback",
                                                  help="without a usable model, store flagged fallback rows")] = False,
     queue_backend: Annotated[str, typer.Option("--queue", envvar="NBAPROPS_QUEUE",
-                                               help="auto | inline | process | redis (units go to `nbaprops worker`)")
+                                               help="auto | inline | process | redis (units go to `nbaprops worker`) | "
+                                                    "ray (units as Ray tasks)")
                              ] = "auto",
     redis_url: Annotated[str | None, typer.Option("--redis-url", envvar="NBAPROPS_REDIS_URL",
                                                   help="broker for --queue redis")] = None,

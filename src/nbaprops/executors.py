@@ -89,8 +89,8 @@ class RayExecutor:
             if address:
                 ray.init(address=address, log_to_driver=False)
             else:
-                ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False, log_to_driver=False,
-                         configure_logging=False)
+                ray.init(address="local", num_cpus=workers or os.cpu_count() or 1, include_dashboard=False,
+                         log_to_driver=False, configure_logging=False)
                 self._started = True
         self.workers = int(workers or ray.cluster_resources().get("CPU", 1))
         self._remote: dict[Callable[..., Any], Any] = {}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -22,11 +23,11 @@ from nbaprops.executors import RayExecutor, SerialExecutor
 from nbaprops.models.training import fit_model_set, load_training_data
 from nbaprops.warehouse import connect
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 # CI installs the extra: there a missing Ray fails instead of skipping
 ray = importlib.import_module("ray") if os.environ.get("CI") else pytest.importorskip("ray")
 
-LO, HI, EVERY = dt.date(2024, 4, 1), dt.date(2024, 4, 8), 4   # 2 retrain blocks
+LO, HI, EVERY = dt.date(2024, 4, 1), dt.date(2024, 4, 5), 3   # 2 retrain blocks
 VOLATILE = ["batch_id", "created_at", "graded_at"]
 _real_fit = backtest._fit_block
 
@@ -64,7 +65,7 @@ def serial(warehouse_copy: Path) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[RayExecutor]:
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     # the kill wrapper below lives in this test module: ship it by value to the Ray workers
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     try:
@@ -130,4 +131,5 @@ def test_ray_train_fits_the_member_systems_as_tasks_into_the_same_model_set(
                       executor=local_ray)
     assert a["model_set"] == b["model_set"]
     for key in ("model_versions", "validation", "ensemble_weights", "market_blend", "systems"):
-        assert a[key] == b[key], key
+        # JSON text: NaN (no line rows in a validation window) compares equal to NaN
+        assert json.dumps(a[key], sort_keys=True) == json.dumps(b[key], sort_keys=True), key

@@ -29,6 +29,7 @@ import pandas as pd
 
 from nbaprops.config import Settings, load_settings
 from nbaprops.errors import InputError, LockError, NbapropsError
+from nbaprops.executors import EXECUTORS
 from nbaprops.progress import Progress, no_progress
 
 if TYPE_CHECKING:
@@ -433,10 +434,14 @@ class Project:
         return version
 
     def train(self, until: DateLike, *, since: DateLike | None = None, promote: bool = False,
-              feature_version: str | None = None, progress: Progress = no_progress) -> dict[str, Any]:
+              feature_version: str | None = None, executor: str = "serial", workers: int = 5,
+              progress: Progress = no_progress) -> dict[str, Any]:
         """Train every system on games strictly before ``until`` and save a model set (its manifest is
         returned; ``promote`` serves it now). ``feature_version`` (default: the served one) is the
-        feature-store version trained on; a set of another version cannot be served."""
+        feature-store version trained on; a set of another version cannot be served.
+        ``executor="ray"`` fits the member systems as Ray tasks (a local Ray on ``workers`` CPUs, or the
+        cluster at ``NBAPROPS_RAY_ADDRESS``); same model set."""
+        from nbaprops.executors import make_executor
         from nbaprops.features.definitions import SERVED_FEATURE_VERSION
         from nbaprops.models.registry import promote as promote_set
         from nbaprops.models.training import train_models
@@ -445,10 +450,16 @@ class Project:
         if promote and version != SERVED_FEATURE_VERSION:
             raise InputError(f"a model set trained on {version!r} cannot be served: the store serves "
                              f"{SERVED_FEATURE_VERSION!r}", field="feature_version")
-        manifest = train_models(self.con, self.model_path, to_date(until),
-                                since=to_date(since) if since else None, thread_count=self.settings.threads,
-                                progress=progress, feature_version=version,
-                                promote_if_first=version == SERVED_FEATURE_VERSION)
+        if executor not in EXECUTORS:
+            raise InputError(f"executor {executor!r}: use one of {', '.join(EXECUTORS)}")
+        ex = make_executor(executor, workers)
+        try:
+            manifest = train_models(self.con, self.model_path, to_date(until),
+                                    since=to_date(since) if since else None, thread_count=self.settings.threads,
+                                    progress=progress, feature_version=version,
+                                    promote_if_first=version == SERVED_FEATURE_VERSION, executor=ex)
+        finally:
+            ex.close()
         if promote and manifest["served"] != manifest["model_set"]:
             promote_set(self.model_path, manifest["model_set"])
             manifest["served"] = manifest["model_set"]
@@ -628,10 +639,11 @@ class Project:
 
     def backtest(self, date_from: DateLike, date_to: DateLike, *, retrain_every_days: int = 7,
                  report_dir: str | Path | None = None, command: str | None = None, workers: int = 1,
-                 progress: Progress = no_progress) -> BacktestResult:
+                 executor: str = "serial", progress: Progress = no_progress) -> BacktestResult:
         """Walk forward over the dates: for each block train only on earlier games, predict the block with
         its pre-tip lines, grade it. ``metrics`` is the dict written as metrics.json (also without a
-        report directory)."""
+        report directory). ``executor``: ``serial`` or ``ray`` (the retrain blocks as Ray tasks on
+        ``workers`` CPUs of a local Ray, or on the cluster at ``NBAPROPS_RAY_ADDRESS``)."""
         from nbaprops.evaluate.backtest import run_backtest
         from nbaprops.evaluate.metrics import summarize
         from nbaprops.evaluate.report import write_report
@@ -639,8 +651,10 @@ class Project:
         lo, hi = _range(date_from, date_to)
         if retrain_every_days < 1:
             raise InputError(f"retrain every {retrain_every_days} days: use a whole number of days >= 1")
+        if executor not in EXECUTORS:
+            raise InputError(f"executor {executor!r}: use one of {', '.join(EXECUTORS)}")
         res = run_backtest(self.con, self.settings, lo, hi, retrain_every_days=retrain_every_days, workers=workers,
-                           progress=progress)
+                           executor=executor, progress=progress)
         graded = res.pop("graded")
         blocks = list(res.get("blocks", []))
         report = None

@@ -208,13 +208,16 @@ def train(
     feature_version: Annotated[str | None, typer.Option(
         "--feature-version", help=f"feature version to train on (default {FEATURE_VERSION}; "
                                   f"known: {', '.join(sorted(FEATURE_VERSIONS))}); only the served one can be served")] = None,
+    executor: Annotated[str, typer.Option("--executor", help="serial, or ray: the member systems as Ray tasks "
+                                          "(local Ray on --workers CPUs, or NBAPROPS_RAY_ADDRESS)")] = "serial",
+    workers: Annotated[int, typer.Option("--workers", min=1, help="CPUs of a local Ray")] = 5,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Train every system on data strictly before --until and save a model set to the registry."""
     p = project(ctx)
     with progress_bar() as prog:
         manifest = p.train(date_option(until), since=date_option(since) if since else None, promote=promote_model,
-                           feature_version=feature_version,
+                           feature_version=feature_version, executor=executor, workers=workers,
                            progress=_bar(prog, prog.add_task("train", total=1)))
     if as_json:
         emit(manifest)
@@ -276,7 +279,8 @@ def predict(
     allow_fallback: Annotated[bool, typer.Option("--allow-fallback",
                                                  help="without a usable model, store flagged fallback rows")] = False,
     queue_backend: Annotated[str, typer.Option("--queue", envvar="NBAPROPS_QUEUE",
-                                               help="auto | inline | process | redis (units go to `nbaprops worker`)")
+                                               help="auto | inline | process | redis (units go to `nbaprops worker`) | "
+                                                    "ray (units as Ray tasks)")
                              ] = "auto",
     redis_url: Annotated[str | None, typer.Option("--redis-url", envvar="NBAPROPS_REDIS_URL",
                                                   help="broker for --queue redis")] = None,
@@ -356,6 +360,8 @@ def backtest(
     lines: Annotated[list[Path] | None, typer.Option("--lines", help="Odds API flattened file(s) to import first")] = None,
     report: Annotated[Path | None, typer.Option("--report", help="write report.md, metrics.json, plots here")] = None,
     workers: Annotated[int, typer.Option("--workers", min=1)] = 1,
+    executor: Annotated[str, typer.Option("--executor", help="serial, or ray: the retrain blocks as Ray tasks "
+                                          "(local Ray on --workers CPUs, or NBAPROPS_RAY_ADDRESS)")] = "serial",
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Walk-forward: for each block train only on earlier games, predict the block, grade, roll forward."""
@@ -373,7 +379,7 @@ def backtest(
         f"nbaprops backtest --from {lo} --to {hi} --retrain-every {retrain_every}"
     with progress_bar() as prog:
         bt = p.backtest(lo, hi, retrain_every_days=int(text), report_dir=report, command=cmd, workers=workers,
-                        progress=_bar(prog, prog.add_task("backtest", total=1)))
+                        executor=executor, progress=_bar(prog, prog.add_task("backtest", total=1)))
     graded = bt.graded
     res: dict[str, Any] = dict(bt.info)
     if bt.report is not None:

@@ -14,17 +14,46 @@ import pandas as pd
 from nbaprops.config import Settings
 from nbaprops.errors import LeakageError, NbapropsError
 from nbaprops.evaluate.grade import grade_dates, load_graded
+from nbaprops.executors import Executor, make_executor, worker_stats
 from nbaprops.models.registry import read_manifest
-from nbaprops.models.training import train_models
+from nbaprops.models.training import TrainingData, fit_model_set, load_training_data
 from nbaprops.predict.coordinator import start_batch
+from nbaprops.predict.queues import ExecutorQueue
 from nbaprops.progress import Progress, no_progress
 
 __all__ = ["run_backtest"]
 
 
+def _blocks(dates: list[dt.date], retrain_every_days: int) -> list[list[dt.date]]:
+    """The retrain blocks: a new block starts when ``retrain_every_days`` have passed since the last start."""
+    blocks: list[list[dt.date]] = []
+    for d in dates:
+        if not blocks or (d - blocks[-1][0]).days >= retrain_every_days:
+            blocks.append([])
+        blocks[-1].append(d)
+    return blocks
+
+
+def _fit_block(data: TrainingData, model_dir: str, thread_count: int) -> dict[str, Any]:
+    """One retrain block's task: fit and save the model set of ``data`` (no warehouse access); returns
+    its manifest and the pid / peak memory of the process that ran it."""
+    manifest = fit_model_set(data, Path(model_dir), thread_count=thread_count, promote_if_first=False)
+    return {"manifest": manifest, **worker_stats()}
+
+
 def run_backtest(con: duckdb.DuckDBPyConnection, settings: Settings, lo: dt.date, hi: dt.date, *,
-                 retrain_every_days: int = 7, progress: Progress = no_progress, workers: int = 1) -> dict[str, Any]:
-    """Walk forward over [lo, hi]; returns the graded frame's summary inputs and the blocks."""
+                 retrain_every_days: int = 7, progress: Progress = no_progress, workers: int = 1,
+                 executor: str | Executor = "serial") -> dict[str, Any]:
+    """Walk forward over [lo, hi]; returns the graded frame's summary inputs and the blocks.
+
+    The retrain blocks are independent (each trains on games before its first date), so they run as
+    tasks of ``executor`` (``serial``, ``ray`` or an :class:`~nbaprops.executors.Executor`): the driver
+    reads each block's training frame once from the warehouse and hands it over (Ray: through the
+    object store), a task fits and saves the model set under the shared model directory, and the driver
+    predicts the block's dates with it as soon as it is saved (serial: ``workers`` local prediction
+    processes; Ray: the slate's units as Ray tasks), then grades once. The rows stored are the same
+    whatever the executor.
+    """
     t0 = time.perf_counter()
     dates = [r[0] for r in con.execute("""SELECT DISTINCT game_date FROM feature_store
                                           WHERE game_date BETWEEN ? AND ? AND is_expected ORDER BY 1""",
@@ -32,31 +61,57 @@ def run_backtest(con: duckdb.DuckDBPyConnection, settings: Settings, lo: dt.date
     if not dates:
         raise NbapropsError(f"no slates with features between {lo} and {hi}: run `nbaprops backfill` first")
     bt_dir = settings.model_path / "backtest"
-    blocks: list[dict[str, Any]] = []
-    block_start: dt.date | None = None
-    model_set: str | None = None
-    for i, d in enumerate(dates):
-        if block_start is None or (d - block_start).days >= retrain_every_days:
-            block_start = d
-            progress(f"train until {d}", i, len(dates))
-            manifest = train_models(con, bt_dir, d, thread_count=settings.threads, promote_if_first=False)
+    plan = _blocks(dates, retrain_every_days)
+    blocks: list[dict[str, Any]] = [{} for _ in plan]
+    ex = make_executor(executor, workers) if isinstance(executor, str) else executor
+    # at most this many blocks' training frames are in flight (read, shipped, not yet fitted)
+    window = 1 if ex.name == "serial" else 2 * max(ex.workers, 1)
+    predict_workers = workers if ex.name == "serial" else 1
+    done_dates = 0
+    try:
+        handles: list[Any] = []
+        submitted: list[int] = []
+        next_block = 0
+        finished = 0
+        while finished < len(plan):
+            while next_block < len(plan) and next_block - finished < window:
+                first = plan[next_block][0]
+                progress(f"train until {first}", done_dates, len(dates))
+                data = ex.put(load_training_data(con, first))
+                handles.append(ex.submit(_fit_block, data, str(bt_dir), settings.threads))
+                submitted.append(next_block)
+                next_block += 1
+            pending = [(i, h) for i, h in enumerate(handles) if h is not None]
+            i, out = next(iter(ex.as_completed([h for _, h in pending])))
+            pos = pending[i][0]
+            handles[pos] = None
+            finished += 1
+            k = submitted[pos]
+            manifest = out["manifest"]
             model_set = manifest["model_set"]
-            blocks.append({"model_set": model_set, "trained_until": str(d), "dates": [],
-                           "train_seconds": manifest["train_seconds"]})
-        assert model_set is not None
-        trained_until = dt.date.fromisoformat(read_manifest(bt_dir, model_set)["trained_until"])
-        if trained_until > d:
-            raise LeakageError(f"model set {model_set} was trained on games up to {trained_until}; it cannot "
-                               f"predict {d}")
-        progress(f"predict {d}", i, len(dates))
-        start_batch(con, settings, d, force=True, workers=workers, model_dir=bt_dir, model_set=model_set)
-        blocks[-1]["dates"].append(str(d))
+            blocks[k] = {"model_set": model_set, "trained_until": str(plan[k][0]), "dates": [],
+                         "train_seconds": manifest["train_seconds"], "worker_pid": out["pid"],
+                         "worker_max_rss_mb": out["max_rss_mb"]}
+            trained_until = dt.date.fromisoformat(read_manifest(bt_dir, model_set)["trained_until"])
+            for d in plan[k]:
+                if trained_until > d:
+                    raise LeakageError(f"model set {model_set} was trained on games up to {trained_until}; it "
+                                       f"cannot predict {d}")
+                progress(f"predict {d}", done_dates, len(dates))
+                start_batch(con, settings, d, force=True, workers=predict_workers, model_dir=bt_dir,
+                            model_set=model_set, queue=None if ex.name == "serial" else ExecutorQueue(ex))
+                blocks[k]["dates"].append(str(d))
+                done_dates += 1
+    finally:
+        if isinstance(executor, str):
+            ex.close()
     progress("grade", len(dates), len(dates))
     graded_rows = grade_dates(con, lo, hi)
     graded = load_graded(con, lo, hi)
     check_no_leakage(graded, bt_dir)
     return {"graded": graded, "blocks": blocks, "dates": len(dates), "graded_rows": graded_rows,
-            "seconds": round(time.perf_counter() - t0, 1), "model_dir": str(bt_dir)}
+            "seconds": round(time.perf_counter() - t0, 1), "model_dir": str(bt_dir), "executor": ex.name,
+            "executor_workers": ex.workers}
 
 
 def check_no_leakage(graded: pd.DataFrame, model_dir: Path) -> None:

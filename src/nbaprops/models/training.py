@@ -22,6 +22,7 @@ import hashlib
 import json
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ import pandas as pd
 
 from nbaprops._version import __version__
 from nbaprops.errors import ModelError
+from nbaprops.executors import Executor
 from nbaprops.features.definitions import FEATURE_VERSIONS, MARKET_FEATURES, SERVED_FEATURE_VERSION
 from nbaprops.features.reader import load_history, load_rows
 from nbaprops.models import registry
@@ -42,7 +44,8 @@ from nbaprops.models.systems.ensemble import EnsembleSystem
 from nbaprops.odds import devig_two_way
 from nbaprops.progress import Progress, no_progress
 
-__all__ = ["MEMBER_SYSTEMS", "MODEL_ONLY_DIR", "SYSTEM_IDS", "calibration_threshold", "train_models"]
+__all__ = ["MEMBER_SYSTEMS", "MODEL_ONLY_DIR", "SYSTEM_IDS", "TrainingData", "calibration_threshold", "fit_model_set",
+           "load_training_data", "train_models"]
 
 MEMBER_SYSTEMS = ("moving_average", "zone_matchup", "similarity", "xgboost", "catboost")
 SYSTEM_IDS = (*MEMBER_SYSTEMS, "ensemble")
@@ -68,22 +71,24 @@ def _split_dates(dates: pd.Series, frac_a: float, frac_b: float) -> tuple[pd.Tim
     return pd.Timestamp(uniq[n - nb - na]), pd.Timestamp(uniq[n - nb])
 
 
-def train_models(con: duckdb.DuckDBPyConnection, model_dir: Path, until: dt.date, *,
-                 since: dt.date | None = None, thread_count: int = 2, promote_if_first: bool = True,
-                 progress: Progress = no_progress, val_fraction: float = 0.12,
-                 feature_version: str = SERVED_FEATURE_VERSION) -> dict[str, Any]:
-    """Train all systems on games strictly before ``until``; save a model set; return its manifest.
+@dataclass
+class TrainingData:
+    """The frames one model set is trained on, read from the warehouse once (and shipped as they
+    are to a Ray task: no connection is needed to fit)."""
 
-    ``feature_version`` is the feature-store version the rows are read in (the manifest records it):
-    with another version than the served one, the boosted systems train on every feature of that
-    version, and the set can be evaluated but not served until the served version moves to it."""
+    until: dt.date
+    rows: pd.DataFrame       # played rows strictly before ``until``
+    history: pd.DataFrame    # the similarity system's history
+    feature_version: str = SERVED_FEATURE_VERSION
+
+
+def load_training_data(con: duckdb.DuckDBPyConnection, until: dt.date, *, since: dt.date | None = None,
+                       feature_version: str = SERVED_FEATURE_VERSION) -> TrainingData:
+    """Read the training rows (in ``feature_version``) and history strictly before ``until``."""
     if feature_version not in FEATURE_VERSIONS:
         raise ModelError(f"unknown feature version {feature_version!r}; known: {sorted(FEATURE_VERSIONS)}")
-    t0 = time.perf_counter()
     lo = since or dt.date(1900, 1, 1)
     hi = until - dt.timedelta(days=1)
-    steps = len(SYSTEM_IDS) + 3
-    progress("load training rows", 0, steps)
     rows = load_rows(con, lo, hi, played_only=True, version=feature_version)
     rows = rows[rows["actual_points"].notna() & (rows["actual_minutes"].fillna(0) > 0)].reset_index(drop=True)
     if rows.empty:
@@ -92,32 +97,92 @@ def train_models(con: duckdb.DuckDBPyConnection, model_dir: Path, until: dt.date
         raise ModelError("training rows reach the cut-off date")  # defensive: proven by tests
     for c in ("days_rest", "opponent_days_rest", "games_played_season"):
         rows[c] = rows[c].astype("float64")
+    return TrainingData(until, rows, load_history(con, None, until, since=lo), feature_version)
+
+
+def train_models(con: duckdb.DuckDBPyConnection, model_dir: Path, until: dt.date, *,
+                 since: dt.date | None = None, thread_count: int = 2, promote_if_first: bool = True,
+                 progress: Progress = no_progress, val_fraction: float = 0.12,
+                 feature_version: str = SERVED_FEATURE_VERSION, executor: Executor | None = None) -> dict[str, Any]:
+    """Train all systems on games strictly before ``until``; save a model set; return its manifest.
+
+    ``feature_version`` is the feature-store version the rows are read in (the manifest records it):
+    with another version than the served one, the boosted systems train on every feature of that
+    version, and the set can be evaluated but not served until the served version moves to it.
+    ``executor``: fit the member systems (and their model-only variants) as parallel tasks, e.g. on Ray."""
+    t0 = time.perf_counter()
+    progress("load training rows", 0, len(SYSTEM_IDS) + 3)
+    data = load_training_data(con, until, since=since, feature_version=feature_version)
+    return fit_model_set(data, model_dir, thread_count=thread_count, promote_if_first=promote_if_first,
+                         progress=progress, val_fraction=val_fraction, started=t0, executor=executor)
+
+
+def _member_params(sid: str, thread_count: int, feature_version: str) -> dict[str, Any]:
+    params: dict[str, Any] = {"thread_count": thread_count} if sid in ("xgboost", "catboost") else {}
+    if params and feature_version != SERVED_FEATURE_VERSION:
+        params["feature_version"] = feature_version
+    return params
+
+
+def _fit_member(sid: str, fit_rows: pd.DataFrame, history: pd.DataFrame, thread_count: int,
+                feature_version: str = SERVED_FEATURE_VERSION, model_only: bool = False) -> PointsSystem:
+    """Fit one member system (a task of its own under an executor); ``model_only``: the variant
+    without any line- or price-derived feature."""
+    params = _member_params(sid, thread_count, feature_version)
+    if model_only:
+        params["exclude_features"] = tuple(sorted(MARKET_FEATURES))
+    system = make_system(sid, **params)
+    if sid == "similarity":
+        # the neighbour blend has one learned parameter: a recent year of rows is plenty
+        recent = fit_rows[fit_rows["game_date"] >= fit_rows["game_date"].max() - pd.Timedelta(days=365)]
+        system.fit(recent, recent["actual_points"], history=history)  # type: ignore[call-arg]
+    else:
+        system.fit(fit_rows, fit_rows["actual_points"])
+    return system
+
+
+def _reads_market(sid: str, thread_count: int, feature_version: str) -> bool:
+    """Whether the member system reads a line- or price-derived feature (then it has a model-only variant)."""
+    return bool(make_system(sid, **_member_params(sid, thread_count, feature_version)).market_inputs())
+
+
+def fit_model_set(data: TrainingData, model_dir: Path, *, thread_count: int = 2, promote_if_first: bool = True,
+                  progress: Progress = no_progress, val_fraction: float = 0.12,
+                  started: float | None = None, executor: Executor | None = None) -> dict[str, Any]:
+    """Fit, calibrate and save the model set of ``data`` (no warehouse access); return its manifest.
+
+    With an ``executor`` (``nbaprops.executors``) the five member systems and the model-only variants
+    are fitted as parallel tasks; the ensemble, the calibration and the save follow on the caller, as
+    in the serial run."""
+    t0 = started if started is not None else time.perf_counter()
+    until, rows, history, feature_version = data.until, data.rows, data.history, data.feature_version
+    if rows["game_date"].max() >= pd.Timestamp(until):
+        raise ModelError("training rows reach the cut-off date")
+    steps = len(SYSTEM_IDS) + 3
     a_start, b_start = _split_dates(rows["game_date"], val_fraction * 0.6, val_fraction * 0.4)
     fit_rows = rows[rows["game_date"] < a_start]
     val_a = rows[(rows["game_date"] >= a_start) & (rows["game_date"] < b_start)]
     val_b = rows[rows["game_date"] >= b_start]
-    history = load_history(con, None, until, since=lo)
 
-    members: dict[str, PointsSystem] = {}
-    model_only: dict[str, PointsSystem] = {}   # the same object where the system reads no market input
-    for i, sid in enumerate(MEMBER_SYSTEMS):
-        progress(f"fit {sid}", i + 1, steps)
-        params: dict[str, Any] = {"thread_count": thread_count} if sid in ("xgboost", "catboost") else {}
-        if params and feature_version != SERVED_FEATURE_VERSION:
-            params["feature_version"] = feature_version
-        system = make_system(sid, **params)
-        if sid == "similarity":
-            # the neighbour blend has one learned parameter: a recent year of rows is plenty
-            recent = fit_rows[fit_rows["game_date"] >= fit_rows["game_date"].max() - pd.Timedelta(days=365)]
-            system.fit(recent, recent["actual_points"], history=history)  # type: ignore[call-arg]
-        else:
-            system.fit(fit_rows, fit_rows["actual_points"])
-        members[sid] = system
-        model_only[sid] = system
-        if system.market_inputs():
-            # the same system, trained on the same rows without any line- or price-derived feature
-            variant = make_system(sid, **params, exclude_features=tuple(sorted(MARKET_FEATURES)))
-            model_only[sid] = variant.fit(fit_rows, fit_rows["actual_points"])
+    # (system id, model-only?) of every fit: the members, then the variants of those reading the market
+    jobs = [(sid, False) for sid in MEMBER_SYSTEMS] + [
+        (sid, True) for sid in MEMBER_SYSTEMS if _reads_market(sid, thread_count, feature_version)]
+    fitted: dict[tuple[str, bool], PointsSystem] = {}
+    if executor is None or executor.name == "serial":
+        for i, (sid, mo) in enumerate(jobs):
+            progress(f"fit {sid}{' (model-only)' if mo else ''}", min(i + 1, len(MEMBER_SYSTEMS)), steps)
+            fitted[(sid, mo)] = _fit_member(sid, fit_rows, history, thread_count, feature_version, mo)
+    else:
+        # the fits are independent: one task each, the frames shipped once
+        rows_ref, history_ref = executor.put(fit_rows), executor.put(history)
+        handles = [executor.submit(_fit_member, sid, rows_ref, history_ref, thread_count, feature_version, mo)
+                   for sid, mo in jobs]
+        for done, (i, system) in enumerate(executor.as_completed(handles), start=1):
+            fitted[jobs[i]] = system
+            progress(f"fit {jobs[i][0]}", min(done, len(MEMBER_SYSTEMS)), steps)
+    members: dict[str, PointsSystem] = {sid: fitted[(sid, False)] for sid in MEMBER_SYSTEMS}
+    # the same object where the system reads no market input
+    model_only: dict[str, PointsSystem] = {sid: fitted.get((sid, True), members[sid]) for sid in MEMBER_SYSTEMS}
 
     progress("fit ensemble", len(MEMBER_SYSTEMS) + 1, steps)
     preds_a = {sid: s.predict(val_a) for sid, s in members.items()}

@@ -93,7 +93,15 @@ class PredictionExportRow(_Row):
     predicted_points: float | None
     predicted_scale: float | None
     p_over: float | None = Field(description="calibrated, market-blended P(points > line)")
-    market_p_over: float | None = Field(description="de-vigged from the book's prices")
+    market_p_over: float | None = Field(description="the books' consensus fair P(over) at the line (docs/market.md)")
+    model_only_points: float | None = Field(None, description="the system's forecast from inputs without any line or "
+                                                              "price (NULL for older model sets)")
+    model_only_p_over: float | None = Field(None, description="its calibrated P(over), never blended with the market")
+    best_book: str | None = Field(None, description="book of the best price of the side among the books at the line")
+    best_price: int | None = Field(None, description="that best American price")
+    injury_status: str | None = Field(None, description="the official injury report at the prediction's as-of "
+                                                        "time (NULL: not listed or no report)")
+    decision_reason: str | None = Field(None, description="why a side was not taken (listed_out), else NULL")
     confidence: float | None
     edge: float | None = Field(description="predicted_points - line")
     expected_value: float | None = Field(description="per unit staked on the side taken, at its price")
@@ -122,7 +130,8 @@ class BestBetRow(_Row):
     side: Literal["OVER", "UNDER"]
     line: float
     sportsbook: str | None
-    price: int | None = Field(description="American odds of the side taken")
+    price: int | None = Field(description="American odds of the side taken: the best price among the books at the "
+                                          "line (line shopping), else the chosen book's")
     predicted_points: float | None
     p_over: float | None
     confidence: float | None = Field(description="P(side taken)")
@@ -275,7 +284,8 @@ def build_documents(cur: duckdb.DuckDBPyConnection, game_date: dt.date, *, syste
                        ctx.opponent_abbr, p.system_id, CAST(p.line AS DOUBLE) AS line, p.predicted_points,
                        p.predicted_scale, p.p_over, p.market_p_over, p.confidence, p.edge, p.expected_value,
                        p.recommendation, p.line_source, p.sportsbook, p.over_price, p.under_price, p.line_quoted_at,
-                       p.model_version, p.feature_version, p.is_fallback, p.batch_id
+                       p.model_version, p.feature_version, p.is_fallback, p.batch_id, p.model_only_points,
+                       p.model_only_p_over, p.best_book, p.best_price, p.injury_status, p.decision_reason
                 FROM player_prop_predictions p
                 LEFT JOIN players pl ON pl.player_id = p.player_id
                 LEFT JOIN ctx ON ctx.player_id = p.player_id
@@ -285,7 +295,9 @@ def build_documents(cur: duckdb.DuckDBPyConnection, game_date: dt.date, *, syste
             if name == "best_bets":
                 keep = set(BestBetRow.model_fields)
                 rows = [{**{k: v for k, v in r.items() if k in keep}, "side": r["recommendation"],
-                         "price": r["over_price"] if r["recommendation"] == "OVER" else r["under_price"]}
+                         "sportsbook": r["best_book"] or r["sportsbook"],
+                         "price": r["best_price"] if r["best_price"] is not None else (
+                             r["over_price"] if r["recommendation"] == "OVER" else r["under_price"])}
                         for r in rows]
         else:   # streaks
             extra["min_streak"] = min_streak

@@ -11,6 +11,11 @@ ALTER TABLE player_prop_predictions ADD COLUMN IF NOT EXISTS injury_as_of TIMEST
     -- the prediction's as-of time for the report: min(prediction time, the game's tip-off)
 ALTER TABLE player_prop_predictions ADD COLUMN IF NOT EXISTS decision_reason VARCHAR;
     -- why a rule overrode the recommendation ('listed_out'); NULL = the model's recommendation stands
+-- the archive keeps the same columns (remediate / restore copy rows BY NAME)
+ALTER TABLE prediction_archive ADD COLUMN IF NOT EXISTS injury_status VARCHAR;
+ALTER TABLE prediction_archive ADD COLUMN IF NOT EXISTS injury_report_time TIMESTAMPTZ;
+ALTER TABLE prediction_archive ADD COLUMN IF NOT EXISTS injury_as_of TIMESTAMPTZ;
+ALTER TABLE prediction_archive ADD COLUMN IF NOT EXISTS decision_reason VARCHAR;
 ALTER TABLE prediction_grades ADD COLUMN IF NOT EXISTS void_reason VARCHAR;
     -- on a DNP (is_void): dnp_listed_out | dnp_listed_doubtful | dnp_listed_questionable | dnp_listed_probable
     -- | dnp_listed_available | dnp_not_listed (a report covered the date, the player was not on it)

@@ -102,6 +102,13 @@ ALTER TABLE player_prop_predictions ADD COLUMN IF NOT EXISTS consensus_line DOUB
 ALTER TABLE player_prop_predictions ADD COLUMN IF NOT EXISTS consensus_p_over DOUBLE;    -- pooled fair P(over) at consensus_line
 ALTER TABLE player_prop_predictions ADD COLUMN IF NOT EXISTS books_quoting INTEGER;      -- books passing the gate at prediction time
 ALTER TABLE player_prop_predictions ADD COLUMN IF NOT EXISTS consensus_at TIMESTAMPTZ;   -- newest quote time the consensus used
+-- the archive keeps the same columns (remediate / restore copy rows BY NAME)
+ALTER TABLE prediction_archive ADD COLUMN IF NOT EXISTS best_book VARCHAR;
+ALTER TABLE prediction_archive ADD COLUMN IF NOT EXISTS best_price INTEGER;
+ALTER TABLE prediction_archive ADD COLUMN IF NOT EXISTS consensus_line DOUBLE;
+ALTER TABLE prediction_archive ADD COLUMN IF NOT EXISTS consensus_p_over DOUBLE;
+ALTER TABLE prediction_archive ADD COLUMN IF NOT EXISTS books_quoting INTEGER;
+ALTER TABLE prediction_archive ADD COLUMN IF NOT EXISTS consensus_at TIMESTAMPTZ;
 
 -- Grades at the best price, with the posted (chosen book's) price kept for comparison, and the close.
 ALTER TABLE prediction_grades ADD COLUMN IF NOT EXISTS best_book VARCHAR;

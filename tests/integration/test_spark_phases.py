@@ -46,6 +46,7 @@ KEYS: dict[str, list[str]] = {
     "player_scoring_profile": ["analysis_date", "player_id"],
     "player_daily_cache": ["cache_date", "player_id"],
     "composite_factors": ["game_date", "player_id"],
+    "player_availability": ["game_id", "player_id"],
     "feature_values": ["game_id", "player_id"],
 }
 

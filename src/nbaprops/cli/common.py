@@ -37,7 +37,17 @@ class Consoles:
     err: Console
 
 
-_TERMINAL = Consoles(out=Console(), err=Console(stderr=True, soft_wrap=True))
+#: Width of result tables written to a pipe or a file (a terminal's own width is used otherwise): the
+#: backtest's headline table needs about 150 columns, and 80 cut every figure of it short.
+PIPE_WIDTH = 160
+
+
+def _out_console() -> Console:
+    console = Console()
+    return console if console.is_terminal else Console(width=PIPE_WIDTH)
+
+
+_TERMINAL = Consoles(out=_out_console(), err=Console(stderr=True, soft_wrap=True))
 _consoles: ContextVar[Consoles] = ContextVar("nbaprops_consoles", default=_TERMINAL)
 
 

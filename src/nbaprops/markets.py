@@ -32,6 +32,8 @@ __all__ = [
     "bettingpros_market",
     "by_odds_api_key",
     "get_market",
+    "line_key",
+    "parse_markets",
     "settle",
 ]
 
@@ -200,3 +202,35 @@ def settle(actual: float, line: float) -> Settlement:
     if actual < line:
         return "under"
     return "push"
+
+
+def line_key(market: str, line: float | None) -> str:
+    """The key part of a prediction row besides game, player and system (``line_key``).
+
+    Points keep the key they always had: the line with one decimal (``'24.5'``) or ``'none'``
+    without a line. Another market prefixes its stored key (``'player_rebounds|8.5'``,
+    ``'player_rebounds|none'``), so one player's rows of two markets never share a key and every
+    join on ``(game_id, player_id, system_id, line_key)`` keeps working.
+    """
+    part = f"{line:.1f}" if line is not None and math.isfinite(line) else "none"
+    return part if market == POINTS.key else f"{market}|{part}"
+
+
+def parse_markets(value: str | None, *, default: tuple[Market, ...] = (POINTS,)) -> tuple[Market, ...]:
+    """The markets a ``--market`` option names: one name or key, a comma-separated list, or ``all``
+    (every market of the registry, in display order); ``None`` or empty gives ``default``.
+
+    Raises:
+        InputError: An unknown market name.
+    """
+    if value is None or not value.strip():
+        return default
+    if value.strip().lower() == "all":
+        return MARKETS
+    out: list[Market] = []
+    for part in value.split(","):
+        if part.strip():
+            m = get_market(part)
+            if m not in out:
+                out.append(m)
+    return tuple(out) or default

@@ -43,6 +43,7 @@ import pandas as pd
 
 from nbaprops._version import __version__
 from nbaprops.errors import NbapropsError, QueueStalledError
+from nbaprops.markets import POINTS
 from nbaprops.models.registry import MANIFEST
 from nbaprops.predict.queue import StatusHook
 from nbaprops.predict.worker import UnitResult, WorkUnit, run_unit
@@ -175,7 +176,7 @@ def encode_unit(fn: Callable[[Any], Any], unit: WorkUnit, reply_to: str, manifes
     meta = {"protocol": PROTOCOL, "fn": name, "package_version": __version__, "manifest_sha256": manifest,
             "batch_id": unit.batch_id, "unit_id": unit.unit_id, "model_dir": unit.model_dir,
             "model_set": unit.model_set, "fallback_reason": unit.fallback_reason, "min_edge": unit.min_edge,
-            "min_ev": unit.min_ev, "fail_systems": list(unit.fail_systems),
+            "min_ev": unit.min_ev, "fail_systems": list(unit.fail_systems), "market": unit.market,
             "players": [int(p) for p in unit.rows["player_id"]]}
     return {"reply_to": reply_to, "meta": json.dumps(meta), "rows": _parquet(unit.rows),
             "history": _parquet(unit.history)}
@@ -193,7 +194,8 @@ def decode_unit(fields: dict[bytes, bytes], staging_dir: str) -> tuple[WorkUnit,
     history = pd.read_parquet(io.BytesIO(_field(fields, "history")))
     unit = WorkUnit(str(meta["batch_id"]), int(meta["unit_id"]), rows, history, str(meta["model_dir"]),
                     meta["model_set"], meta["fallback_reason"], staging_dir, float(meta["min_edge"]),
-                    float(meta["min_ev"]), tuple(meta.get("fail_systems") or ()))
+                    float(meta["min_ev"]), tuple(meta.get("fail_systems") or ()),
+                    str(meta.get("market") or POINTS.key))
     return unit, reply_to, meta
 
 

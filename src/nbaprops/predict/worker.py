@@ -25,6 +25,7 @@ import pandas as pd
 
 from nbaprops._version import __version__
 from nbaprops.features.definitions import SERVED_FEATURE_VERSION
+from nbaprops.markets import POINTS, line_key
 from nbaprops.models.registry import LoadedModels, load_model_set
 from nbaprops.models.systems.ensemble import EnsembleSystem
 from nbaprops.odds import devig_two_way
@@ -50,6 +51,7 @@ class WorkUnit:
     min_edge: float
     min_ev: float
     fail_systems: tuple[str, ...] = ()   # test hook: systems forced to fail (circuit breaker tests)
+    market: str = POINTS.key             # the market the rows and the model set forecast
 
 
 @dataclass
@@ -132,9 +134,9 @@ def _frame(unit: WorkUnit, sid: str, mean: np.ndarray, scale: np.ndarray, p_over
     best_book = np.where(priced & np.isfinite(best_price), best_book, np.array(None, dtype=object))
     return pd.DataFrame({
         "game_id": r["game_id"].to_numpy(), "game_date": r["game_date"].dt.date.to_numpy(),
-        "player_id": r["player_id"].to_numpy(dtype="int64"), "system_id": sid,
+        "player_id": r["player_id"].to_numpy(dtype="int64"), "system_id": sid, "market": unit.market,
         "line": np.where(has_line, line, np.nan),
-        "line_key": [f"{x:.1f}" if np.isfinite(x) else "none" for x in line],
+        "line_key": [line_key(unit.market, x) for x in line],
         "predicted_points": mean, "predicted_scale": scale, "p_over": np.where(has_line, p_over, np.nan),
         "confidence": conf, "edge": np.where(has_line, mean - line, np.nan), "expected_value": ev,
         "recommendation": rec, "line_source": np.where(has_line, "ACTUAL_PROP", "NO_PROP_LINE"),

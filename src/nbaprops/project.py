@@ -435,16 +435,20 @@ class Project:
 
     def train(self, until: DateLike, *, since: DateLike | None = None, promote: bool = False,
               feature_version: str | None = None, executor: str = "serial", workers: int = 5,
-              progress: Progress = no_progress) -> dict[str, Any]:
+              progress: Progress = no_progress, market: str = "points") -> dict[str, Any]:
         """Train every system on games strictly before ``until`` and save a model set (its manifest is
         returned; ``promote`` serves it now). ``feature_version`` (default: the served one) is the
         feature-store version trained on; a set of another version cannot be served.
         ``executor="ray"`` fits the member systems as Ray tasks (a local Ray on ``workers`` CPUs, or the
-        cluster at ``NBAPROPS_RAY_ADDRESS``); same model set."""
+        cluster at ``NBAPROPS_RAY_ADDRESS``); same model set. ``market`` (name or key, default points):
+        the market the set forecasts; each market has its own served set."""
         from nbaprops.executors import make_executor
         from nbaprops.features.definitions import SERVED_FEATURE_VERSION
+        from nbaprops.markets import get_market
         from nbaprops.models.registry import promote as promote_set
         from nbaprops.models.training import train_models
+
+        prop_market = get_market(market)
 
         version = self._feature_version(feature_version)
         if promote and version != SERVED_FEATURE_VERSION:
@@ -457,7 +461,8 @@ class Project:
             manifest = train_models(self.con, self.model_path, to_date(until),
                                     since=to_date(since) if since else None, thread_count=self.settings.threads,
                                     progress=progress, feature_version=version,
-                                    promote_if_first=version == SERVED_FEATURE_VERSION, executor=ex)
+                                    promote_if_first=version == SERVED_FEATURE_VERSION, executor=ex,
+                                    market=prop_market)
         finally:
             ex.close()
         if promote and manifest["served"] != manifest["model_set"]:
@@ -477,11 +482,12 @@ class Project:
 
         return promote(self.model_path, model_set)
 
-    def rollback(self) -> dict[str, Any]:
-        """Serve the previously served model set again."""
+    def rollback(self, market: str = "points") -> dict[str, Any]:
+        """Serve the previously served model set of ``market`` (default points) again."""
+        from nbaprops.markets import get_market
         from nbaprops.models.registry import rollback
 
-        return rollback(self.model_path)
+        return rollback(self.model_path, get_market(market).key)
 
     # ------------------------------------------------------------------ predictions
     def game_dates(self, date_from: DateLike, date_to: DateLike | None = None) -> list[dt.date]:
@@ -494,16 +500,25 @@ class Project:
 
     def predict(self, game_date: DateLike, *, min_minutes: float = 15.0, force: bool = False, workers: int = 1,
                 allow_fallback: bool = False, queue: str = "auto", redis_url: str | None = None,
-                progress: Progress = no_progress) -> BatchResult:
+                progress: Progress = no_progress, market: str | None = None) -> BatchResult:
         """One prediction batch for a date (every expected player, every system); replaces the date's
-        stored rows when it consolidates."""
+        stored rows of the batch's markets when it consolidates. ``market``: a name or key, a
+        comma-separated list or ``all``; default points plus every market with a served model set."""
+        from nbaprops.markets import MARKETS, parse_markets
+        from nbaprops.models.registry import served_markets
         from nbaprops.predict.coordinator import start_batch
         from nbaprops.predict.queues import make_queue
 
+        markets = parse_markets(market, default=()) or None
+        if market is not None and market.strip().lower() == "all":
+            # every market of the registry that has a served model set (points always)
+            served = set(served_markets(self.model_path))
+            markets = tuple(m for m in MARKETS if m.key in served or m == MARKETS[0])
         q = None if queue == "auto" else make_queue(workers, queue, redis_url=redis_url)
         try:
             return start_batch(self.con, self.settings, to_date(game_date), min_minutes=min_minutes, force=force,
-                               workers=workers, allow_fallback=allow_fallback, queue=q, progress=progress)
+                               workers=workers, allow_fallback=allow_fallback, queue=q, progress=progress,
+                               markets=markets)
         finally:
             if q is not None:
                 q.close()   # also when the batch was refused before it took the queue over
@@ -639,14 +654,18 @@ class Project:
 
     def backtest(self, date_from: DateLike, date_to: DateLike, *, retrain_every_days: int = 7,
                  report_dir: str | Path | None = None, command: str | None = None, workers: int = 1,
-                 executor: str = "serial", progress: Progress = no_progress) -> BacktestResult:
+                 executor: str = "serial", progress: Progress = no_progress,
+                 market: str | None = None) -> BacktestResult:
         """Walk forward over the dates: for each block train only on earlier games, predict the block with
         its pre-tip lines, grade it. ``metrics`` is the dict written as metrics.json (also without a
         report directory). ``executor``: ``serial`` or ``ray`` (the retrain blocks as Ray tasks on
-        ``workers`` CPUs of a local Ray, or on the cluster at ``NBAPROPS_RAY_ADDRESS``)."""
+        ``workers`` CPUs of a local Ray, or on the cluster at ``NBAPROPS_RAY_ADDRESS``). ``market``: the
+        markets to walk forward (a name, a comma list or ``all``; default points): each block trains
+        one model set per market."""
         from nbaprops.evaluate.backtest import run_backtest
         from nbaprops.evaluate.metrics import summarize
         from nbaprops.evaluate.report import write_report
+        from nbaprops.markets import parse_markets
 
         lo, hi = _range(date_from, date_to)
         if retrain_every_days < 1:
@@ -654,7 +673,7 @@ class Project:
         if executor not in EXECUTORS:
             raise InputError(f"executor {executor!r}: use one of {', '.join(EXECUTORS)}")
         res = run_backtest(self.con, self.settings, lo, hi, retrain_every_days=retrain_every_days, workers=workers,
-                           executor=executor, progress=progress)
+                           executor=executor, progress=progress, markets=parse_markets(market))
         graded = res.pop("graded")
         blocks = list(res.get("blocks", []))
         report = None

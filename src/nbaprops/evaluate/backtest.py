@@ -15,6 +15,7 @@ from nbaprops.config import Settings
 from nbaprops.errors import LeakageError, NbapropsError
 from nbaprops.evaluate.grade import grade_dates, load_graded
 from nbaprops.executors import Executor, make_executor, worker_stats
+from nbaprops.markets import POINTS, Market
 from nbaprops.models.registry import read_manifest
 from nbaprops.models.training import TrainingData, fit_model_set, load_training_data
 from nbaprops.predict.coordinator import start_batch
@@ -34,17 +35,23 @@ def _blocks(dates: list[dt.date], retrain_every_days: int) -> list[list[dt.date]
     return blocks
 
 
-def _fit_block(data: TrainingData, model_dir: str, thread_count: int) -> dict[str, Any]:
-    """One retrain block's task: fit and save the model set of ``data`` (no warehouse access); returns
-    its manifest and the pid / peak memory of the process that ran it."""
-    manifest = fit_model_set(data, Path(model_dir), thread_count=thread_count, promote_if_first=False)
-    return {"manifest": manifest, **worker_stats()}
+def _fit_block(data: TrainingData | list[TrainingData], model_dir: str, thread_count: int) -> dict[str, Any]:
+    """One retrain block's task: fit and save the model set of each market's ``data`` (no warehouse
+    access); returns the manifests (``manifest``: the first market's, ``manifests``: every market's by
+    key) and the pid / peak memory of the process that ran it."""
+    frames = data if isinstance(data, list) else [data]
+    manifests = {d.market: fit_model_set(d, Path(model_dir), thread_count=thread_count, promote_if_first=False)
+                 for d in frames}
+    return {"manifest": manifests[frames[0].market], "manifests": manifests, **worker_stats()}
 
 
 def run_backtest(con: duckdb.DuckDBPyConnection, settings: Settings, lo: dt.date, hi: dt.date, *,
                  retrain_every_days: int = 7, progress: Progress = no_progress, workers: int = 1,
-                 executor: str | Executor = "serial") -> dict[str, Any]:
+                 executor: str | Executor = "serial", markets: tuple[Market, ...] = (POINTS,)) -> dict[str, Any]:
     """Walk forward over [lo, hi]; returns the graded frame's summary inputs and the blocks.
+
+    ``markets``: each block trains one model set per market (on games before the block) and predicts
+    the block's slates in every market with them (points first: its rows are the slate's players).
 
     The retrain blocks are independent (each trains on games before its first date), so they run as
     tasks of ``executor`` (``serial``, ``ray`` or an :class:`~nbaprops.executors.Executor`): the driver
@@ -77,7 +84,7 @@ def run_backtest(con: duckdb.DuckDBPyConnection, settings: Settings, lo: dt.date
             while next_block < len(plan) and next_block - finished < window:
                 first = plan[next_block][0]
                 progress(f"train until {first}", done_dates, len(dates))
-                data = ex.put(load_training_data(con, first))
+                data = ex.put([load_training_data(con, first, market=m) for m in markets])
                 handles.append(ex.submit(_fit_block, data, str(bt_dir), settings.threads))
                 submitted.append(next_block)
                 next_block += 1
@@ -89,17 +96,22 @@ def run_backtest(con: duckdb.DuckDBPyConnection, settings: Settings, lo: dt.date
             k = submitted[pos]
             manifest = out["manifest"]
             model_set = manifest["model_set"]
+            sets = {key: m["model_set"] for key, m in out["manifests"].items()}
             blocks[k] = {"model_set": model_set, "trained_until": str(plan[k][0]), "dates": [],
-                         "train_seconds": manifest["train_seconds"], "worker_pid": out["pid"],
-                         "worker_max_rss_mb": out["max_rss_mb"]}
-            trained_until = dt.date.fromisoformat(read_manifest(bt_dir, model_set)["trained_until"])
+                         "train_seconds": round(sum(m["train_seconds"] for m in out["manifests"].values()), 1),
+                         "worker_pid": out["pid"], "worker_max_rss_mb": out["max_rss_mb"]}
+            if len(sets) > 1 or POINTS.key not in sets:
+                blocks[k]["model_sets"] = sets
+            for name in sets.values():
+                trained_until = dt.date.fromisoformat(read_manifest(bt_dir, name)["trained_until"])
+                if trained_until > plan[k][0]:
+                    raise LeakageError(f"model set {name} was trained on games up to {trained_until}; it "
+                                       f"cannot predict {plan[k][0]}")
             for d in plan[k]:
-                if trained_until > d:
-                    raise LeakageError(f"model set {model_set} was trained on games up to {trained_until}; it "
-                                       f"cannot predict {d}")
                 progress(f"predict {d}", done_dates, len(dates))
                 start_batch(con, settings, d, force=True, workers=predict_workers, model_dir=bt_dir,
-                            model_set=model_set, queue=None if ex.name == "serial" else ExecutorQueue(ex))
+                            model_set=sets.get(POINTS.key), model_sets=sets, markets=markets,
+                            queue=None if ex.name == "serial" else ExecutorQueue(ex))
                 blocks[k]["dates"].append(str(d))
                 done_dates += 1
     finally:

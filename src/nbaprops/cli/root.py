@@ -108,7 +108,7 @@ def status(
     complete = sum(r["complete"] for r in rows)
     t = Table(title=f"{complete} of {len(rows)} dates complete")
     cols = ["game_date", "games", "boxscores", "points_lines", "player_game_summary", "upcoming_context",
-            "player_daily_cache", "feature_store", "complete"]
+            "player_daily_cache", "feature_store", "market_feature_values", "complete"]
     for c in cols:
         t.add_column(c)
     shown = rows if date or len(rows) <= 40 else [r for r in rows if not r["complete"]][:40] or rows[-10:]

@@ -16,7 +16,6 @@ import duckdb
 import pandas as pd
 
 from nbaprops.features.definitions import CONTEXT_COLUMNS, FEATURE_VERSION, FEATURE_VERSIONS
-from nbaprops.markets import POINTS, Market
 
 __all__ = [
     "FEATURE_VERSION",  # re-exported from nbaprops.features.definitions
@@ -120,26 +119,22 @@ def load_rows(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.da
 
 def load_history(con: duckdb.DuckDBPyConnection, player_ids: list[int] | None, before: dt.date, *,
                  days: int = 90, max_games: int = 30, since: dt.date | None = None,
-                 market: Market = POINTS) -> pd.DataFrame:
+                 stat_sql: str = "p.points") -> pd.DataFrame:
     """Past games (strictly before ``before``) of the given players, in ONE query: the last
     ``max_games`` games within ``days`` days (or every game since ``since`` when given).
-    Columns: player_id, game_date, pts, minutes, opponent_abbr, is_home, days_rest, opp_def_rating;
-    ``pts`` is the ``market``'s settled value (points by default: the similarity system's target)."""
+    Columns: player_id, game_date, pts, minutes, opponent_abbr, is_home, days_rest, opp_def_rating.
+
+    ``stat_sql`` is what ``pts`` holds, over ``player_game_summary p`` (another market's stat:
+    :func:`nbaprops.features.market_rows.load_market_history`)."""
     lo = since or (before - dt.timedelta(days=days))
     ids = "" if player_ids is None else "AND p.player_id IN (SELECT unnest(?::BIGINT[]))"
     args: list[object] = [lo, before] + ([player_ids] if player_ids is not None else [])
     limit = "" if since else f"QUALIFY ROW_NUMBER() OVER (PARTITION BY p.player_id ORDER BY p.game_date DESC) <= {int(max_games)}"
-    if market == POINTS:
-        stat, box = "CAST(p.points AS DOUBLE)", ""
-    else:
-        stat = f"CAST({market.sql_expression('b')} AS DOUBLE)"
-        box = "LEFT JOIN player_boxscores b ON b.game_id = p.game_id AND b.player_id = p.player_id"
     df = con.execute(f"""
-        SELECT p.player_id, p.game_date, {stat} AS pts, p.minutes, p.opponent_abbr, p.is_home,
+        SELECT p.player_id, p.game_date, CAST({stat_sql} AS DOUBLE) AS pts, p.minutes, p.opponent_abbr, p.is_home,
                p.days_rest, td.def_rating_l15 AS opp_def_rating
         FROM player_game_summary p
         LEFT JOIN team_defense td ON td.team_abbr = p.opponent_abbr AND td.analysis_date = p.game_date
-        {box}
         WHERE p.game_date >= ? AND p.game_date < ? {ids}
         {limit}
         ORDER BY p.player_id, p.game_date""", args).df()

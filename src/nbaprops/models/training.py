@@ -34,8 +34,7 @@ from nbaprops._version import __version__
 from nbaprops.errors import ModelError
 from nbaprops.executors import Executor
 from nbaprops.features.definitions import FEATURE_VERSIONS, MARKET_FEATURES, SERVED_FEATURE_VERSION
-from nbaprops.features.market_rows import load_market_rows
-from nbaprops.features.reader import load_history
+from nbaprops.features.market_rows import load_market_history, load_market_rows
 from nbaprops.markets import POINTS, Market, get_market
 from nbaprops.models import registry
 from nbaprops.models.calibration import Calibrator
@@ -104,7 +103,7 @@ def load_training_data(con: duckdb.DuckDBPyConnection, until: dt.date, *, since:
         raise ModelError("training rows reach the cut-off date")  # defensive: proven by tests
     for c in ("days_rest", "opponent_days_rest", "games_played_season"):
         rows[c] = rows[c].astype("float64")
-    return TrainingData(until, rows, load_history(con, None, until, since=lo, market=market), feature_version,
+    return TrainingData(until, rows, load_market_history(con, market, None, until, since=lo), feature_version,
                         market.key)
 
 

@@ -1,7 +1,9 @@
 """Line history reads: every book's quote at a time, the walk-forward line slope, and the consensus.
 
 The views are in ``sql/schema/010_line_history.sql`` (``line_quotes``, ``line_open_close``,
-``line_consensus``); the odds maths are :mod:`nbaprops.odds`. The method is ``docs/market.md``:
+``line_consensus``: points) and ``012_market_line_quotes.sql`` (``market_line_quotes``: every market);
+the odds maths are :mod:`nbaprops.odds`. :func:`book_quotes` and :func:`line_slopes` read the points
+quotes unless given another ``market``. The method is ``docs/market.md``:
 
 * the market **at a time** ``t`` is each book's newest pre-tip quote made at or before ``t``
   (:func:`book_quotes`; without ``as_of``, the newest pre-tip quote: the close);
@@ -24,6 +26,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from nbaprops.markets import POINTS, Market, get_market
 from nbaprops.odds import MAX_SLOPE_GAP, MIN_SLOPE_PAIRS, fit_line_slope, shift_p_over
 
 __all__ = ["QUOTE_COLUMNS", "book_quotes", "consensus", "line_slopes", "pooled_p_over"]
@@ -33,10 +36,19 @@ QUOTE_COLUMNS = ("snapshot_id", "source", "game_id", "game_date", "player_id", "
                  "snapshot_seq", "snapshot_at")
 
 
+def _quotes_view(market: Market) -> str:
+    """The quotes of ``market``: the points view ``line_quotes`` (unchanged since 010) or the
+    market's rows of ``market_line_quotes`` (a registry key, inlined)."""
+    if market == POINTS:
+        return "line_quotes"
+    return f"(SELECT * FROM market_line_quotes WHERE market = '{get_market(market.key).key}')"
+
+
 def book_quotes(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date | None = None, *,
                 as_of: dt.datetime | None = None, player_ids: Sequence[int] | None = None,
-                first_snapshot: bool = False) -> pd.DataFrame:
-    """Each book's newest pre-tip points quote per player-game of [date_from, date_to] made by ``as_of``.
+                first_snapshot: bool = False, market: Market = POINTS) -> pd.DataFrame:
+    """Each book's newest pre-tip quote of ``market`` (default points) per player-game of
+    [date_from, date_to] made by ``as_of``.
 
     Args:
         date_from: first game date.
@@ -46,6 +58,7 @@ def book_quotes(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.
         player_ids: restrict to these players.
         first_snapshot: each book's newest quote inside the player-game's first snapshot (the open)
             instead of its newest overall.
+        market: the market whose quotes are read.
 
     Returns:
         One row per (game_date, player_id, sportsbook) with :data:`QUOTE_COLUMNS`.
@@ -63,7 +76,7 @@ def book_quotes(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.
     df = con.execute(f"""
         SELECT {", ".join(QUOTE_COLUMNS)}
         FROM (SELECT *, min(snapshot_seq) OVER (PARTITION BY source, game_date, player_id) AS first_seq
-              FROM line_quotes WHERE game_date BETWEEN $lo AND $hi)
+              FROM {_quotes_view(market)} WHERE game_date BETWEEN $lo AND $hi)
         WHERE {" AND ".join(where)}
         QUALIFY row_number() OVER (PARTITION BY game_date, player_id, sportsbook
                                    ORDER BY quoted_at DESC NULLS FIRST, snapshot_id) = 1
@@ -74,8 +87,9 @@ def book_quotes(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.
 
 
 def line_slopes(con: duckdb.DuckDBPyConnection, dates: Sequence[dt.date], *,
-                min_pairs: int = MIN_SLOPE_PAIRS) -> dict[dt.date, tuple[float, int]]:
-    """The line slope for each date, fitted walk-forward on the pairs of strictly earlier dates.
+                min_pairs: int = MIN_SLOPE_PAIRS, market: Market = POINTS) -> dict[dt.date, tuple[float, int]]:
+    """The line slope for each date, fitted walk-forward on the pairs of strictly earlier dates (of
+    ``market``'s quotes; default points).
 
     A pair is two books' newest quotes in the same snapshot of one player with lines at most
     :data:`~nbaprops.odds.MAX_SLOPE_GAP` apart (and different).
@@ -85,9 +99,9 @@ def line_slopes(con: duckdb.DuckDBPyConnection, dates: Sequence[dt.date], *,
     """
     if not dates:
         return {}
-    pairs = con.execute("""
+    pairs = con.execute(f"""
         WITH b AS (
-            SELECT * FROM line_quotes WHERE game_date < $hi AND fair_p_over IS NOT NULL
+            SELECT * FROM {_quotes_view(market)} WHERE game_date < $hi AND fair_p_over IS NOT NULL
             QUALIFY row_number() OVER (PARTITION BY source, game_date, player_id, snapshot_seq, sportsbook
                                        ORDER BY quoted_at DESC NULLS LAST, snapshot_id) = 1
         )

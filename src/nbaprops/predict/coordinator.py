@@ -34,7 +34,7 @@ from nbaprops.errors import (
 )
 from nbaprops.features.definitions import SERVED_FEATURE_VERSION
 from nbaprops.features.market_rows import load_market_slate
-from nbaprops.markets import POINTS, Market, get_market
+from nbaprops.markets import MARKETS, POINTS, Market, get_market
 from nbaprops.models.registry import load_model_set, served_markets, served_model_set
 from nbaprops.predict.line_gate import CROSS_BOOK_REASONS, validate_lines
 from nbaprops.predict.market import MARKET_AT, MARKET_COLUMNS, open_lines, slate_market
@@ -446,7 +446,7 @@ def _batch_markets(model_dir: Path, markets: tuple[Market, ...] | None,
     with a served model set (or one given in ``model_sets``)."""
     if markets:
         named = {m.key for m in markets}
-        return tuple(m for m in (POINTS, *(get_market(k) for k in named if k != POINTS.key)) if m.key in named)
+        return tuple(m for m in MARKETS if m.key in named)   # registry order: points first
     others = [get_market(k) for k in served_markets(model_dir) if k != POINTS.key]
     others += [get_market(k) for k in (model_sets or {}) if k != POINTS.key and get_market(k) not in others]
     return (POINTS, *others)

@@ -416,6 +416,28 @@ class Project:
             df = df[df["player_id"] == player_id].reset_index(drop=True)
         return df
 
+    def market_features(self, game_date: DateLike, market: str, *, player_id: int | None = None) -> pd.DataFrame:
+        """A market's own point-in-time features of a date (``market_feature_values``: the stat's
+        averages, spread, trend, per-minute rate, record vs the opponent and the opponent's allowed
+        figure, each with its ``<name>__src``, and the market's chosen pre-tip line). Points' features
+        are :meth:`features`.
+
+        Raises:
+            InputError: an unknown market, or points (whose features are the feature store's).
+        """
+        from nbaprops.markets import POINTS, get_market
+
+        m = get_market(market)
+        if m == POINTS:
+            raise InputError("the points features are the feature store's: use Project.features", field="market")
+        args: list[object] = [to_date(game_date), m.key]
+        extra = ""
+        if player_id is not None:
+            extra, args = " AND player_id = ?", [*args, player_id]
+        with self.reader() as cur:
+            return cur.execute(f"""SELECT * FROM market_feature_values WHERE game_date = ? AND market = ?{extra}
+                                   ORDER BY game_id, player_id""", args).df()
+
     def feature_records(self, game_date: DateLike, *, version: str | None = None,
                         player_id: int | None = None) -> list[dict[str, Any]]:
         """The feature rows of a date with their name/value/source arrays (``None`` stays ``None``)."""

@@ -131,12 +131,19 @@ def features(
     date: Annotated[str, typer.Option("--date", help="game date")],
     version: Annotated[str, typer.Option("--version", help="feature version")] = FEATURE_VERSION,
     player: Annotated[int | None, typer.Option("--player", help="one player_id")] = None,
+    market: Annotated[str, typer.Option("--market", help="points (the feature store), or another market's own "
+                                        "features (market_feature_values)")] = "points",
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Print the feature rows of a date."""
+    """Print the feature rows of a date (points), or a market's own stat features (--market rebounds)."""
     if version not in FEATURE_VERSIONS:
         raise typer.BadParameter(f"unknown feature version {version!r}; known: {sorted(FEATURE_VERSIONS)}")
     d = date_option(date)
+    (prop_market,) = _market_option(market)[:1]
+    if prop_market.key != MARKETS[0].key:
+        _print_market_features(project(ctx).market_features(d, prop_market.key, player_id=player), prop_market,
+                               d, as_json)
+        return
     records = project(ctx).feature_records(d, version=version, player_id=player)
     if as_json:
         recs = []
@@ -160,6 +167,31 @@ def features(
         t.add_row(str(r["player_id"]), r["team_abbr"], r["opponent_abbr"], fmt(f.get("vegas_points_line")),
                   fmt(f["points_avg_last_5"]), fmt(f["points_avg_last_10"]), fmt(f["points_avg_season"]),
                   f"{r['quality_score']:.0f}", r["quality_tier"])
+    out.print(t)
+
+
+def _print_market_features(frame: Any, market: Market, d: dt.date, as_json: bool) -> None:
+    """``features --market M``: the market's feature rows as JSON records or a table."""
+    records: list[dict[str, Any]] = [
+        {str(k): v for k, v in r.items()} for r in frame.astype(object).where(frame.notna(), None).to_dict("records")]
+    for r in records:
+        for k, v in r.items():
+            if isinstance(v, (dt.date, dt.datetime)) or hasattr(v, "isoformat"):
+                r[k] = str(v)
+    if as_json:
+        emit(records)
+        return
+    t = Table(title=f"{len(records)} {market.name} feature rows on {d}")
+    for c in ("player_id", "team", "opp", "line", "L5", "L10", "season", "per min L10", "opp allowed"):
+        t.add_column(c)
+
+    def fmt(x: Any) -> str:
+        return "-" if x is None else f"{x:.2f}"
+
+    for r in records:
+        t.add_row(str(r["player_id"]), str(r["team_abbr"]), str(r["opponent_abbr"]), fmt(r["line"]),
+                  fmt(r["stat_avg_last_5"]), fmt(r["stat_avg_last_10"]), fmt(r["stat_avg_season"]),
+                  fmt(r["stat_per_minute_last_10"]), fmt(r["opp_stat_allowed_avg"]))
     out.print(t)
 
 

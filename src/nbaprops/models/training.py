@@ -39,7 +39,7 @@ from nbaprops.markets import POINTS, Market, get_market
 from nbaprops.models import registry
 from nbaprops.models.calibration import Calibrator
 from nbaprops.models.market_blend import MarketBlend
-from nbaprops.models.systems import make_system
+from nbaprops.models.systems import distribution_family, make_system
 from nbaprops.models.systems.base import PointsSystem
 from nbaprops.models.systems.ensemble import EnsembleSystem
 from nbaprops.odds import devig_two_way
@@ -138,10 +138,14 @@ def _member_params(sid: str, thread_count: int, feature_version: str) -> dict[st
 
 
 def _fit_member(sid: str, fit_rows: pd.DataFrame, history: pd.DataFrame, thread_count: int,
-                feature_version: str = SERVED_FEATURE_VERSION, model_only: bool = False) -> PointsSystem:
+                feature_version: str = SERVED_FEATURE_VERSION, model_only: bool = False,
+                family: str = "auto") -> PointsSystem:
     """Fit one member system (a task of its own under an executor); ``model_only``: the variant
-    without any line- or price-derived feature."""
+    without any line- or price-derived feature; ``family``: the spread family of the market
+    (:func:`nbaprops.models.systems.distribution_family`; ``auto`` for points)."""
     params = _member_params(sid, thread_count, feature_version)
+    if family != "auto":
+        params["family"] = family
     if model_only:
         params["exclude_features"] = tuple(sorted(MARKET_FEATURES))
     system = make_system(sid, **params)
@@ -170,6 +174,9 @@ def fit_model_set(data: TrainingData, model_dir: Path, *, thread_count: int = 2,
     t0 = started if started is not None else time.perf_counter()
     until, rows, history, feature_version = data.until, data.rows, data.history, data.feature_version
     market = get_market(data.market)
+    # the market's spread family (measured per market: docs/markets.md, "Distributions per market")
+    family = distribution_family(market)
+    ens_params: dict[str, Any] = {} if family == "auto" else {"family": family}
     if rows["game_date"].max() >= pd.Timestamp(until):
         raise ModelError("training rows reach the cut-off date")
     steps = len(SYSTEM_IDS) + 3
@@ -185,11 +192,11 @@ def fit_model_set(data: TrainingData, model_dir: Path, *, thread_count: int = 2,
     if executor is None or executor.name == "serial":
         for i, (sid, mo) in enumerate(jobs):
             progress(f"fit {sid}{' (model-only)' if mo else ''}", min(i + 1, len(MEMBER_SYSTEMS)), steps)
-            fitted[(sid, mo)] = _fit_member(sid, fit_rows, history, thread_count, feature_version, mo)
+            fitted[(sid, mo)] = _fit_member(sid, fit_rows, history, thread_count, feature_version, mo, family)
     else:
         # the fits are independent: one task each, the frames shipped once
         rows_ref, history_ref = executor.put(fit_rows), executor.put(history)
-        handles = [executor.submit(_fit_member, sid, rows_ref, history_ref, thread_count, feature_version, mo)
+        handles = [executor.submit(_fit_member, sid, rows_ref, history_ref, thread_count, feature_version, mo, family)
                    for sid, mo in jobs]
         for done, (i, system) in enumerate(executor.as_completed(handles), start=1):
             fitted[jobs[i]] = system
@@ -200,14 +207,14 @@ def fit_model_set(data: TrainingData, model_dir: Path, *, thread_count: int = 2,
 
     progress("fit ensemble", len(MEMBER_SYSTEMS) + 1, steps)
     preds_a = {sid: s.predict(val_a) for sid, s in members.items()}
-    ens = EnsembleSystem(members=MEMBER_SYSTEMS)
+    ens = EnsembleSystem(members=MEMBER_SYSTEMS, **ens_params)
     ens.fit(EnsembleSystem.build_inputs(val_a, preds_a), val_a["actual_points"])
     systems: dict[str, PointsSystem] = {**members, "ensemble": ens}
     if all(model_only[sid] is members[sid] for sid in members):
         model_only["ensemble"] = ens
     else:
         mo_a = {sid: s.predict(val_a) for sid, s in model_only.items()}
-        ens_mo = EnsembleSystem(members=MEMBER_SYSTEMS)
+        ens_mo = EnsembleSystem(members=MEMBER_SYSTEMS, **ens_params)
         model_only["ensemble"] = ens_mo.fit(EnsembleSystem.build_inputs(val_a, mo_a), val_a["actual_points"])
 
     progress("calibrate", len(SYSTEM_IDS) + 1, steps)

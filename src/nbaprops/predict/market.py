@@ -21,6 +21,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from nbaprops.markets import POINTS, get_market
 from nbaprops.odds import american_to_decimal
 from nbaprops.predict.line_gate import cross_book_check, validate_lines
 from nbaprops.warehouse.line_history import book_quotes, consensus, line_slopes, pooled_p_over
@@ -152,13 +153,17 @@ def slate_market(con: duckdb.DuckDBPyConnection, game_date: dt.date, slate: pd.D
     return market, judged
 
 
-def closing_market(con: duckdb.DuckDBPyConnection, dates: list[dt.date], lines: pd.DataFrame) -> pd.DataFrame:
-    """The closing consensus of each player-game: every book's last pre-tip quote, through both gates.
+def closing_market(con: duckdb.DuckDBPyConnection, dates: list[dt.date], lines: pd.DataFrame, *,
+                   market: str = POINTS.key) -> pd.DataFrame:
+    """The closing consensus of each player-game in one market: every book's last pre-tip quote of
+    that market, through both gates (each quote checked with its market's line-gate parameters), the
+    consensus pooled with the market's own walk-forward line slope.
 
     Args:
         dates: the game dates.
         lines: ``game_date, player_id, line`` (one line per player-game: the fair P(over) at it is
             returned as ``closing_p_over``).
+        market: the market's stored key or name (default points, whose result is as it always was).
 
     Returns:
         Aligned with ``lines`` (same index): ``closing_consensus_line``, ``closing_consensus_p_over``
@@ -169,13 +174,16 @@ def closing_market(con: duckdb.DuckDBPyConnection, dates: list[dt.date], lines: 
     out = pd.DataFrame(index=lines.index, columns=cols)
     if lines.empty or not dates:
         return out
-    quotes = book_quotes(con, min(dates), max(dates))
+    key = get_market(market).key
+    quotes = book_quotes(con, min(dates), max(dates), market=key)
     if quotes.empty:
         return out
     quotes["game_date"] = pd.to_datetime(quotes["game_date"]).dt.date
     quotes = quotes[quotes["game_date"].isin(set(dates))]
     quotes["player_id"] = quotes["player_id"].astype("int64")
-    slopes = line_slopes(con, sorted(set(dates)))
+    if key != POINTS.key:  # the line gate checks a quote with a market column by its market's parameters
+        quotes["market"] = key
+    slopes = line_slopes(con, sorted(set(dates)), market=key)
     judged = [judge_quotes(day, slopes[day["game_date"].iloc[0]][0]) for _, day in quotes.groupby("game_date")]
     allq = pd.concat(judged, ignore_index=True) if judged else quotes.assign(gate_reason=None)
     passed = allq[allq["gate_reason"].isna()]

@@ -83,6 +83,18 @@ def _range(date_from: DateLike, date_to: DateLike | None) -> tuple[dt.date, dt.d
     return lo, hi
 
 
+def _market_keys(markets: Sequence[str] | str | None) -> list[str] | None:
+    """The stored keys of a market selection: None (every market), one ``--market`` string (names,
+    keys, a comma list or ``all``) or a list of names/keys. Raises InputError on an unknown one."""
+    from nbaprops.markets import get_market, parse_markets
+
+    if markets is None:
+        return None
+    if isinstance(markets, str):
+        return [m.key for m in parse_markets(markets, default=())] or None
+    return [get_market(m).key for m in markets]
+
+
 @dataclass
 class GradeResult:
     """What :meth:`Project.grade` did: rows graded and the graded rows of the range."""
@@ -574,22 +586,28 @@ class Project:
             return lines(cur, to_date(game_date), market=key)
 
     # ------------------------------------------------------------------ evaluation
-    def grade(self, date_from: DateLike, date_to: DateLike | None = None, *, require: bool = True) -> GradeResult:
-        """Grade the stored predictions of the dates against the box scores."""
+    def grade(self, date_from: DateLike, date_to: DateLike | None = None, *, require: bool = True,
+              markets: Sequence[str] | str | None = None) -> GradeResult:
+        """Grade the stored predictions of the dates against the box scores, each in its own market.
+
+        ``markets``: names or keys (a list, or one string: ``'rebounds'``, ``'pra,threes'``, ``'all'``);
+        None: every market predicted (docs/markets.md, "Grading and the report per market")."""
         from nbaprops.evaluate.grade import grade_dates, load_graded
 
         lo, hi = _range(date_from, date_to)
-        n = grade_dates(self.con, lo, hi, require=require)
-        return GradeResult(n, load_graded(self.con, lo, hi))
+        keys = _market_keys(markets)
+        n = grade_dates(self.con, lo, hi, require=require, markets=keys)
+        return GradeResult(n, load_graded(self.con, lo, hi, markets=keys))
 
-    def grades(self, date_from: DateLike, date_to: DateLike | None = None) -> pd.DataFrame:
+    def grades(self, date_from: DateLike, date_to: DateLike | None = None, *,
+               markets: Sequence[str] | str | None = None) -> pd.DataFrame:
         """Graded predictions of the dates (``prediction_grades`` with prices, line validity and the
-        closing prices), without grading anything."""
+        closing prices), without grading anything; ``markets`` as in :meth:`grade`."""
         from nbaprops.evaluate.grade import load_graded
 
         lo, hi = _range(date_from, date_to)
         with self.reader() as cur:
-            return load_graded(cur, lo, hi)
+            return load_graded(cur, lo, hi, markets=_market_keys(markets))
 
     def fetch_injury_report(self, game_date: DateLike | None = None, *, at: dt.datetime | None = None,
                             replay: str | Path | None = None) -> dict[str, Any]:
@@ -639,11 +657,14 @@ class Project:
 
     def backtest(self, date_from: DateLike, date_to: DateLike, *, retrain_every_days: int = 7,
                  report_dir: str | Path | None = None, command: str | None = None, workers: int = 1,
-                 executor: str = "serial", progress: Progress = no_progress) -> BacktestResult:
+                 executor: str = "serial", progress: Progress = no_progress,
+                 markets: Sequence[str] | str | None = None) -> BacktestResult:
         """Walk forward over the dates: for each block train only on earlier games, predict the block with
         its pre-tip lines, grade it. ``metrics`` is the dict written as metrics.json (also without a
         report directory). ``executor``: ``serial`` or ``ray`` (the retrain blocks as Ray tasks on
-        ``workers`` CPUs of a local Ray, or on the cluster at ``NBAPROPS_RAY_ADDRESS``)."""
+        ``workers`` CPUs of a local Ray, or on the cluster at ``NBAPROPS_RAY_ADDRESS``). ``markets``
+        (as in :meth:`grade`): the markets predicted, graded and reported (None: every market the
+        predict step produces); with several, the metrics are per (market, system)."""
         from nbaprops.evaluate.backtest import run_backtest
         from nbaprops.evaluate.metrics import summarize
         from nbaprops.evaluate.report import write_report
@@ -654,7 +675,7 @@ class Project:
         if executor not in EXECUTORS:
             raise InputError(f"executor {executor!r}: use one of {', '.join(EXECUTORS)}")
         res = run_backtest(self.con, self.settings, lo, hi, retrain_every_days=retrain_every_days, workers=workers,
-                           executor=executor, progress=progress)
+                           executor=executor, progress=progress, markets=_market_keys(markets))
         graded = res.pop("graded")
         blocks = list(res.get("blocks", []))
         report = None

@@ -226,3 +226,13 @@ def test_metrics_and_report_split_by_market(graded_con: duckdb.DuckDBPyConnectio
     assert {h["market"] for h in info["headline"]} == set(points)
     metrics = json.loads(Path(info["metrics_json"]).read_text())
     assert {r["market"] for r in metrics["points"]} == set(points)
+
+
+def test_grading_one_market_keeps_the_others(graded_con: duckdb.DuckDBPyConnection) -> None:
+    before = graded_con.execute("SELECT market, count(*) FROM prediction_grades WHERE game_date = ? GROUP BY 1",
+                                [DAY]).fetchall()
+    graded_con.execute("DELETE FROM prediction_grades WHERE game_date = ? AND market = 'player_rebounds'", [DAY])
+    n = grade_dates(graded_con, DAY, DAY, markets=["rebounds"])
+    after = graded_con.execute("SELECT market, count(*) FROM prediction_grades WHERE game_date = ? GROUP BY 1",
+                               [DAY]).fetchall()
+    assert sorted(before) == sorted(after) and n == dict(after)["player_rebounds"]

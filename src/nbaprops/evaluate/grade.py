@@ -36,23 +36,39 @@ GRADE_COLUMNS = ("game_id", "game_date", "player_id", "system_id", "market", "li
                  "closing_p_over", "closing_at")
 
 
-def _final_dates(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date) -> list[dt.date]:
-    rows = con.execute("""SELECT DISTINCT p.game_date FROM player_prop_predictions p
-                          WHERE p.game_date BETWEEN ? AND ?
-                            AND EXISTS (SELECT 1 FROM player_boxscores b WHERE b.game_date = p.game_date)
-                          ORDER BY 1""", [lo, hi]).fetchall()
+#: The SQL filter of an optional market list (``?::VARCHAR[]`` twice: NULL = every market).
+_MARKET_FILTER = "(?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], coalesce({col}, 'player_points')))"
+
+
+def _keys(markets: Sequence[str] | None) -> list[str] | None:
+    return None if markets is None else [get_market(m).key for m in markets]
+
+
+def _final_dates(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date,
+                 keys: list[str] | None = None) -> list[dt.date]:
+    rows = con.execute(f"""SELECT DISTINCT p.game_date FROM player_prop_predictions p
+                           WHERE p.game_date BETWEEN ? AND ? AND {_MARKET_FILTER.format(col="p.market")}
+                             AND EXISTS (SELECT 1 FROM player_boxscores b WHERE b.game_date = p.game_date)
+                           ORDER BY 1""", [lo, hi, keys, keys]).fetchall()
     return [r[0] for r in rows]
 
 
-def grade_dates(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date, *, require: bool = False) -> int:
-    """Grade every prediction of [lo, hi] whose games are final; returns the rows graded."""
-    dates = _final_dates(con, lo, hi)
+def grade_dates(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date, *, require: bool = False,
+                markets: Sequence[str] | None = None) -> int:
+    """Grade every prediction of [lo, hi] whose games are final; returns the rows graded.
+
+    Args:
+        markets: grade only these markets (stored keys or names; their grades of the dates are
+            replaced, the other markets' kept); None: every market.
+    """
+    keys = _keys(markets)
+    dates = _final_dates(con, lo, hi, keys)
     if require and not dates:
         raise PhaseGateError(f"nothing to grade for {lo}..{hi}: no predictions with final box scores "
                              "(run `nbaprops predict` first, and grade after the games)")
     if not dates:
         return 0
-    preds = con.execute("""
+    preds = con.execute(f"""
         WITH closing AS (
             -- the closing line: the last pre-tip quote of the same book in the same market (a 'closing'
             -- source row is one)
@@ -76,7 +92,8 @@ def grade_dates(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date, *, req
         FROM player_prop_predictions p
         LEFT JOIN closing c ON c.game_date = p.game_date AND c.player_id = p.player_id AND c.sportsbook = p.sportsbook
                            AND c.market = coalesce(p.market, 'player_points')
-        WHERE p.game_date IN (SELECT unnest(?::DATE[]))""", [dates, dates]).df()
+        WHERE p.game_date IN (SELECT unnest(?::DATE[])) AND {_MARKET_FILTER.format(col="p.market")}""",
+                        [dates, dates, keys, keys]).df()
     parts = [_grade_market(con, dates, get_market(str(key)), sub) for key, sub in preds.groupby("market", sort=False)]
     graded = pd.concat(parts) if parts else preds.iloc[0:0]
     graded = graded.sort_index()
@@ -85,7 +102,8 @@ def grade_dates(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date, *, req
     con.register("_grades_in", out)
     try:
         with transaction(con) as tx:
-            tx.execute("DELETE FROM prediction_grades WHERE game_date IN (SELECT unnest(?::DATE[]))", [dates])
+            tx.execute(f"""DELETE FROM prediction_grades WHERE game_date IN (SELECT unnest(?::DATE[]))
+                           AND {_MARKET_FILTER.format(col="market")}""", [dates, keys, keys])
             tx.execute("INSERT INTO prediction_grades BY NAME SELECT *, now() AS graded_at FROM _grades_in")
     finally:
         con.unregister("_grades_in")
@@ -128,8 +146,8 @@ def load_graded(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date, *,
         markets: only these markets (stored keys or names); None: every market graded. Each row's
             closing prices are its book's last pre-tip quote in the row's own market.
     """
-    keys = None if markets is None else [get_market(m).key for m in markets]
-    df = con.execute("""
+    keys = _keys(markets)
+    df = con.execute(f"""
         SELECT g.*, p.over_price, p.under_price, p.line_source, p.sportsbook, p.model_only_points,
                p.model_only_p_over, p.best_price,
                p.best_book AS best_book_predicted, p.consensus_line, p.consensus_p_over, p.books_quoting,
@@ -148,7 +166,7 @@ def load_graded(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date, *,
             GROUP BY ALL) c ON c.game_date = g.game_date AND c.player_id = g.player_id AND c.sportsbook = p.sportsbook
                            AND c.market = coalesce(g.market, 'player_points')
         WHERE g.game_date BETWEEN ? AND ?
-          AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], coalesce(g.market, 'player_points')))
+          AND {_MARKET_FILTER.format(col="g.market")}
         ORDER BY g.game_date, g.game_id, g.player_id, g.system_id, g.market, g.line_key""",
                     [lo, hi, lo, hi, keys, keys]).df()
     df["market"] = df["market"].fillna(POINTS.key) if "market" in df.columns else POINTS.key

@@ -550,14 +550,15 @@ class Project:
             return predictions(cur, lo, hi, system=system, recommendation=recommendation)
 
     def predictions_page(self, game_date: DateLike, columns: Sequence[str], *, system: str | None = None,
-                         recommendation: str | None = None, limit: int = 500, offset: int = 0
-                         ) -> tuple[int, list[dict[str, Any]]]:
-        """(total, one page of rows) of a date's predictions (the API's ``/predictions``)."""
+                         recommendation: str | None = None, limit: int = 500, offset: int = 0,
+                         market: str | None = None) -> tuple[int, list[dict[str, Any]]]:
+        """(total, one page of rows) of a date's predictions (the API's ``/predictions``); ``market``:
+        names or keys, a comma list (None or ``all``: every market)."""
         from nbaprops.queries.tables import predictions_page
 
         with self.reader() as cur:
             return predictions_page(cur, to_date(game_date), columns, system=system, recommendation=recommendation,
-                                    limit=limit, offset=offset)
+                                    limit=limit, offset=offset, markets=_market_keys(market))
 
     def batch(self, batch_id: str, columns: Sequence[str]) -> dict[str, Any] | None:
         """One prediction batch row, or None."""

@@ -733,26 +733,32 @@ class Project:
 
     # ------------------------------------------------------------------ dashboard pages
     def slate_page(self, game_date: DateLike | None = None, *, system: str | None = "catboost",
-                   recommendation: str | None = None, sort: str = "edge", order: str = "desc"
-                   ) -> tuple[list[dt.date], dt.date, SlateData]:
+                   recommendation: str | None = None, sort: str = "edge", order: str = "desc",
+                   market: str | None = "player_points") -> tuple[list[dt.date], dt.date, SlateData]:
         """The slate page's data: the dates with predictions (newest first), the date shown (``game_date``
-        or the newest) and its predictions filtered and sorted."""
+        or the newest) and its predictions filtered and sorted; ``market``: a name or key (default
+        points; None or ``all``: every market)."""
+        from nbaprops.markets import get_market
         from nbaprops.queries.dashboard import load_slate_page, prediction_dates
 
         with self.reader() as cur:
             dates = prediction_dates(cur)
             day = to_date(game_date) if game_date else (dates[0] if dates else dt.datetime.now(dt.UTC).date())
+            key = None if market is None or market.strip().lower() == "all" else get_market(market).key
             return dates, day, load_slate_page(cur, day, system=system, recommendation=recommendation, sort=sort,
-                                               order="asc" if order == "asc" else "desc")
+                                               order="asc" if order == "asc" else "desc", market=key)
 
     def performance(self, date_from: DateLike | None = None, date_to: DateLike | None = None, *,
-                    system: str | None = None) -> PerformanceData:
-        """Hit rate, ROI, calibration and MAE against the line by system, date and month (graded rows)."""
+                    system: str | None = None, market: str = "player_points") -> PerformanceData:
+        """Hit rate, ROI, calibration and MAE against the line by system, date and month (graded rows)
+        of one market (a name or key, default points), and per (market, system) of every market."""
+        from nbaprops.markets import get_market
         from nbaprops.queries.dashboard import load_performance
 
         with self.reader() as cur:
             return load_performance(cur, date_from=to_date(date_from) if date_from else None,
-                                    date_to=to_date(date_to) if date_to else None, system=system)
+                                    date_to=to_date(date_to) if date_to else None, system=system,
+                                    market=get_market(market).key)
 
     def pipeline(self, *, phase: str | None = None, status: str | None = None, game_date: DateLike | None = None,
                  limit: int = 200) -> PipelineData:

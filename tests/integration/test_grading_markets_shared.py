@@ -72,6 +72,9 @@ def insert_hand_predictions(con: duckdb.DuckDBPyConnection, day: dt.date, market
         con.execute("INSERT INTO player_prop_predictions BY NAME SELECT * FROM _hand")
     finally:
         con.unregister("_hand")
+    con.execute("""INSERT INTO prediction_batches (batch_id, game_date, status, expected_players, started_at,
+                                                   finished_at)
+                   VALUES (?, ?, 'complete', ?, now(), now())""", [f"hand-{day}-{key}", day, len(rows)])
     return len(rows)
 
 

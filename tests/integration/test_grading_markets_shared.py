@@ -99,7 +99,9 @@ def graded_con(warehouse_copy: Path) -> duckdb.DuckDBPyConnection:
     assert insert_hand_predictions(con, STEALS_DAY, "steals", source="bettingpros", prefer_whole=True) > 10
     grade_dates(con, DAY, DAY)
     grade_dates(con, STEALS_DAY, STEALS_DAY)
-    con.execute("CREATE TABLE _points_alone AS SELECT * FROM points_alone")
+    con.register("_pa", points_alone)
+    con.execute("CREATE TABLE _points_alone AS SELECT * FROM _pa")
+    con.unregister("_pa")
     yield con
     con.close()
 

@@ -794,22 +794,26 @@ class Project:
                                           recommendation=recommendation, min_ev=min_ev, sort=sort,
                                           order="asc" if order == "asc" else "desc")
 
-    def export_documents(self, game_date: DateLike, *, system: str = "catboost", only: str | None = None
-                         ) -> dict[str, Any]:
-        """The export documents of a date (see :mod:`nbaprops.queries.exports`), as pydantic models.
+    def export_documents(self, game_date: DateLike, *, system: str = "catboost", only: str | None = None,
+                         market: str | None = None) -> dict[str, Any]:
+        """The export documents of a date (see :mod:`nbaprops.queries.exports`), as pydantic models;
+        ``market`` (a name or key; None or ``all``: every market) keeps one market's predictions, best
+        bets and streaks.
 
         Raises:
-            InputError: ``only`` is not a document name.
+            InputError: ``only`` is not a document name, or an unknown market.
         """
+        from nbaprops.markets import get_market
         from nbaprops.queries.exports import DOCUMENTS, build_documents
 
         if only is not None and only not in DOCUMENTS:
             raise InputError(f"unknown export document {only!r}; known: {', '.join(DOCUMENTS)}")
         with self.reader() as cur:
-            return dict(build_documents(cur, to_date(game_date), system=system, only=only))
+            key = None if market is None or market.strip().lower() in ("", "all") else get_market(market).key
+            return dict(build_documents(cur, to_date(game_date), system=system, only=only, market=key))
 
     def export(self, game_date: DateLike, out_dir: str | Path, *, fmt: str = "json",
-               system: str = "catboost") -> ExportResult:
+               system: str = "catboost", market: str | None = None) -> ExportResult:
         """Write the export documents of a date to ``out_dir`` (``<document>.json`` or ``.csv``, plus
         ``manifest.json`` with every document's envelope); each file is replaced atomically.
 
@@ -826,7 +830,7 @@ class Project:
             raise InputError(f"--out {target}: not a directory")
         target.mkdir(parents=True, exist_ok=True)
         day = to_date(game_date)
-        docs = self.export_documents(day, system=system)
+        docs = self.export_documents(day, system=system, market=market)
         res = ExportResult(day, target, fmt)
         manifest: dict[str, Any] = {"game_date": str(day), "format": fmt, "documents": {}}
         for name, doc in docs.items():

@@ -9,8 +9,8 @@
     GET /player/{player_id}    ?date=&market=&system=   the player prop page (linked from every slate row)
     GET /board                 ?date=&system=&team=&game=&market=&recommendation=&min_ev=&sort=&order=
                                the prop board: one card per quoted player, every market
-    GET /exports/{date}/{document}.json   an export document (games, players, predictions, best_bets,
-                               streaks; schemas in docs/exports/)
+    GET /exports/{date}/{document}.json   ?market=   an export document (games, players, predictions,
+                               best_bets, streaks; schemas in docs/exports/); market: one market's rows
     GET /static/plotly.min.js  plotly.js from the installed ``plotly`` package (no CDN)
 
 Filtering and sorting happen on the server through query parameters, so every table works without
@@ -38,7 +38,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from nbaprops._version import __version__
 from nbaprops.api import charts
-from nbaprops.api.models import GameDate, Recommendation, SystemId, market_key
+from nbaprops.api.models import GameDate, MarketParam, Recommendation, SystemId, market_key
 from nbaprops.markets import POINTS
 from nbaprops.project import Project
 from nbaprops.queries.board import BOARD_SORTS
@@ -454,10 +454,14 @@ def board_page(query: Annotated[BoardQuery, Query()], project: ProjectDep) -> HT
                        404: {"description": "unknown document"}})
 def export_document(game_date: Annotated[GameDate, PathParam(description="YYYY-MM-DD")],
                     document: Annotated[str, PathParam(max_length=32, pattern=r"^[a-z_]+$")],
-                    project: ProjectDep) -> JSONResponse:
+                    project: ProjectDep,
+                    market: Annotated[MarketParam | None,
+                                      Query(description="only this market's predictions, best bets and streaks: a "
+                                                        "name or key (docs/markets.md) or all (the default)")] = None,
+                    ) -> JSONResponse:
     """One export document of a date, as ``nbaprops export --format json`` writes it."""
     if document not in DOCUMENTS:
         raise HTTPException(404, f"unknown export document {document!r}; known: {', '.join(DOCUMENTS)}")
-    doc = project.export_documents(game_date, only=document)[document]
+    doc = project.export_documents(game_date, only=document, market=market)[document]
     return JSONResponse(doc.model_dump(mode="json"), headers={"Cache-Control": "no-store",
                                                                "X-Content-Type-Options": "nosniff"})

@@ -333,7 +333,7 @@ def market_option(value: str | None) -> list[str] | None:
         raise typer.BadParameter(str(e), param_hint="--market") from e
 
 
-def _row_label(rec: Mapping[str, Any]) -> str:
+def _row_label(rec: Mapping[Any, Any]) -> str:
     """A metric row's label: the system, prefixed by the market's name when the row has one."""
     m = rec.get("market")
     return f"{get_market(str(m)).name} · {rec['system_id']}" if m else str(rec["system_id"])

@@ -4,6 +4,7 @@ the block with its pre-tip lines, grade it, roll forward."""
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,10 +14,10 @@ import duckdb
 import pandas as pd
 
 from nbaprops.config import Settings
-from nbaprops.errors import LeakageError, NbapropsError
+from nbaprops.errors import InputError, LeakageError, NbapropsError
 from nbaprops.evaluate.grade import grade_dates, load_graded
 from nbaprops.executors import Executor, make_executor, worker_stats
-from nbaprops.markets import get_market
+from nbaprops.markets import POINTS, Market, get_market
 from nbaprops.models.registry import read_manifest
 from nbaprops.models.training import TrainingData, fit_model_set, load_training_data
 from nbaprops.predict.coordinator import start_batch
@@ -41,6 +42,27 @@ def _fit_block(data: TrainingData, model_dir: str, thread_count: int) -> dict[st
     its manifest and the pid / peak memory of the process that ran it."""
     manifest = fit_model_set(data, Path(model_dir), thread_count=thread_count, promote_if_first=False)
     return {"manifest": manifest, **worker_stats()}
+
+
+def _predict_markets(chosen: tuple[Market, ...] | None) -> dict[str, Any]:
+    """The keyword arguments that make the predict step predict ``chosen`` (None: its default).
+
+    ``start_batch(..., markets=)`` (a tuple of :class:`~nbaprops.markets.Market`) belongs to the
+    predict side of issue 12 (predict/coordinator.py, not edited here). The keyword is passed only
+    when markets were asked for and ``start_batch`` takes it; a predict step without it predicts
+    points only, so asking it for another market is an error rather than a silent points run.
+
+    Raises:
+        InputError: markets other than points asked of a points-only predict step.
+    """
+    if chosen is None:
+        return {}
+    if "markets" in inspect.signature(start_batch).parameters:
+        return {"markets": chosen}
+    if chosen == (POINTS,):
+        return {}
+    raise InputError(f"this build's predict step predicts points only; cannot backtest "
+                     f"{', '.join(m.name for m in chosen)}", field="market")
 
 
 def run_backtest(con: duckdb.DuckDBPyConnection, settings: Settings, lo: dt.date, hi: dt.date, *,
@@ -69,10 +91,7 @@ def run_backtest(con: duckdb.DuckDBPyConnection, settings: Settings, lo: dt.date
     plan = _blocks(dates, retrain_every_days)
     blocks: list[dict[str, Any]] = [{} for _ in plan]
     chosen = None if markets is None else tuple(get_market(m) for m in markets)
-    # The predict step's market selection. `start_batch(..., markets=)` (a tuple of Market) is added by
-    # the predict side of issue 12 (predict/coordinator.py, not edited here): the keyword is passed only
-    # when markets were asked for, so a points-only predict step keeps working until the two meet.
-    predict_markets: dict[str, Any] = {} if chosen is None else {"markets": chosen}
+    predict_markets = _predict_markets(chosen)
     ex = make_executor(executor, workers) if isinstance(executor, str) else executor
     # at most this many blocks' training frames are in flight (read, shipped, not yet fitted)
     window = 1 if ex.name == "serial" else 2 * max(ex.workers, 1)

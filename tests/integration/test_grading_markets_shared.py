@@ -241,3 +241,21 @@ def test_grading_one_market_keeps_the_others(graded_con: duckdb.DuckDBPyConnecti
     after = graded_con.execute("SELECT market, count(*) FROM prediction_grades WHERE game_date = ? GROUP BY 1",
                                [DAY]).fetchall()
     assert sorted(before) == sorted(after) and n == dict(after)["player_rebounds"]
+
+
+def test_the_any_market_quotes_query_is_the_line_quotes_view_on_points(graded_con: duckdb.DuckDBPyConnection) -> None:
+    """line_history reads the ``line_quotes`` view for points and the same query with the market as a
+    parameter for the others: on points the two give the same rows, so the other markets' quotes,
+    slopes and consensus are computed exactly like points'."""
+    from nbaprops.warehouse.line_history import _LINE_QUOTES_ANY_MARKET, book_quotes
+
+    view = graded_con.execute("SELECT * FROM line_quotes WHERE game_date BETWEEN ? AND ? ORDER BY snapshot_id",
+                              [DAY - dt.timedelta(days=3), DAY]).df()
+    query = graded_con.execute(f"SELECT * FROM ({_LINE_QUOTES_ANY_MARKET}) WHERE game_date BETWEEN $lo AND $hi "
+                               "ORDER BY snapshot_id", {"market": POINTS.key, "lo": DAY - dt.timedelta(days=3),
+                                                        "hi": DAY}).df()
+    assert len(view) > 1000
+    pd.testing.assert_frame_equal(view, query)
+    reb = book_quotes(graded_con, DAY, market="rebounds")
+    assert len(reb) > 100 and reb["line"].max() < 25
+    assert book_quotes(graded_con, DAY).equals(book_quotes(graded_con, DAY, market="player_points"))

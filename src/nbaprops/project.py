@@ -83,6 +83,18 @@ def _range(date_from: DateLike, date_to: DateLike | None) -> tuple[dt.date, dt.d
     return lo, hi
 
 
+def _market_keys(markets: Sequence[str] | str | None) -> list[str] | None:
+    """The stored keys of a market selection: None (every market), one ``--market`` string (names,
+    keys, a comma list or ``all``) or a list of names/keys. Raises InputError on an unknown one."""
+    from nbaprops.markets import get_market, parse_markets
+
+    if markets is None:
+        return None
+    if isinstance(markets, str):
+        return [m.key for m in parse_markets(markets, default=())] or None
+    return [get_market(m).key for m in markets]
+
+
 @dataclass
 class GradeResult:
     """What :meth:`Project.grade` did: rows graded and the graded rows of the range."""
@@ -575,14 +587,15 @@ class Project:
             return predictions(cur, lo, hi, system=system, recommendation=recommendation)
 
     def predictions_page(self, game_date: DateLike, columns: Sequence[str], *, system: str | None = None,
-                         recommendation: str | None = None, limit: int = 500, offset: int = 0
-                         ) -> tuple[int, list[dict[str, Any]]]:
-        """(total, one page of rows) of a date's predictions (the API's ``/predictions``)."""
+                         recommendation: str | None = None, limit: int = 500, offset: int = 0,
+                         market: str | None = None) -> tuple[int, list[dict[str, Any]]]:
+        """(total, one page of rows) of a date's predictions (the API's ``/predictions``); ``market``:
+        names or keys, a comma list (None or ``all``: every market)."""
         from nbaprops.queries.tables import predictions_page
 
         with self.reader() as cur:
             return predictions_page(cur, to_date(game_date), columns, system=system, recommendation=recommendation,
-                                    limit=limit, offset=offset)
+                                    limit=limit, offset=offset, markets=_market_keys(market))
 
     def batch(self, batch_id: str, columns: Sequence[str]) -> dict[str, Any] | None:
         """One prediction batch row, or None."""
@@ -611,22 +624,28 @@ class Project:
             return lines(cur, to_date(game_date), market=key)
 
     # ------------------------------------------------------------------ evaluation
-    def grade(self, date_from: DateLike, date_to: DateLike | None = None, *, require: bool = True) -> GradeResult:
-        """Grade the stored predictions of the dates against the box scores."""
+    def grade(self, date_from: DateLike, date_to: DateLike | None = None, *, require: bool = True,
+              markets: Sequence[str] | str | None = None) -> GradeResult:
+        """Grade the stored predictions of the dates against the box scores, each in its own market.
+
+        ``markets``: names or keys (a list, or one string: ``'rebounds'``, ``'pra,threes'``, ``'all'``);
+        None: every market predicted (docs/markets.md, "Grading and the report per market")."""
         from nbaprops.evaluate.grade import grade_dates, load_graded
 
         lo, hi = _range(date_from, date_to)
-        n = grade_dates(self.con, lo, hi, require=require)
-        return GradeResult(n, load_graded(self.con, lo, hi))
+        keys = _market_keys(markets)
+        n = grade_dates(self.con, lo, hi, require=require, markets=keys)
+        return GradeResult(n, load_graded(self.con, lo, hi, markets=keys))
 
-    def grades(self, date_from: DateLike, date_to: DateLike | None = None) -> pd.DataFrame:
+    def grades(self, date_from: DateLike, date_to: DateLike | None = None, *,
+               markets: Sequence[str] | str | None = None) -> pd.DataFrame:
         """Graded predictions of the dates (``prediction_grades`` with prices, line validity and the
-        closing prices), without grading anything."""
+        closing prices), without grading anything; ``markets`` as in :meth:`grade`."""
         from nbaprops.evaluate.grade import load_graded
 
         lo, hi = _range(date_from, date_to)
         with self.reader() as cur:
-            return load_graded(cur, lo, hi)
+            return load_graded(cur, lo, hi, markets=_market_keys(markets))
 
     def fetch_injury_report(self, game_date: DateLike | None = None, *, at: dt.datetime | None = None,
                             replay: str | Path | None = None) -> dict[str, Any]:
@@ -677,17 +696,18 @@ class Project:
     def backtest(self, date_from: DateLike, date_to: DateLike, *, retrain_every_days: int = 7,
                  report_dir: str | Path | None = None, command: str | None = None, workers: int = 1,
                  executor: str = "serial", progress: Progress = no_progress,
-                 market: str | None = None) -> BacktestResult:
+                 markets: Sequence[str] | str | None = None) -> BacktestResult:
         """Walk forward over the dates: for each block train only on earlier games, predict the block with
         its pre-tip lines, grade it. ``metrics`` is the dict written as metrics.json (also without a
         report directory). ``executor``: ``serial`` or ``ray`` (the retrain blocks as Ray tasks on
-        ``workers`` CPUs of a local Ray, or on the cluster at ``NBAPROPS_RAY_ADDRESS``). ``market``: the
-        markets to walk forward (a name, a comma list or ``all``; default points): each block trains
-        one model set per market."""
+        ``workers`` CPUs of a local Ray, or on the cluster at ``NBAPROPS_RAY_ADDRESS``). ``markets``
+        (names or keys, or one ``--market`` string: a comma list or ``all``; None: points): each
+        retrain block trains one model set per market, then the markets are predicted, graded and
+        reported; with several, the metrics are per (market, system)."""
         from nbaprops.evaluate.backtest import run_backtest
         from nbaprops.evaluate.metrics import summarize
         from nbaprops.evaluate.report import write_report
-        from nbaprops.markets import parse_markets
+        from nbaprops.markets import get_market
 
         lo, hi = _range(date_from, date_to)
         if retrain_every_days < 1:
@@ -695,7 +715,8 @@ class Project:
         if executor not in EXECUTORS:
             raise InputError(f"executor {executor!r}: use one of {', '.join(EXECUTORS)}")
         res = run_backtest(self.con, self.settings, lo, hi, retrain_every_days=retrain_every_days, workers=workers,
-                           executor=executor, progress=progress, markets=parse_markets(market))
+                           executor=executor, progress=progress,
+                           markets=tuple(get_market(k) for k in (_market_keys(markets) or ["points"])))
         graded = res.pop("graded")
         blocks = list(res.get("blocks", []))
         report = None
@@ -752,26 +773,32 @@ class Project:
 
     # ------------------------------------------------------------------ dashboard pages
     def slate_page(self, game_date: DateLike | None = None, *, system: str | None = "catboost",
-                   recommendation: str | None = None, sort: str = "edge", order: str = "desc"
-                   ) -> tuple[list[dt.date], dt.date, SlateData]:
+                   recommendation: str | None = None, sort: str = "edge", order: str = "desc",
+                   market: str | None = "player_points") -> tuple[list[dt.date], dt.date, SlateData]:
         """The slate page's data: the dates with predictions (newest first), the date shown (``game_date``
-        or the newest) and its predictions filtered and sorted."""
+        or the newest) and its predictions filtered and sorted; ``market``: a name or key (default
+        points; None or ``all``: every market)."""
+        from nbaprops.markets import get_market
         from nbaprops.queries.dashboard import load_slate_page, prediction_dates
 
         with self.reader() as cur:
             dates = prediction_dates(cur)
             day = to_date(game_date) if game_date else (dates[0] if dates else dt.datetime.now(dt.UTC).date())
+            key = None if market is None or market.strip().lower() == "all" else get_market(market).key
             return dates, day, load_slate_page(cur, day, system=system, recommendation=recommendation, sort=sort,
-                                               order="asc" if order == "asc" else "desc")
+                                               order="asc" if order == "asc" else "desc", market=key)
 
     def performance(self, date_from: DateLike | None = None, date_to: DateLike | None = None, *,
-                    system: str | None = None) -> PerformanceData:
-        """Hit rate, ROI, calibration and MAE against the line by system, date and month (graded rows)."""
+                    system: str | None = None, market: str = "player_points") -> PerformanceData:
+        """Hit rate, ROI, calibration and MAE against the line by system, date and month (graded rows)
+        of one market (a name or key, default points), and per (market, system) of every market."""
+        from nbaprops.markets import get_market
         from nbaprops.queries.dashboard import load_performance
 
         with self.reader() as cur:
             return load_performance(cur, date_from=to_date(date_from) if date_from else None,
-                                    date_to=to_date(date_to) if date_to else None, system=system)
+                                    date_to=to_date(date_to) if date_to else None, system=system,
+                                    market=get_market(market).key)
 
     def pipeline(self, *, phase: str | None = None, status: str | None = None, game_date: DateLike | None = None,
                  limit: int = 200) -> PipelineData:
@@ -807,22 +834,26 @@ class Project:
                                           recommendation=recommendation, min_ev=min_ev, sort=sort,
                                           order="asc" if order == "asc" else "desc")
 
-    def export_documents(self, game_date: DateLike, *, system: str = "catboost", only: str | None = None
-                         ) -> dict[str, Any]:
-        """The export documents of a date (see :mod:`nbaprops.queries.exports`), as pydantic models.
+    def export_documents(self, game_date: DateLike, *, system: str = "catboost", only: str | None = None,
+                         market: str | None = None) -> dict[str, Any]:
+        """The export documents of a date (see :mod:`nbaprops.queries.exports`), as pydantic models;
+        ``market`` (a name or key; None or ``all``: every market) keeps one market's predictions, best
+        bets and streaks.
 
         Raises:
-            InputError: ``only`` is not a document name.
+            InputError: ``only`` is not a document name, or an unknown market.
         """
+        from nbaprops.markets import get_market
         from nbaprops.queries.exports import DOCUMENTS, build_documents
 
         if only is not None and only not in DOCUMENTS:
             raise InputError(f"unknown export document {only!r}; known: {', '.join(DOCUMENTS)}")
         with self.reader() as cur:
-            return dict(build_documents(cur, to_date(game_date), system=system, only=only))
+            key = None if market is None or market.strip().lower() in ("", "all") else get_market(market).key
+            return dict(build_documents(cur, to_date(game_date), system=system, only=only, market=key))
 
     def export(self, game_date: DateLike, out_dir: str | Path, *, fmt: str = "json",
-               system: str = "catboost") -> ExportResult:
+               system: str = "catboost", market: str | None = None) -> ExportResult:
         """Write the export documents of a date to ``out_dir`` (``<document>.json`` or ``.csv``, plus
         ``manifest.json`` with every document's envelope); each file is replaced atomically.
 
@@ -839,7 +870,7 @@ class Project:
             raise InputError(f"--out {target}: not a directory")
         target.mkdir(parents=True, exist_ok=True)
         day = to_date(game_date)
-        docs = self.export_documents(day, system=system)
+        docs = self.export_documents(day, system=system, market=market)
         res = ExportResult(day, target, fmt)
         manifest: dict[str, Any] = {"game_date": str(day), "format": fmt, "documents": {}}
         for name, doc in docs.items():

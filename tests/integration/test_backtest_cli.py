@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 def test_backtest_with_a_report_through_the_cli_and_the_python_api(
         warehouse_copy: Path, tmp_path: Path, nbaprops_json: Callable[[list[str]], Any]) -> None:
     out = nbaprops_json(["--db", str(warehouse_copy), "backtest", "--from", "2024-04-08", "--to", "2024-04-10",
-                         "--report", str(tmp_path / "cli"), "--json"])
+                         "--report", str(tmp_path / "cli"), "--market", "points", "--json"])
     report_md = Path(out["report"]["report_md"])
     metrics = json.loads(Path(out["report"]["metrics_json"]).read_text(encoding="utf-8"))
     assert report_md.is_file() and "walk-forward backtest 2024-04-08 to 2024-04-10" in report_md.read_text()

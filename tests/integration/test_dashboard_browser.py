@@ -203,8 +203,12 @@ def _cells(pg: Any, selector: str) -> list[dict[str, Any]]:
     return rows
 
 
-def _slate_rows(served: Served, day: dt.date, system: str | None, recommendation: str | None = None) -> pd.DataFrame:
+def _slate_rows(served: Served, day: dt.date, system: str | None, recommendation: str | None = None,
+                market: str | None = "player_points") -> pd.DataFrame:
     where, params = ["p.game_date = ?"], [day]
+    if market:  # the slate shows points unless another market is chosen
+        where.append("p.market = ?")
+        params.append(market)
     if system:
         where.append("p.system_id = ?")
         params.append(system)
@@ -311,7 +315,8 @@ def test_slate_filters_work_with_javascript_disabled(browser: Any, served: Serve
 
 def _expected_by_system(served: Served) -> dict[str, dict[str, Any]]:
     g = served.query("""SELECT g.*, p.line_source FROM prediction_grades g
-                        JOIN player_prop_predictions p USING (game_id, player_id, system_id, line_key)""")
+                        JOIN player_prop_predictions p USING (game_id, player_id, system_id, line_key)
+                        WHERE g.market = 'player_points'""")  # the page's default market
     out: dict[str, dict[str, Any]] = {}
     for system, s in g.groupby("system_id"):
         bets = s[s["is_bet"] & s["has_valid_line"] & (s["line_source"] == "ACTUAL_PROP")]
@@ -456,7 +461,8 @@ def test_player_page_shows_the_warehouse(tab: Tab, served: Served, shots: Path) 
     with page.expect_navigation():
         page.click("#player-markets a[data-market='player_rebounds']")
     assert "market=player_rebounds" in page.url
-    assert "only the points market is predicted" in page.inner_text("#distribution-note")
+    note = page.inner_text("#distribution-note")  # rebounds: no prediction yet, or one (drawn for points only)
+    assert "prediction of this market" in note or "drawn for points only" in note
 
 
 def _board_cards(pg: Any) -> list[dict[str, Any]]:
@@ -538,3 +544,85 @@ def test_exports_of_a_predicted_date_validate_and_match(served: Served, tmp_path
             jsonschema.validate(doc, schema)
         assert served_doc["rows"] == written["rows"]
         assert written["model_set"] and set(written["model_versions"]) == set(preds["system_id"])
+
+
+# ------------------------------------------------------------------------------------------ markets
+def _add_rebounds_rows(served: Served) -> int:
+    """Copy the catboost points predictions of D1 as player_rebounds rows on the same book's real
+    rebounds line (players whose book quoted no rebounds are left out); returns the rows added."""
+    cur = served.app.state.nbaprops.cursor()
+    try:
+        cur.execute("""
+            INSERT INTO player_prop_predictions BY NAME
+            WITH reb AS (
+                SELECT player_id, sportsbook, arg_max(line, quoted_at) AS line, arg_max(over_price, quoted_at) AS op,
+                       arg_max(under_price, quoted_at) AS up
+                FROM prop_line_snapshots
+                WHERE game_date = ? AND market = 'player_rebounds' AND quote_basis = 'quoted_at'
+                  AND minutes_before_tipoff >= 0
+                GROUP BY ALL)
+            SELECT p.* REPLACE ('player_rebounds' AS market, r.line AS line,
+                                'player_rebounds|' || printf('%.1f', r.line) AS line_key,
+                                r.line + 0.25 * p.edge AS predicted_points, 0.25 * p.edge AS edge,
+                                r.op AS over_price, r.up AS under_price)
+            FROM player_prop_predictions p JOIN reb r USING (player_id, sportsbook)
+            WHERE p.game_date = ? AND p.system_id = 'catboost' AND p.market = 'player_points'
+              AND p.line IS NOT NULL""", [D1, D1])
+        n = int(cur.execute("SELECT count(*) FROM player_prop_predictions WHERE market = 'player_rebounds'")
+                .fetchone()[0])  # type: ignore[index]
+        grade_dates(cur, D1, D1)
+    finally:
+        cur.close()
+    return n
+
+
+def test_slate_and_performance_market_selector(tab: Tab, served: Served, shots: Path) -> None:
+    n = _add_rebounds_rows(served)
+    assert n > 20
+    try:
+        page = tab.page
+        page.goto(f"{served.base_url}/slate?date={D1}&system=catboost")
+        assert page.eval_on_selector("#market-select", "s => s.value") == "player_points"  # the default
+        shown = _cells(page, "#slate-table tbody tr")
+        assert {r["attrs"]["market"] for r in shown} == {"player_points"}
+        _check_rows(shown, _slate_rows(served, D1, "catboost"))
+
+        page.select_option("#market-select", "player_rebounds")
+        with page.expect_navigation():
+            page.click("#slate-filters button[type=submit]")
+        assert "market=player_rebounds" in page.url
+        shown = _cells(page, "#slate-table tbody tr")
+        assert {r["attrs"]["market"] for r in shown} == {"player_rebounds"}
+        _check_rows(shown, _slate_rows(served, D1, "catboost", market="player_rebounds"))
+        assert len(shown) == n
+        assert max(float(r["line"][1]) for r in shown) < 20  # rebounds lines, not points lines
+        page.screenshot(path=str(shots / "slate_rebounds.png"), full_page=True)
+
+        page.select_option("#market-select", "all")
+        with page.expect_navigation():
+            page.click("#slate-filters button[type=submit]")
+        shown = _cells(page, "#slate-table tbody tr")
+        assert len(shown) == len(_slate_rows(served, D1, "catboost", market=None))
+        assert {r["attrs"]["market"] for r in shown} == {"player_points", "player_rebounds"}
+
+        page.goto(f"{served.base_url}/performance")
+        assert page.eval_on_selector("#market-select", "s => s.value") == "player_points"
+        by_market = {(r["attrs"]["market"], r["attrs"]["system"]) for r in _cells(page, "#perf-by-market tbody tr")}
+        assert ("player_rebounds", "catboost") in by_market and ("player_points", "catboost") in by_market
+        page.select_option("#market-select", "player_rebounds")
+        with page.expect_navigation():
+            page.click("#performance-filters button[type=submit]")
+        rows = {r["attrs"]["system"]: r for r in _cells(page, "#perf-by-system tbody tr")}
+        assert set(rows) == {"catboost"}
+        g = served.query("""SELECT result, is_bet, has_valid_line FROM prediction_grades
+                            WHERE market = 'player_rebounds' AND system_id = 'catboost'""")
+        settled = g[g["is_bet"] & g["has_valid_line"] & g["result"].isin(["WIN", "LOSS", "PUSH"])]
+        assert rows["catboost"]["bets"][0] == str(len(settled))
+        page.screenshot(path=str(shots / "performance_rebounds.png"), full_page=True)
+    finally:
+        cur = served.app.state.nbaprops.cursor()
+        try:
+            cur.execute("DELETE FROM player_prop_predictions WHERE market = 'player_rebounds'")
+            grade_dates(cur, D1, D1)
+        finally:
+            cur.close()

@@ -589,7 +589,7 @@ def test_dashboard_pages_need_no_api_key_and_send_security_headers(client: TestC
         op = spec["paths"][page]["get"]
         assert "security" not in op and "text/html" in op["responses"]["200"]["content"]
     params = {p["name"]: p for p in spec["paths"]["/slate"]["get"]["parameters"]}
-    assert set(params) == {"date", "system", "recommendation", "sort", "order"}
+    assert set(params) == {"date", "system", "recommendation", "sort", "order", "market"}
 
 
 def test_templates_ship_inside_the_package() -> None:

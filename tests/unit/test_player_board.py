@@ -228,7 +228,8 @@ def test_player_page_numbers(db: Path) -> None:
         reb = p.player_page(SHOOTER, D, market="player_rebounds")
         assert reb is not None and (reb.line, reb.line_origin) == (6.5, "books")
         assert [g["value"] for g in reb.games][:3] == [9, 3, 7]
-        assert reb.predictions == [] and reb.distribution_note == "only the points market is predicted"
+        assert reb.predictions == []
+        assert reb.distribution_note == f"no catboost prediction of this market for this player on {D}"
         assert p.player_page(OTHER + 100, D) is None
 
 

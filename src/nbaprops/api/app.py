@@ -7,7 +7,8 @@
     GET  /batches/{id}      one prediction_batches row
     POST /jobs              X-API-Key; run one `nbaprops` command in this server (the CLI does this while a
                             server owns the warehouse); GET /jobs/{id} its status, exit code and output
-    GET  /predictions       ?date=YYYY-MM-DD[&system=][&recommendation=][&limit=][&offset=]
+    GET  /predictions       ?date=YYYY-MM-DD[&system=][&market=][&recommendation=][&limit=][&offset=]
+                            (market: a name or key of docs/markets.md, or all; default every market)
     GET  /openapi.json, /docs (Swagger UI), /redoc    the UIs' scripts and styles are served from
                             /static/docs/ out of the installed ``fastapi-offline`` package (no CDN)
     GET  /, /slate, /board, /player/{id}, /performance, /pipeline   the HTML dashboard (read-only; see
@@ -61,6 +62,7 @@ from nbaprops.api.models import (
     JobAccepted,
     JobRequest,
     JobResponse,
+    MarketParam,
     ModelInfo,
     PredictionRow,
     PredictionsPage,
@@ -341,6 +343,9 @@ def predictions(
     recommendation: Annotated[Recommendation | None, Query(description="only this recommendation")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")] = DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="rows to skip")] = 0,
+    market: Annotated[MarketParam | None, Query(description="only this market: a name (points, rebounds, pra, "
+                                                            "...) or key (player_rebounds) of docs/markets.md, "
+                                                            "or all (the default)")] = None,
 ) -> PredictionsPage:
     """Predictions of one date (the last consolidated batch), optionally filtered, one page at a time.
 
@@ -348,10 +353,12 @@ def predictions(
     public, no-cache`` and is served from memory; ``If-None-Match`` with the tag gets 304."""
     total, rows = state.project.predictions_page(
         date, _PREDICTION_COLUMNS, system=system.value if system is not None else None,
-        recommendation=recommendation.value if recommendation is not None else None, limit=limit, offset=offset)
+        recommendation=recommendation.value if recommendation is not None else None, limit=limit, offset=offset,
+        market=market)
     items = [PredictionRow(**row_dict(list(r), tuple(r.values()))) for r in rows]
     nxt = offset + len(items)
-    return PredictionsPage(game_date=date, system=system, recommendation=recommendation, total=total, limit=limit,
+    return PredictionsPage(game_date=date, system=system, recommendation=recommendation, market=market, total=total,
+                           limit=limit,
                            offset=offset, next_offset=nxt if nxt < total else None, items=items)
 
 

@@ -1,14 +1,16 @@
 """The dashboard: server-rendered HTML pages over the warehouse (read-only, no API key).
 
     GET /                      -> 307 /slate
-    GET /slate                 ?date=&system=&recommendation=&sort=&order=
-    GET /performance           ?system=&date_from=&date_to=
+    GET /slate                 ?date=&system=&recommendation=&sort=&order=&market=   (market: a name or key
+                               of docs/markets.md, or all; default points)
+    GET /performance           ?system=&date_from=&date_to=&market=   (the figures of one market, default
+                               points, and a per-(market, system) table of every graded market)
     GET /pipeline              ?phase=&status=&date=&limit=
     GET /player/{player_id}    ?date=&market=&system=   the player prop page (linked from every slate row)
     GET /board                 ?date=&system=&team=&game=&market=&recommendation=&min_ev=&sort=&order=
                                the prop board: one card per quoted player, every market
-    GET /exports/{date}/{document}.json   an export document (games, players, predictions, best_bets,
-                               streaks; schemas in docs/exports/)
+    GET /exports/{date}/{document}.json   ?market=   an export document (games, players, predictions,
+                               best_bets, streaks; schemas in docs/exports/); market: one market's rows
     GET /static/plotly.min.js  plotly.js from the installed ``plotly`` package (no CDN)
 
 Filtering and sorting happen on the server through query parameters, so every table works without
@@ -32,11 +34,12 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from nbaprops._version import __version__
 from nbaprops.api import charts
-from nbaprops.api.models import GameDate, Recommendation, SystemId
+from nbaprops.api.models import GameDate, MarketParam, Recommendation, SystemId, market_key
+from nbaprops.markets import POINTS
 from nbaprops.project import Project
 from nbaprops.queries.board import BOARD_SORTS
 from nbaprops.queries.dashboard import (
@@ -211,6 +214,20 @@ class _FormQuery(BaseModel):
         return None if isinstance(v, str) and not v.strip() else v
 
 
+def _market_choice(value: str | None) -> str | None:
+    """A page's ``market`` field: a market's stored key, ``all``, or None (not set: points)."""
+    if value is None:
+        return None
+    if value.strip().lower() == "all":
+        return "all"
+    key = market_key(value)  # ValueError listing the known names on an unknown one
+    return key
+
+
+#: A page's market selector value: a market's name or key (docs/markets.md) or ``all``.
+_MarketChoice = Annotated[str, Field(max_length=64), AfterValidator(_market_choice)]
+
+
 class SlateQuery(_FormQuery):
     """Filters and sort order of the slate page."""
 
@@ -220,12 +237,17 @@ class SlateQuery(_FormQuery):
     recommendation: Recommendation | None = Field(default=None, description="only this recommendation")
     sort: SlateSort | None = Field(default=None, description="sort column (default: edge)")
     order: Literal["asc", "desc"] | None = Field(default=None, description="sort direction (default: desc)")
+    market: _MarketChoice | None = Field(default=None, description="the market shown: a name or key "
+                                                                  "(docs/markets.md) or 'all' (default: points)")
 
 
 class PerformanceQuery(_FormQuery):
     """Filters of the performance page."""
 
     system: SystemId | None = Field(default=None, description="only this system (default: all)")
+    market: _MarketChoice | None = Field(default=None, description="the market of the figures: a name or key "
+                                                                  "(default: points; every market is also in the "
+                                                                  "per-market table)")
     date_from: GameDate | None = Field(default=None, description="first date (default: the first graded date)")
     date_to: GameDate | None = Field(default=None, description="last date (default: the last graded date)")
 
@@ -319,13 +341,15 @@ def slate_page(query: Annotated[SlateQuery, Query()], project: ProjectDep) -> HT
     system = None if system_choice is SlateSystem.all else system_choice.value
     sort = query.sort or "edge"
     order = query.order or "desc"
+    market_choice = query.market or POINTS.key
     dates, game_date, data = project.slate_page(
         query.date, system=system, recommendation=query.recommendation.value if query.recommendation else None,
-        sort=sort, order=order)
+        sort=sort, order=order, market=None if market_choice == "all" else market_choice)
     older = [d for d in dates if d < game_date]
     newer = [d for d in dates if d > game_date]
     base = {"date": game_date, "system": system_choice.value,
-            "recommendation": query.recommendation.value if query.recommendation else None}
+            "recommendation": query.recommendation.value if query.recommendation else None,
+            "market": None if market_choice == POINTS.key else market_choice}
 
     def sort_url(key: str) -> str:
         # a click on the current column flips the order; a new column starts with the natural order
@@ -338,7 +362,7 @@ def slate_page(query: Annotated[SlateQuery, Query()], project: ProjectDep) -> HT
     return _page("slate.html", page="slate", title=f"Slate {game_date}", data=data, dates=dates,
                  game_date=game_date, system_choice=system_choice.value, systems=[s.value for s in SlateSystem],
                  recommendations=[r.value for r in Recommendation], sorts=list(SLATE_SORTS), sort=sort, order=order,
-                 sort_url=sort_url,
+                 sort_url=sort_url, market_choice=market_choice,
                  prev_url=_url("/slate", **{**base, "date": older[0]}, sort=sort, order=order) if older else None,
                  next_url=_url("/slate", **{**base, "date": newer[-1]}, sort=sort, order=order) if newer else None,
                  pipeline_url=_url("/pipeline", date=game_date))
@@ -348,7 +372,9 @@ def slate_page(query: Annotated[SlateQuery, Query()], project: ProjectDep) -> HT
 def performance_page(query: Annotated[PerformanceQuery, Query()], project: ProjectDep) -> HTMLResponse:
     """Hit rate and ROI over time against the 52.38% break-even, calibration of P(over), and MAE
     next to the line's MAE by system and by month (charts plus the same numbers as tables)."""
-    data = project.performance(query.date_from, query.date_to, system=query.system.value if query.system else None)
+    market_choice = query.market if query.market and query.market != "all" else POINTS.key
+    data = project.performance(query.date_from, query.date_to, system=query.system.value if query.system else None,
+                               market=market_choice)
     figures: dict[str, str] = {}
     if data.by_system:
         figures = {
@@ -428,10 +454,14 @@ def board_page(query: Annotated[BoardQuery, Query()], project: ProjectDep) -> HT
                        404: {"description": "unknown document"}})
 def export_document(game_date: Annotated[GameDate, PathParam(description="YYYY-MM-DD")],
                     document: Annotated[str, PathParam(max_length=32, pattern=r"^[a-z_]+$")],
-                    project: ProjectDep) -> JSONResponse:
+                    project: ProjectDep,
+                    market: Annotated[MarketParam | None,
+                                      Query(description="only this market's predictions, best bets and streaks: a "
+                                                        "name or key (docs/markets.md) or all (the default)")] = None,
+                    ) -> JSONResponse:
     """One export document of a date, as ``nbaprops export --format json`` writes it."""
     if document not in DOCUMENTS:
         raise HTTPException(404, f"unknown export document {document!r}; known: {', '.join(DOCUMENTS)}")
-    doc = project.export_documents(game_date, only=document)[document]
+    doc = project.export_documents(game_date, only=document, market=market)[document]
     return JSONResponse(doc.model_dump(mode="json"), headers={"Cache-Control": "no-store",
                                                                "X-Content-Type-Options": "nosniff"})

@@ -7,7 +7,18 @@ import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, computed_field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    computed_field,
+)
+
+from nbaprops.errors import InputError
+from nbaprops.markets import MARKETS, get_market
 
 __all__ = [
     "BatchResponse",
@@ -15,6 +26,7 @@ __all__ = [
     "FieldError",
     "GameDate",
     "HealthResponse",
+    "MarketParam",
     "ModelInfo",
     "PredictionRow",
     "PredictionsPage",
@@ -24,6 +36,7 @@ __all__ = [
     "StartResponse",
     "SystemId",
     "ValidationErrorResponse",
+    "market_key",
     "parse_game_date",
     "row_dict",
 ]
@@ -61,6 +74,26 @@ def parse_game_date(value: object) -> object:
 
 #: A game date (US/Eastern calendar day of tip-off) written ``YYYY-MM-DD``.
 GameDate = Annotated[dt.date, BeforeValidator(parse_game_date)]
+
+
+def market_key(value: str | None) -> str | None:
+    """A ``market`` query parameter as the registry's stored key: a name (``rebounds``) or key
+    (``player_rebounds``), case-insensitive; ``all`` or empty is None (every market).
+
+    Raises:
+        ValueError: an unknown market (the message lists the known names; the API answers 422).
+    """
+    if value is None or not value.strip() or value.strip().lower() == "all":
+        return None
+    try:
+        return get_market(value).key
+    except InputError:
+        raise ValueError(f"unknown market {value[:64]!r}; known: {', '.join(m.name for m in MARKETS)} "
+                         "(or their keys, e.g. player_rebounds; 'all' for every market)") from None
+
+
+#: The ``market`` query parameter: a market's name or stored key (docs/markets.md), or ``all``.
+MarketParam = Annotated[str, StringConstraints(max_length=64), AfterValidator(market_key)]
 
 
 class SystemId(StrEnum):
@@ -183,6 +216,8 @@ class PredictionRow(BaseModel):
     game_date: dt.date
     player_id: int
     system_id: str
+    market: str = Field("player_points", description="the market (docs/markets.md): for another market than "
+                                                     "points, predicted_points, edge and the line are that stat")
     line: float | None = None
     line_key: str
     predicted_points: float | None = None
@@ -242,6 +277,7 @@ class PredictionsPage(BaseModel):
     game_date: dt.date
     system: SystemId | None = None
     recommendation: Recommendation | None = None
+    market: str | None = Field(None, description="the market filter (stored key), None: every market")
     total: int = Field(description="rows matching the filters (all pages)")
     limit: int
     offset: int

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from nbaprops.cli.common import date_option, emit, out, project
+from nbaprops.errors import InputError
 
 __all__ = ["export_cmd", "register"]
 
@@ -21,13 +22,21 @@ def export_cmd(
                                                       "envelopes go to manifest.json)")] = "json",
     system: Annotated[str, typer.Option("--system", help="the system whose recommendations are the best bets")
                       ] = "catboost",
+    market: Annotated[str | None, typer.Option("--market", help="only this market's predictions, best bets and "
+                                                                "streaks: a name or key (docs/markets.md) or "
+                                                                "'all' (the default)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Write tonight's games, players, predictions, best bets and streaks of DATE to OUT (schemas in
     docs/exports/); re-running replaces each file atomically."""
     if fmt not in ("json", "csv"):
         raise typer.BadParameter(f"--format {fmt}: use json or csv")
-    res = project(ctx).export(date_option(date), out_dir, fmt=fmt, system=system)
+    try:
+        res = project(ctx).export(date_option(date), out_dir, fmt=fmt, system=system, market=market)
+    except InputError as e:
+        if e.field != "market":
+            raise
+        raise typer.BadParameter(str(e), param_hint="--market") from e
     if as_json:
         emit(res.as_dict())
         return

@@ -375,16 +375,35 @@ def predict(
             console.print(f"[yellow]{r['game_date']} system {sid} stopped by its circuit breaker:[/] {err}")
 
 
+MARKET_HELP = ("markets to grade and report: names or keys (points, rebounds, pra, ...; docs/markets.md), a comma "
+               "list, or 'all'; default: every market present in the predictions")
+
+
+def market_option(value: str | None) -> list[str] | None:
+    """The stored keys a ``--market`` value names (None: every market present)."""
+    if value is None or not value.strip():
+        return None
+    return [m.key for m in _market_option(value)]
+
+
+def _row_label(rec: Mapping[Any, Any]) -> str:
+    """A metric row's label: the system, prefixed by the market's name when the row has one."""
+    m = rec.get("market")
+    return f"{get_market(str(m)).name} · {rec['system_id']}" if m else str(rec["system_id"])
+
+
 @app.command()
 def grade(
     ctx: typer.Context,
     date: Annotated[str | None, typer.Option("--date", help="game date to grade")] = None,
     date_from: Annotated[str | None, typer.Option("--from")] = None,
     date_to: Annotated[str | None, typer.Option("--to")] = None,
+    market: Annotated[str | None, typer.Option("--market", help=MARKET_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Grade stored predictions against box scores (only real, validated lines are bets)."""
-    from nbaprops.evaluate.metrics import betting_metrics, points_metrics
+    """Grade stored predictions against box scores, each in its own market (only real, validated lines are
+    bets); with several markets the table is per market and system."""
+    from nbaprops.evaluate.metrics import betting_metrics, market_by, points_metrics
 
     if date:
         lo = hi = date_option(date)
@@ -392,18 +411,20 @@ def grade(
         lo, hi = date_option(date_from), date_option(date_to)
     else:
         raise typer.BadParameter("give --date D or --from D1 --to D2")
-    res = project(ctx).grade(lo, hi, require=True)
+    res = project(ctx).grade(lo, hi, require=True, markets=market_option(market))
     n, g = res.graded_rows, res.graded
-    pm = points_metrics(g)
-    bm = betting_metrics(g, n_boot=500)
+    by = market_by(g)
+    pm = points_metrics(g, by)
+    bm = betting_metrics(g, by, n_boot=500)
     if as_json:
-        emit({"graded_rows": n, "points": pm.to_dict("records"), "betting": bm.to_dict("records")})
+        emit({"graded_rows": n, "markets": sorted(g["market"].unique()) if "market" in g.columns else [],
+              "points": pm.to_dict("records"), "betting": bm.to_dict("records")})
         return
     t = Table(title=f"graded {n:,} predictions {lo}..{hi}")
     for c in ("system", "MAE (line rows)", "line MAE same rows", "bets", "hit rate", "ROI"):
         t.add_column(c)
     for p_row, b_row in zip(pm.to_dict("records"), bm.to_dict("records"), strict=True):
-        t.add_row(p_row["system_id"], f"{p_row['mae_line']:.3f} (n={p_row['n_line']})", f"{p_row['line_mae']:.3f}",
+        t.add_row(_row_label(p_row), f"{p_row['mae_line']:.3f} (n={p_row['n_line']})", f"{p_row['line_mae']:.3f}",
                   str(b_row["bets"]), f"{b_row['hit_rate']:.1%}" if b_row["bets"] else "-",
                   f"{b_row['roi']:+.1%}" if b_row["bets"] else "-")
     out.print(t)
@@ -420,10 +441,13 @@ def backtest(
     workers: Annotated[int, typer.Option("--workers", min=1)] = 1,
     executor: Annotated[str, typer.Option("--executor", help="serial, or ray: the retrain blocks as Ray tasks "
                                           "(local Ray on --workers CPUs, or NBAPROPS_RAY_ADDRESS)")] = "serial",
+    market: Annotated[str | None, typer.Option("--market", help="markets to walk forward (one model set per market "
+                                               "and block): names or keys, a comma list, or 'all'; default points")
+                      ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Walk-forward: for each block train only on earlier games, predict the block, grade, roll forward."""
-    from nbaprops.evaluate.metrics import betting_metrics, points_metrics, probability_metrics
+    from nbaprops.evaluate.metrics import betting_metrics, market_by, points_metrics, probability_metrics
 
     text = retrain_every.strip().lower().rstrip("d")
     if not text.isdigit() or int(text) < 1:
@@ -431,13 +455,15 @@ def backtest(
     lo, hi = date_option(date_from), date_option(date_to)
     if hi < lo:
         raise typer.BadParameter("--to is before --from")
+    markets = market_option(market)
     p = project(ctx)
     imported = {str(f): p.import_lines(f) for f in (lines or [])}
     cmd = " ".join(["nbaprops", *sys.argv[1:]]) if sys.argv[0].endswith("nbaprops") else \
-        f"nbaprops backtest --from {lo} --to {hi} --retrain-every {retrain_every}"
+        f"nbaprops backtest --from {lo} --to {hi} --retrain-every {retrain_every}" + (f" --market {market}" if market else "")
     with progress_bar() as prog:
         bt = p.backtest(lo, hi, retrain_every_days=int(text), report_dir=report, command=cmd, workers=workers,
-                        executor=executor, progress=_bar(prog, prog.add_task("backtest", total=1)))
+                        executor=executor, progress=_bar(prog, prog.add_task("backtest", total=1)),
+                        markets=markets)
     graded = bt.graded
     res: dict[str, Any] = dict(bt.info)
     if bt.report is not None:
@@ -446,20 +472,21 @@ def backtest(
     if as_json:
         emit({**res, "headline": bt.headline})
         return
-    pm, bm = points_metrics(graded), betting_metrics(graded, n_boot=500)
-    prm = probability_metrics(graded)
+    by = market_by(graded)
+    pm, bm = points_metrics(graded, by), betting_metrics(graded, by, n_boot=500)
+    prm = probability_metrics(graded, by)
     t = Table(title=f"walk-forward {lo}..{hi}: {res['dates']} slates, {len(res['blocks'])} retrains, {res['seconds']}s")
     for c in ("system", "model-only MAE", "model-only - line [95% CI]", "blended MAE", "line MAE",
               "blended - line [95% CI]", "Brier", "market Brier", "bets", "hit rate", "ROI [95% CI]"):
         t.add_column(c)
-    prm_by = {r["system_id"]: r for r in prm.to_dict("records")}
+    prm_by = {_row_label(r): r for r in prm.to_dict("records")}
 
     def diff_ci(row: Mapping[Any, Any], key: str) -> str:
         return f"{row[key]:+.3f} [{row[key + '_ci_low']:+.3f}, {row[key + '_ci_high']:+.3f}]"
 
     for p_row, b_row in zip(pm.to_dict("records"), bm.to_dict("records"), strict=True):
-        pr = prm_by.get(p_row["system_id"], {})
-        t.add_row(p_row["system_id"], f"{p_row['mae_line_model_only']:.3f}", diff_ci(p_row, "mae_model_only_minus_line"),
+        pr = prm_by.get(_row_label(p_row), {})
+        t.add_row(_row_label(p_row), f"{p_row['mae_line_model_only']:.3f}", diff_ci(p_row, "mae_model_only_minus_line"),
                   f"{p_row['mae_line']:.3f}", f"{p_row['line_mae']:.3f}",
                   diff_ci(p_row, "mae_minus_line"), f"{pr.get('brier_model', float('nan')):.4f}",
                   f"{pr.get('brier_market', float('nan')):.4f}", str(b_row["bets"]),

@@ -51,7 +51,8 @@ def run_backtest(con: duckdb.DuckDBPyConnection, settings: Settings, lo: dt.date
     """Walk forward over [lo, hi]; returns the graded frame's summary inputs and the blocks.
 
     ``markets``: each block trains one model set per market (on games before the block) and predicts
-    the block's slates in every market with them (points first: its rows are the slate's players).
+    the block's slates in every market with them (points first: its rows are the slate's players);
+    those markets are graded and returned, each graded row with its ``market``.
 
     The retrain blocks are independent (each trains on games before its first date), so they run as
     tasks of ``executor`` (``serial``, ``ray`` or an :class:`~nbaprops.executors.Executor`): the driver
@@ -118,8 +119,9 @@ def run_backtest(con: duckdb.DuckDBPyConnection, settings: Settings, lo: dt.date
         if isinstance(executor, str):
             ex.close()
     progress("grade", len(dates), len(dates))
-    graded_rows = grade_dates(con, lo, hi)
-    graded = load_graded(con, lo, hi)
+    keys = [m.key for m in markets]
+    graded_rows = grade_dates(con, lo, hi, markets=keys)
+    graded = load_graded(con, lo, hi, markets=keys)
     check_no_leakage(graded, bt_dir)
     return {"graded": graded, "blocks": blocks, "dates": len(dates), "graded_rows": graded_rows,
             "seconds": round(time.perf_counter() - t0, 1), "model_dir": str(bt_dir), "executor": ex.name,

@@ -3,23 +3,32 @@
 Only predictions whose line passed the validation gate (stored as ``ACTUAL_PROP``) can be bets;
 a date is graded only when its games are final (box scores present), and a re-run replaces the
 date's grades in one transaction.
+
+Every prediction is graded in its own market (``player_prop_predictions.market``, docs/markets.md
+"Grading and the report per market"): its actual value is the market's box-score expression
+(:meth:`nbaprops.markets.Market.sql_expression`, the same sum the ``player_stat_outcomes`` view
+settles), its closing line and prices are the same book's last pre-tip quote *in that market*, and
+its closing consensus is the market's (:func:`~nbaprops.predict.market.closing_market`). Points rows
+grade exactly as before; the grade row carries the ``market``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import duckdb
 import pandas as pd
 
 from nbaprops.errors import PhaseGateError
 from nbaprops.evaluate.grading import grade_predictions
+from nbaprops.markets import POINTS, Market, get_market
 from nbaprops.predict.market import closing_market
 from nbaprops.warehouse.connection import transaction
 
 __all__ = ["GRADE_COLUMNS", "grade_dates", "line_outcomes", "load_graded"]
 
-GRADE_COLUMNS = ("game_id", "game_date", "player_id", "system_id", "line_key", "line", "recommendation",
+GRADE_COLUMNS = ("game_id", "game_date", "player_id", "system_id", "market", "line_key", "line", "recommendation",
                  "predicted_points", "p_over", "market_p_over", "confidence", "edge", "actual_points",
                  "actual_minutes", "is_void", "has_valid_line", "is_bet", "abs_error", "signed_error", "line_abs_error", "result", "correct",
                  "price_taken", "price_assumed", "profit_units", "graded_over", "closing_line", "model_version",
@@ -27,35 +36,54 @@ GRADE_COLUMNS = ("game_id", "game_date", "player_id", "system_id", "line_key", "
                  "closing_p_over", "closing_at")
 
 
-def _final_dates(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date) -> list[dt.date]:
-    rows = con.execute("""SELECT DISTINCT p.game_date FROM player_prop_predictions p
-                          WHERE p.game_date BETWEEN ? AND ?
-                            AND EXISTS (SELECT 1 FROM player_boxscores b WHERE b.game_date = p.game_date)
-                          ORDER BY 1""", [lo, hi]).fetchall()
+#: The SQL filter of an optional market list (``?::VARCHAR[]`` twice: NULL = every market).
+_MARKET_FILTER = "(?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], coalesce({col}, 'player_points')))"
+
+
+def _keys(markets: Sequence[str] | None) -> list[str] | None:
+    return None if markets is None else [get_market(m).key for m in markets]
+
+
+def _final_dates(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date,
+                 keys: list[str] | None = None) -> list[dt.date]:
+    rows = con.execute(f"""SELECT DISTINCT p.game_date FROM player_prop_predictions p
+                           WHERE p.game_date BETWEEN ? AND ? AND {_MARKET_FILTER.format(col="p.market")}
+                             AND EXISTS (SELECT 1 FROM player_boxscores b WHERE b.game_date = p.game_date)
+                           ORDER BY 1""", [lo, hi, keys, keys]).fetchall()
     return [r[0] for r in rows]
 
 
-def grade_dates(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date, *, require: bool = False) -> int:
-    """Grade every prediction of [lo, hi] whose games are final; returns the rows graded."""
-    dates = _final_dates(con, lo, hi)
+def grade_dates(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date, *, require: bool = False,
+                markets: Sequence[str] | None = None) -> int:
+    """Grade every prediction of [lo, hi] whose games are final; returns the rows graded.
+
+    Args:
+        markets: grade only these markets (stored keys or names; their grades of the dates are
+            replaced, the other markets' kept); None: every market.
+    """
+    keys = _keys(markets)
+    dates = _final_dates(con, lo, hi, keys)
     if require and not dates:
         raise PhaseGateError(f"nothing to grade for {lo}..{hi}: no predictions with final box scores "
                              "(run `nbaprops predict` first, and grade after the games)")
     if not dates:
         return 0
-    preds = con.execute("""
+    preds = con.execute(f"""
         WITH closing AS (
-            -- the closing line: the last pre-tip quote of the same book (a 'closing' source row is one)
-            SELECT game_date, player_id, sportsbook, arg_max(line, coalesce(quoted_at, TIMESTAMPTZ '1970-01-01')) AS closing_line,
+            -- the closing line: the last pre-tip quote of the same book in the same market (a 'closing'
+            -- source row is one)
+            SELECT game_date, player_id, market, sportsbook,
+                   arg_max(line, coalesce(quoted_at, TIMESTAMPTZ '1970-01-01')) AS closing_line,
                    arg_max(over_price, coalesce(quoted_at, TIMESTAMPTZ '1970-01-01')) AS closing_over_price,
                    arg_max(under_price, coalesce(quoted_at, TIMESTAMPTZ '1970-01-01')) AS closing_under_price
             FROM prop_line_snapshots
-            WHERE market = 'player_points' AND player_id IS NOT NULL
+            WHERE player_id IS NOT NULL
               AND game_date IN (SELECT unnest(?::DATE[]))
               AND (quote_basis = 'closing' OR minutes_before_tipoff >= 0)
             GROUP BY ALL
         )
-        SELECT p.game_id, p.game_date, p.player_id, p.system_id, p.line_key, CAST(p.line AS DOUBLE) AS line,
+        SELECT p.game_id, p.game_date, p.player_id, p.system_id, coalesce(p.market, 'player_points') AS market,
+               p.line_key, CAST(p.line AS DOUBLE) AS line,
                p.recommendation, p.predicted_points, p.p_over, p.market_p_over, p.confidence, p.edge,
                p.line_source, p.line_source = 'ACTUAL_PROP' AND p.line IS NOT NULL AS line_valid,
                CAST(p.over_price AS DOUBLE) AS over_price, CAST(p.under_price AS DOUBLE) AS under_price,
@@ -63,34 +91,63 @@ def grade_dates(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date, *, req
                c.closing_under_price, CAST(p.best_price AS DOUBLE) AS best_price, p.best_book
         FROM player_prop_predictions p
         LEFT JOIN closing c ON c.game_date = p.game_date AND c.player_id = p.player_id AND c.sportsbook = p.sportsbook
-        WHERE p.game_date IN (SELECT unnest(?::DATE[]))""", [dates, dates]).df()
-    actuals = con.execute("""SELECT game_id, player_id, pts AS points, minutes FROM player_boxscores
-                             WHERE game_date IN (SELECT unnest(?::DATE[]))""", [dates]).df()
-    graded = grade_predictions(preds, actuals)
-    close = closing_market(con, dates, preds[["game_date", "player_id", "line"]])
-    preds["closing_consensus_line"] = close["closing_consensus_line"].to_numpy(dtype=float)
-    preds["closing_p_over"] = close["closing_p_over"].to_numpy(dtype=float)
-    preds["closing_at"] = pd.to_datetime(close["closing_at"], utc=True).to_numpy()
-    for c in ("line_key", "model_version", "closing_line", "best_book", "closing_consensus_line", "closing_p_over",
-              "closing_at"):
-        graded[c] = preds[c].to_numpy()
-    graded["best_book"] = graded["best_book"].where(graded["is_bet"].astype(bool), None)
+                           AND c.market = coalesce(p.market, 'player_points')
+        WHERE p.game_date IN (SELECT unnest(?::DATE[])) AND {_MARKET_FILTER.format(col="p.market")}""",
+                        [dates, dates, keys, keys]).df()
+    parts = [_grade_market(con, dates, get_market(str(key)), sub) for key, sub in preds.groupby("market", sort=False)]
+    graded = pd.concat(parts) if parts else preds.iloc[0:0]
+    graded = graded.sort_index()
     out = graded[list(GRADE_COLUMNS)].copy()
     out["game_date"] = pd.to_datetime(out["game_date"]).dt.date
     con.register("_grades_in", out)
     try:
         with transaction(con) as tx:
-            tx.execute("DELETE FROM prediction_grades WHERE game_date IN (SELECT unnest(?::DATE[]))", [dates])
+            tx.execute(f"""DELETE FROM prediction_grades WHERE game_date IN (SELECT unnest(?::DATE[]))
+                           AND {_MARKET_FILTER.format(col="market")}""", [dates, keys, keys])
             tx.execute("INSERT INTO prediction_grades BY NAME SELECT *, now() AS graded_at FROM _grades_in")
     finally:
         con.unregister("_grades_in")
     return len(out)
 
 
-def load_graded(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date) -> pd.DataFrame:
+def _market_actuals(con: duckdb.DuckDBPyConnection, dates: list[dt.date], market: Market) -> pd.DataFrame:
+    """The settled value of ``market`` per (game_id, player_id) of the dates (``points``: the column
+    name :func:`grade_predictions` reads; ``box_points``: the player's points, for the DNP rule)."""
+    return con.execute(f"""SELECT game_id, player_id, {market.sql_expression()} AS points, minutes,
+                                  pts AS box_points
+                           FROM player_boxscores
+                           WHERE game_date IN (SELECT unnest(?::DATE[]))""", [dates]).df()
+
+
+def _grade_market(con: duckdb.DuckDBPyConnection, dates: list[dt.date], market: Market,
+                  preds: pd.DataFrame) -> pd.DataFrame:
+    """Grade one market's predictions (``preds`` keeps its index, so the caller can restore the order)."""
+    actuals = _market_actuals(con, dates, market)
+    if market == POINTS:
+        actuals = actuals.drop(columns="box_points")  # points: the rule reads the graded value, as always
+    graded = grade_predictions(preds.reset_index(drop=True), actuals)
+    graded.index = preds.index
+    close = closing_market(con, dates, preds[["game_date", "player_id", "line"]], market=market.key)
+    graded["closing_consensus_line"] = close["closing_consensus_line"].to_numpy(dtype=float)
+    graded["closing_p_over"] = close["closing_p_over"].to_numpy(dtype=float)
+    graded["closing_at"] = pd.to_datetime(close["closing_at"], utc=True).to_numpy()
+    for c in ("market", "line_key", "model_version", "closing_line", "best_book"):
+        graded[c] = preds[c].to_numpy()
+    graded["best_book"] = graded["best_book"].where(graded["is_bet"].astype(bool), None)
+    return graded
+
+
+def load_graded(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date, *,
+                markets: Sequence[str] | None = None) -> pd.DataFrame:
     """Graded rows of [lo, hi] with the columns the metrics and report need (including each
-    prediction's ``model_only_points`` / ``model_only_p_over``, NULL for rows without them)."""
-    df = con.execute("""
+    prediction's ``model_only_points`` / ``model_only_p_over``, NULL for rows without them).
+
+    Args:
+        markets: only these markets (stored keys or names); None: every market graded. Each row's
+            closing prices are its book's last pre-tip quote in the row's own market.
+    """
+    keys = _keys(markets)
+    df = con.execute(f"""
         SELECT g.*, p.over_price, p.under_price, p.line_source, p.sportsbook, p.model_only_points,
                p.model_only_p_over, p.best_price,
                p.best_book AS best_book_predicted, p.consensus_line, p.consensus_p_over, p.books_quoting,
@@ -100,14 +157,19 @@ def load_graded(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date) -> pd.
         FROM prediction_grades g
         JOIN player_prop_predictions p USING (game_id, player_id, system_id, line_key)
         LEFT JOIN (
-            SELECT game_date, player_id, sportsbook,
+            SELECT game_date, player_id, market, sportsbook,
                    arg_max(over_price, coalesce(quoted_at, TIMESTAMPTZ '1970-01-01')) AS closing_over_price,
                    arg_max(under_price, coalesce(quoted_at, TIMESTAMPTZ '1970-01-01')) AS closing_under_price
             FROM prop_line_snapshots
-            WHERE market = 'player_points' AND (quote_basis = 'closing' OR minutes_before_tipoff >= 0)
+            WHERE (quote_basis = 'closing' OR minutes_before_tipoff >= 0)
+              AND game_date BETWEEN ? AND ?
             GROUP BY ALL) c ON c.game_date = g.game_date AND c.player_id = g.player_id AND c.sportsbook = p.sportsbook
+                           AND c.market = coalesce(g.market, 'player_points')
         WHERE g.game_date BETWEEN ? AND ?
-        ORDER BY g.game_date, g.game_id, g.player_id, g.system_id""", [lo, hi]).df()
+          AND {_MARKET_FILTER.format(col="g.market")}
+        ORDER BY g.game_date, g.game_id, g.player_id, g.system_id, g.market, g.line_key""",
+                    [lo, hi, lo, hi, keys, keys]).df()
+    df["market"] = df["market"].fillna(POINTS.key) if "market" in df.columns else POINTS.key
     for c in ("over_price", "under_price", "line", "closing_over_price", "closing_under_price", "model_only_points",
               "model_only_p_over", "best_price", "closing_consensus_line", "closing_p_over", "consensus_line",
               "consensus_p_over"):

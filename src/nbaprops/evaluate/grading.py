@@ -1,9 +1,14 @@
-"""Per-prediction grading against actual points (pure functions, no database access).
+"""Per-prediction grading against the actual value of the prediction's market (pure functions, no
+database access). The columns keep their points-era names: for a rebounds prediction ``points`` in
+the actuals and ``actual_points`` in the output are rebounds (docs/markets.md, "Grading and the
+report per market"); the caller passes each market's settled value.
 
 Rules (see ``docs/systems.md``, "Grading"):
 
 * A prediction is **void** when the player did not play: no actuals row, points missing, minutes == 0,
-  or (like the reference system) points == 0 with minutes unknown. Void rows have no error and are never
+  or (like the reference system) points == 0 with minutes unknown (the player's points, ``box_points``
+  when the actuals give them, so a rebounds line of a player who scored but grabbed no rebound is
+  not void). Void rows have no error and are never
   wins or losses (the reference system's JAN bug graded a DNP UNDER as a win).
 * A row is only a **bet** when the recommendation is OVER or UNDER *and* the line is a real, validated
   book line (``line_valid`` true, line present, ``line_source == 'ACTUAL_PROP'``). Anything else is
@@ -61,6 +66,9 @@ OPTIONAL_PREDICTION_COLUMNS = ("p_over", "confidence", "edge", "line_source", "o
                                "market_p_over", "injury_status", "injury_report_time", "best_price")
 PREDICTION_COLUMNS = REQUIRED_PREDICTION_COLUMNS + OPTIONAL_PREDICTION_COLUMNS
 REQUIRED_ACTUAL_COLUMNS = ("game_id", "player_id", "points", "minutes")
+#: Optional actuals column: the player's points when ``points`` holds another market's value (the DNP
+#: rule "0 points with unknown minutes" reads it; without it, ``points``).
+BOX_POINTS_COLUMN = "box_points"
 
 
 def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
@@ -95,7 +103,9 @@ def grade_predictions(preds: pd.DataFrame, actuals: pd.DataFrame) -> pd.DataFram
             line (NaN if none), line_source ('ACTUAL_PROP'|'NO_PROP_LINE'), line_valid (passed the
             validation gate), over_price, under_price (American; NaN if none), market_p_over (de-vigged
             market P(over); NaN if none). Optional columns that are absent are filled with NaN.
-        actuals: one row per (game_id, player_id) that has a box score: points, minutes.
+        actuals: one row per (game_id, player_id) that has a box score: points (the settled value of
+            the predictions' market), minutes, optionally ``box_points`` (the player's points, for the
+            DNP rule when ``points`` is another stat).
 
     Returns:
         The prediction columns (same row order) plus: actual_points, actual_minutes, is_void,
@@ -125,15 +135,16 @@ def grade_predictions(preds: pd.DataFrame, actuals: pd.DataFrame) -> pd.DataFram
                          field="recommendation")
     out["recommendation"] = rec.astype(object)
 
-    act = actuals.loc[:, list(REQUIRED_ACTUAL_COLUMNS)]
+    has_box_points = BOX_POINTS_COLUMN in actuals.columns
+    act = actuals.loc[:, list(REQUIRED_ACTUAL_COLUMNS) + ([BOX_POINTS_COLUMN] if has_box_points else [])]
     dup = act.duplicated(["game_id", "player_id"], keep=False)
     if dup.any():
         first = act.loc[dup].iloc[0]
         raise InputError(f"{int(dup.sum())} duplicate actuals rows, e.g. game {first['game_id']!r} "
                          f"player {first['player_id']!r}", field="game_id/player_id")
-    act = act.rename(columns={"points": "actual_points", "minutes": "actual_minutes"})
+    act = act.rename(columns={"points": "actual_points", "minutes": "actual_minutes", BOX_POINTS_COLUMN: "_box_points"})
     act["_has_actual"] = True
-    for col in ("actual_points", "actual_minutes", "_has_actual"):
+    for col in ("actual_points", "actual_minutes", "_has_actual", "_box_points"):
         if col in out.columns:
             out = out.drop(columns=col)
     n_before = len(out)
@@ -145,10 +156,11 @@ def grade_predictions(preds: pd.DataFrame, actuals: pd.DataFrame) -> pd.DataFram
     actual = _as_float_array(out["actual_points"])
     minutes = _as_float_array(out["actual_minutes"])
     has_actual = _bool_column(out["_has_actual"])
-    out = out.drop(columns="_has_actual")
+    box_points = _as_float_array(out["_box_points"]) if has_box_points else actual
+    out = out.drop(columns=["_has_actual", "_box_points"] if has_box_points else "_has_actual")
 
     # Minutes unknown with 0 points is treated as a DNP, as the reference system did.
-    is_void = ~has_actual | np.isnan(actual) | (minutes == 0) | (np.isnan(minutes) & (actual == 0))
+    is_void = ~has_actual | np.isnan(actual) | (minutes == 0) | (np.isnan(minutes) & (box_points == 0))
     source_ok = (out["line_source"].isna() | (out["line_source"].astype("string") == "ACTUAL_PROP")).to_numpy(bool)
     has_valid_line = _bool_column(out["line_valid"]) & ~np.isnan(line) & source_ok
     side = out["recommendation"].to_numpy(dtype=object)

@@ -20,7 +20,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from nbaprops._version import __version__
-from nbaprops.evaluate.metrics import DEFAULT_BY, summarize
+from nbaprops.evaluate.metrics import DEFAULT_BY, MARKET_COLUMN, market_by, summarize
+from nbaprops.markets import POINTS, get_market
 from nbaprops.odds import BREAK_EVEN_MINUS_110
 
 __all__ = ["NO_EDGE_PHRASE", "line_verdict", "verdict", "write_report"]
@@ -67,6 +68,23 @@ def _index(records: Sequence[Mapping[str, Any]] | None, by: Sequence[str]) -> di
     return {_system(r, by): r for r in records or []}
 
 
+def _market_of(*records: Mapping[str, Any]) -> str:
+    """The market key of a row of the report (points when the records carry none)."""
+    for r in records:
+        if r.get(MARKET_COLUMN):
+            return str(r[MARKET_COLUMN])
+    return POINTS.key
+
+
+def _unit(market: str) -> str:
+    """What a market's MAE counts, for the verdict sentences (``points``, ``rebounds``, ``PRA``...)."""
+    try:
+        m = get_market(market)
+    except Exception:  # noqa: BLE001 - an unknown key still gets a report
+        return "units"
+    return m.label.lower() if len(m.columns) == 1 else m.name.upper()
+
+
 # --------------------------------------------------------------------------------------------------
 # verdict
 
@@ -106,7 +124,7 @@ def verdict(bet: Mapping[str, Any] | None) -> tuple[bool, str]:
                   "prospective period before believing it.")
 
 
-def line_verdict(diff: Any, lo: Any, hi: Any) -> str:
+def line_verdict(diff: Any, lo: Any, hi: Any, *, unit: str = "points") -> str:
     """How a forecast's MAE compares with the line's on the same rows, judged by the paired interval.
 
     "beats the line" only when the whole 95% interval of (forecast MAE - line MAE) is below zero,
@@ -117,6 +135,7 @@ def line_verdict(diff: Any, lo: Any, hi: Any) -> str:
         diff: forecast MAE minus line MAE.
         lo: lower bound of its 95% interval.
         hi: upper bound of its 95% interval.
+        unit: what the MAE counts (``points``; ``rebounds``, ... for another market).
 
     Returns:
         A verb phrase with the numbers ("beats the line ...", "is worse than the line ...", "is
@@ -126,9 +145,9 @@ def line_verdict(diff: Any, lo: Any, hi: Any) -> str:
         return "is not compared with the line (no rows)"
     interval = f"95% interval [{_signed(lo)}, {_signed(hi)}]"
     if _isnum(hi) and float(hi) < 0:
-        return f"beats the line by {_num(-float(diff), 3)} points of MAE ({interval})"
+        return f"beats the line by {_num(-float(diff), 3)} {unit} of MAE ({interval})"
     if _isnum(lo) and float(lo) > 0:
-        return f"is worse than the line by {_num(diff, 3)} points of MAE ({interval})"
+        return f"is worse than the line by {_num(diff, 3)} {unit} of MAE ({interval})"
     return f"is indistinguishable from the line (MAE difference {_signed(diff)}, {interval})"
 
 
@@ -321,6 +340,8 @@ def _markdown(summary: Mapping[str, Any], by: Sequence[str], *, title: str, peri
     any_edge = False
     for s in systems:
         p, q, b, c = points.get(s, {}), prob.get(s, {}), bet.get(s, {}), cclv.get(s, {})
+        market = _market_of(p, q, b, c)
+        unit = _unit(market)
         rows.append([s, _int(p.get("n_line")), _num(p.get("mae_line_model_only")),
                      _diff_ci(p, "mae_model_only_minus_line"), _num(p.get("mae_line")), _num(p.get("line_mae")),
                      _diff_ci(p, "mae_minus_line"), _int(q.get("n")), _num(q.get("brier_model"), 4),
@@ -336,12 +357,12 @@ def _markdown(summary: Mapping[str, Any], by: Sequence[str], *, title: str, peri
         mae_txt = ""
         if _isnum(p.get("mae_line_model_only")) and _isnum(p.get("line_mae_model_only")):
             mo_says = line_verdict(p.get("mae_model_only_minus_line"), p.get("mae_model_only_minus_line_ci_low"),
-                                   p.get("mae_model_only_minus_line_ci_high"))
-            mae_txt += (f" On points, the model-only forecast {mo_says}: MAE {_num(p['mae_line_model_only'])} "
+                                   p.get("mae_model_only_minus_line_ci_high"), unit=unit)
+            mae_txt += (f" On {unit}, the model-only forecast {mo_says}: MAE {_num(p['mae_line_model_only'])} "
                         f"vs {_num(p['line_mae_model_only'])} on the same {_int(p.get('n_line_model_only'))} rows.")
         if _isnum(p.get("mae_line")) and _isnum(p.get("line_mae")):
             says = line_verdict(p.get("mae_minus_line"), p.get("mae_minus_line_ci_low"),
-                                p.get("mae_minus_line_ci_high"))
+                                p.get("mae_minus_line_ci_high"), unit=unit)
             mae_txt += (f" The blended forecast {says}: MAE {_num(p['mae_line'])} vs "
                         f"{_num(p['line_mae'])} on the same {_int(p.get('n_line'))} rows.")
         brier_txt = ""
@@ -351,7 +372,7 @@ def _markdown(summary: Mapping[str, Any], by: Sequence[str], *, title: str, peri
                          f"{_num(q['brier_model'], 4)} vs {_num(q['brier_market'], 4)} on {_int(q.get('n'))} rows.")
         verdicts.append(f"- **{s}**: {sentence}{mae_txt}{brier_txt}")
         headline.append({
-            "system": s, "n_line": p.get("n_line"), "mae_line": p.get("mae_line"), "line_mae": p.get("line_mae"),
+            "system": s, "market": market, "n_line": p.get("n_line"), "mae_line": p.get("mae_line"), "line_mae": p.get("line_mae"),
             "mae_minus_line": p.get("mae_minus_line"),
             "mae_minus_line_ci": [p.get("mae_minus_line_ci_low"), p.get("mae_minus_line_ci_high")],
             "mae_line_model_only": p.get("mae_line_model_only"), "line_mae_model_only": p.get("line_mae_model_only"),
@@ -370,6 +391,13 @@ def _markdown(summary: Mapping[str, Any], by: Sequence[str], *, title: str, peri
             "clv_fair_prob_ci": [c.get("clv_fair_prob_ci_low"), c.get("clv_fair_prob_ci_high")],
             "clv_n_moved": c.get("n_moved"),
         })
+    if MARKET_COLUMN in by:
+        per_market = counts.get("by_market") or {}
+        md += [f"{len(per_market)} markets are graded: every table is per (market, system); a market's MAE is "
+               "in its own stat (rebounds, PRA, ...), its bets are settled on its own line.", ""]
+        md += _table(["market", "predictions", "bets", "void"],
+                     [[k, _int(v.get("predictions")), _int(v.get("bets")), _int(v.get("void"))]
+                      for k, v in per_market.items()]) + [""]
     md += _table(header, rows) + [""]
     md += ["### Verdict", "", *verdicts, ""]
     if not any_edge:
@@ -385,7 +413,7 @@ def _markdown(summary: Mapping[str, Any], by: Sequence[str], *, title: str, peri
                                                       "no edge bucket >= 75%)."]
     md += [""]
 
-    md += ["## All predictions (points)", ""]
+    md += ["## All predictions (each market's stat)" if MARKET_COLUMN in by else "## All predictions (points)", ""]
     md += _table(["system", "n", "MAE", "RMSE", "bias (pred - actual)", "R^2"],
                  [[s, _int(points[s].get("n_all")), _num(points[s].get("mae_all")), _num(points[s].get("rmse_all")),
                    _num(points[s].get("bias_all")), _num(points[s].get("r2_all"), 3)] for s in systems if s in points])
@@ -453,7 +481,8 @@ def write_report(graded: pd.DataFrame, out_dir: Path, *, title: str, period: str
         title: report title.
         period: human-readable period, e.g. ``"2024-03-01 to 2024-05-31 (walk-forward)"``.
         command: the command that reproduces the report (printed in the report).
-        by: grouping columns (normally the system).
+        by: grouping columns (normally the system); with several markets in ``graded`` every table is
+            per (market, system) (:func:`~nbaprops.evaluate.metrics.market_by`).
         n_boot: bootstrap replicates for the confidence intervals.
         seed: RNG seed for the bootstrap.
 
@@ -465,7 +494,7 @@ def write_report(graded: pd.DataFrame, out_dir: Path, *, title: str, period: str
     out_dir = Path(out_dir)
     plot_dir = out_dir / "plots"
     plot_dir.mkdir(parents=True, exist_ok=True)
-    by = list(by)
+    by = list(market_by(graded, by))  # several markets: per (market, system)
     summary = summarize(graded, by=by, n_boot=n_boot, seed=seed)
     summary["meta"] = {"title": title, "period": period, "command": command, "nbaprops_version": __version__}
 

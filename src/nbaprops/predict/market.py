@@ -22,7 +22,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from nbaprops.markets import POINTS, Market
+from nbaprops.markets import POINTS, Market, as_market
 from nbaprops.odds import american_to_decimal
 from nbaprops.predict.line_gate import cross_book_check, validate_lines
 from nbaprops.warehouse.line_history import book_quotes, consensus, line_slopes, pooled_p_over
@@ -118,7 +118,7 @@ def open_lines(slate: pd.DataFrame, judged: pd.DataFrame) -> pd.DataFrame:
 
 def slate_market(con: duckdb.DuckDBPyConnection, game_date: dt.date, slate: pd.DataFrame, *,
                  as_of: dt.datetime | None = None, first_snapshot: bool = False,
-                 market: Market = POINTS) -> tuple[pd.DataFrame, pd.DataFrame]:
+                 market: Market | str = POINTS) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The market of each slate row and the quotes the gates rejected.
 
     Args:
@@ -134,6 +134,7 @@ def slate_market(con: duckdb.DuckDBPyConnection, game_date: dt.date, slate: pd.D
         :data:`MARKET_COLUMNS`; ``judged`` is every book's quote with its ``gate_reason`` (and, for a
         market other than points, a ``market`` column).
     """
+    market = as_market(market)
     quotes = book_quotes(con, game_date, as_of=as_of, player_ids=slate["player_id"].astype("int64").tolist(),
                          first_snapshot=first_snapshot, market=market)
     if market != POINTS:
@@ -162,7 +163,7 @@ def slate_market(con: duckdb.DuckDBPyConnection, game_date: dt.date, slate: pd.D
 
 
 def closing_market(con: duckdb.DuckDBPyConnection, dates: list[dt.date], lines: pd.DataFrame, *,
-                   market: Market = POINTS) -> pd.DataFrame:
+                   market: Market | str = POINTS) -> pd.DataFrame:
     """The closing consensus of each player-game: every book's last pre-tip quote, through both gates.
 
     Args:
@@ -176,6 +177,7 @@ def closing_market(con: duckdb.DuckDBPyConnection, dates: list[dt.date], lines: 
         (at the consensus line), ``closing_p_over`` (at ``line``), ``closing_at`` (newest quote used),
         ``closing_books``.
     """
+    market = as_market(market)
     cols = ["closing_consensus_line", "closing_consensus_p_over", "closing_p_over", "closing_at", "closing_books"]
     out = pd.DataFrame(index=lines.index, columns=cols)
     if lines.empty or not dates:

@@ -3,8 +3,9 @@
 Each market of a card carries tonight's line, the number of books, the best over and under price
 among the books at that line, the record of the last 5/10/20 games against the line and the season's
 streak (definitions in :mod:`nbaprops.queries.markets`, shared with the player page and the exports).
-The points market also carries the stored prediction of the chosen system: predicted points, P(over),
-market P(over), edge, expected value and recommendation.
+Each market the chosen system predicted (its ``market`` in ``player_prop_predictions``: points, and every
+other market once predicted) also carries that stored prediction: predicted value, P(over), market
+P(over), edge, expected value and recommendation.
 
 The board is built from four queries whatever the slate's size (players and context, every book's
 line, the system's predictions, the players' games since the start of last season); filtering and
@@ -37,7 +38,7 @@ __all__ = ["BOARD_SORTS", "PREDICTION_FIELDS", "BoardData", "board_cards", "load
 
 #: Hit-rate windows shown as chips.
 CHIP_WINDOWS = (5, 10, 20)
-#: Fields of the stored prediction on the points market (None on the other markets, which are not predicted).
+#: Fields of the stored prediction of a market (None on a market the system did not predict).
 PREDICTION_FIELDS = ("predicted_points", "p_over", "market_p_over", "edge", "expected_value", "recommendation",
                      "sportsbook", "model_version")
 #: Sort keys of the board (the value-based ones read the card's focus market: the market filter, else points).
@@ -80,9 +81,9 @@ def board_cards(cur: duckdb.DuckDBPyConnection, game_date: dt.date, *, system: s
     A card: player_id, player_name, team_abbr, opponent_abbr, is_home, game_id, matchup, ``points`` (its
     points market, also when a market filter hides it; None when points were not quoted), and ``markets``
     (one dict per quoted market, known markets first: market, label, line, line_origin, books,
-    best_over_price/book, best_under_price/book, hit_5/10/20 (LineRecord dicts), streak; the points
-    market adds the prediction's predicted_points, p_over, market_p_over, edge, expected_value,
-    recommendation, sportsbook, model_version).
+    best_over_price/book, best_under_price/book, hit_5/10/20 (LineRecord dicts), streak, and the
+    system's prediction of that market: predicted_points (the market's stat), p_over, market_p_over,
+    edge, expected_value, recommendation, sportsbook, model_version; None where it did not predict it).
     """
     players = records(cur, f"""
         WITH quoted AS (SELECT DISTINCT s.player_id FROM prop_line_snapshots s
@@ -104,10 +105,11 @@ def board_cards(cur: duckdb.DuckDBPyConnection, game_date: dt.date, *, system: s
     quotes: dict[int, dict[str, list[dict[str, Any]]]] = {}
     for q in book_lines(cur, game_date, ids, with_times=False):
         quotes.setdefault(int(q["player_id"]), {}).setdefault(str(q["market"]), []).append(q)
-    preds = {int(r["player_id"]): r for r in records(cur, """
-        SELECT player_id, CAST(line AS DOUBLE) AS line, sportsbook, predicted_points, p_over, market_p_over,
-               edge, expected_value, recommendation, model_version
-        FROM player_prop_predictions WHERE game_date = ? AND system_id = ?""", [game_date, system])}
+    preds = {(int(r["player_id"]), str(r["market"])): r for r in records(cur, """
+        SELECT player_id, coalesce(market, 'player_points') AS market, CAST(line AS DOUBLE) AS line, sportsbook,
+               predicted_points, p_over, market_p_over, edge, expected_value, recommendation, model_version
+        FROM player_prop_predictions WHERE game_date = ? AND system_id = ?
+        ORDER BY player_id, market, line_key DESC""", [game_date, system])}
     years = [int(p["season_year"]) for p in players if p["season_year"] is not None]
     since = dt.date(min(years) - 1, 7, 1) if years else dt.date(game_date.year - 2, 7, 1)
     # the last 20 games (chips) and this season's (streaks); a season starts after July 1
@@ -119,7 +121,6 @@ def board_cards(cur: duckdb.DuckDBPyConnection, game_date: dt.date, *, system: s
         pid = int(p["player_id"])
         games = history.get(pid, [])
         season = [g for g in games if g["season"] == p["season"]]
-        pred = preds.get(pid)
         matchup = (f"{p['away_abbr']} @ {p['home_abbr']}" if p["home_abbr"] else None)
         card = {k: p[k] for k in ("player_id", "player_name", "game_id", "team_abbr", "opponent_abbr", "is_home")}
         card["matchup"] = matchup
@@ -127,7 +128,8 @@ def board_cards(cur: duckdb.DuckDBPyConnection, game_date: dt.date, *, system: s
         mine = quotes.get(pid, {})
         for market in sorted(mine, key=market_order):
             qs = mine[market]
-            predicted = pred["line"] if market == "player_points" and pred and pred["line"] is not None else None
+            pred = preds.get((pid, market))
+            predicted = pred["line"] if pred and pred["line"] is not None else None
             line = tonights_line(qs, predicted)
             col = STAT_COLUMNS.get(market)
             row: dict[str, Any] = {"market": market, "label": market_label(market), "line": line,
@@ -136,8 +138,7 @@ def board_cards(cur: duckdb.DuckDBPyConnection, game_date: dt.date, *, system: s
             for n in CHIP_WINDOWS:
                 row[f"hit_{n}"] = line_record([g[col] for g in games[:n]], line).as_dict() if col else None
             row["streak"] = streak([g[col] for g in season], line).as_dict() if col else None
-            has_pred = market == "player_points" and pred is not None
-            row.update({k: pred[k] if has_pred and pred is not None else None for k in PREDICTION_FIELDS})
+            row.update({k: pred[k] if pred is not None else None for k in PREDICTION_FIELDS})
             card["markets"].append(row)
         card["points"] = next((m for m in card["markets"] if m["market"] == "player_points"), None)
         cards.append(card)
@@ -179,9 +180,11 @@ def load_board(cur: duckdb.DuckDBPyConnection, game_date: dt.date, *, system: st
         system: The system whose prediction fills the points market.
         team: Only this team's players.
         game_id: Only this game.
-        market: Only players quoted in this market, showing only it (the focus of value sorts).
-        recommendation: Only players whose points prediction has this recommendation.
-        min_ev: Only players whose points prediction has an expected value >= this.
+        market: Only players quoted in this market, showing only it (the focus of value sorts and of
+            the recommendation and EV filters).
+        recommendation: Only players whose prediction of the focus market (points by default) has this
+            recommendation.
+        min_ev: Only players whose prediction of the focus market has an expected value >= this.
         sort: A key of :data:`BOARD_SORTS` (missing values last; ties by player name).
         order: ``asc`` or ``desc``.
 
@@ -214,7 +217,7 @@ def load_board(cur: duckdb.DuckDBPyConnection, game_date: dt.date, *, system: st
             if not shown:
                 continue
             c = {**c, "markets": shown}
-        pts = c["points"] or {}
+        pts = _focus(c, focus) or {}
         if recommendation and pts.get("recommendation") != recommendation:
             continue
         if min_ev is not None and (pts.get("expected_value") is None or pts["expected_value"] < min_ev):

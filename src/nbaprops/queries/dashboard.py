@@ -25,6 +25,7 @@ from nbaprops.evaluate.grade import load_graded
 from nbaprops.evaluate.metrics.betting import SETTLED_RESULTS, BetRecord
 from nbaprops.evaluate.metrics.clv import consensus_clv
 from nbaprops.leases import BATCH_STALE_AFTER_S, is_alive, is_stale, run_holder
+from nbaprops.markets import MARKETS, POINTS
 from nbaprops.odds import BREAK_EVEN_MINUS_110
 from nbaprops.ops.alerts import Alert
 from nbaprops.queries.tables import conditions
@@ -136,6 +137,8 @@ class SlateData:
         quarantined: ``line_quarantine`` rows of that batch (player name, book, line, reason).
         skipped: ``prediction_skips`` rows of that batch (player name, system, reason).
         systems: Systems with predictions on the date.
+        market: The market shown (stored key; ``None`` = every market).
+        markets: ``{key, name, label}`` of the markets with predictions on the date (registry order).
     """
 
     game_date: dt.date
@@ -143,6 +146,8 @@ class SlateData:
     recommendation: str | None
     sort: str
     order: Order
+    market: str | None = POINTS.key
+    markets: list[dict[str, str]] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     batch: dict[str, Any] | None = None
@@ -172,15 +177,32 @@ def _slate_batch(cur: duckdb.DuckDBPyConnection, game_date: dt.date) -> dict[str
     return rows[0] if rows else {"batch_id": batch_id}
 
 
+#: A prediction's or grade's market (rows written before migration 013 read NULL only in an
+#: unmigrated copy; the column's default is points).
+_MARKET = "coalesce(p.market, 'player_points')"
+
+
+def market_choices(cur: duckdb.DuckDBPyConnection, table: str, game_date: dt.date | None = None
+                   ) -> list[dict[str, str]]:
+    """``{key, name, label}`` of the markets present in ``table`` (on ``game_date``), registry order;
+    points is always offered (the pages' default)."""
+    where, params = ("WHERE game_date = ?", [game_date]) if game_date is not None else ("", [])
+    present = {str(r[0]) for r in cur.execute(
+        f"SELECT DISTINCT coalesce(market, 'player_points') FROM {table} {where}", params).fetchall()}
+    present.add(POINTS.key)
+    return [{"key": m.key, "name": m.name, "label": m.label} for m in MARKETS if m.key in present]
+
+
 def load_slate_page(cur: duckdb.DuckDBPyConnection, game_date: dt.date, *,
                     system: str | None = PRIMARY_SYSTEM, recommendation: str | None = None,
-                    sort: str = "edge", order: Order = "desc") -> SlateData:
+                    sort: str = "edge", order: Order = "desc", market: str | None = POINTS.key) -> SlateData:
     """The predictions of one date with names, teams, lines and reasons, filtered and sorted.
 
     Args:
         cur: A warehouse cursor.
         game_date: The slate date.
         system: Only this system (``None``: every system).
+        market: Only this market's rows (stored key; default points, ``None``: every market).
         recommendation: Only this recommendation (``None``: all).
         sort: A key of :data:`SLATE_SORTS` (NULLs always last; ties by player name, then system).
         order: ``asc`` or ``desc``.
@@ -195,14 +217,18 @@ def load_slate_page(cur: duckdb.DuckDBPyConnection, game_date: dt.date, *,
         raise ValueError(f"unknown sort key {sort!r}")
     if order not in ("asc", "desc"):
         raise ValueError(f"unknown order {order!r}")
-    data = SlateData(game_date, system, recommendation, sort, order)
+    data = SlateData(game_date, system, recommendation, sort, order, market)
     data.batch = _slate_batch(cur, game_date)
     batch_id = data.batch["batch_id"] if data.batch else None
     data.systems = [r[0] for r in cur.execute(
         "SELECT DISTINCT system_id FROM player_prop_predictions WHERE game_date = ? ORDER BY 1", [game_date]).fetchall()]
+    data.markets = market_choices(cur, "player_prop_predictions", game_date)
 
     where: list[str] = ["p.game_date = ?"]
     params: list[Any] = [game_date]
+    if market is not None:
+        where.append(f"{_MARKET} = ?")
+        params.append(market)
     if system is not None:
         where.append("p.system_id = ?")
         params.append(system)
@@ -233,7 +259,8 @@ def load_slate_page(cur: duckdb.DuckDBPyConnection, game_date: dt.date, *,
             SELECT p.game_id, p.player_id, coalesce(pl.full_name, 'player ' || CAST(p.player_id AS VARCHAR))
                        AS player_name,
                    ctx.team_abbr, ctx.opponent_abbr, ctx.is_home, g.home_abbr, g.away_abbr,
-                   p.system_id, CAST(p.line AS DOUBLE) AS line, p.line_source, p.sportsbook, p.line_quoted_at,
+                   p.system_id, {_MARKET} AS market, CAST(p.line AS DOUBLE) AS line, p.line_source, p.sportsbook,
+                   p.line_quoted_at,
                    p.over_price, p.under_price, p.predicted_points, p.p_over, p.market_p_over, p.confidence, p.edge,
                    p.expected_value, p.recommendation, p.model_version, p.feature_quality_score, p.is_fallback,
                    p.fallback_reason, p.batch_id, p.injury_status, p.injury_report_time, p.decision_reason,
@@ -326,6 +353,10 @@ class PerformanceData:
         graded_dates: Every date with grades (for the range inputs).
         clv: Per system, consensus CLV of every prediction with a line (``metrics.clv.consensus_clv``,
             scope ``predictions``, 95% slate-clustered intervals).
+        market: The market shown by every figure above (stored key; default points).
+        markets: ``{key, name, label}`` of the graded markets (the page's selector).
+        by_market: Per (market, system) over every graded market of the window: the by-system figures
+            with ``market``, ``market_name`` and ``market_label``.
     """
 
     date_from: dt.date | None
@@ -339,6 +370,9 @@ class PerformanceData:
     break_even: float = BREAK_EVEN
     graded_dates: list[dt.date] = field(default_factory=list)
     clv: list[dict[str, Any]] = field(default_factory=list)
+    market: str = POINTS.key
+    markets: list[dict[str, str]] = field(default_factory=list)
+    by_market: list[dict[str, Any]] = field(default_factory=list)
 
 
 #: Bootstrap replicates of the page's CLV intervals (the report uses 1,000).
@@ -347,7 +381,8 @@ CLV_BOOT = 300
 
 _GRADED = """
     graded AS (
-        SELECT g.game_date, g.system_id, strftime(g.game_date, '%Y-%m') AS month, g.result, g.profit_units,
+        SELECT g.game_date, g.system_id, coalesce(g.market, 'player_points') AS market,
+               strftime(g.game_date, '%Y-%m') AS month, g.result, g.profit_units,
                g.abs_error, g.line_abs_error, g.is_void, g.p_over, g.graded_over,
                (g.is_bet AND g.has_valid_line AND p.line_source = 'ACTUAL_PROP') AS valid_bet,
                (g.has_valid_line AND p.line_source = 'ACTUAL_PROP') AS valid_line
@@ -398,14 +433,17 @@ def _derive(rec: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_performance(cur: duckdb.DuckDBPyConnection, *, date_from: dt.date | None = None,
-                     date_to: dt.date | None = None, system: str | None = None) -> PerformanceData:
-    """Hit rate, ROI, calibration and MAE against the line, by system, date and month.
+                     date_to: dt.date | None = None, system: str | None = None,
+                     market: str = POINTS.key) -> PerformanceData:
+    """Hit rate, ROI, calibration and MAE against the line, by system, date and month, of one market
+    (default points), and per (market, system) over every graded market.
 
     Args:
         cur: A warehouse cursor.
         date_from: First date (default: the first graded date).
         date_to: Last date (default: the last graded date).
         system: Only this system (None: every system).
+        market: The market's stored key (its MAE is in its own stat).
 
     Returns:
         The performance figures; every list is empty when nothing is graded in the window.
@@ -413,7 +451,8 @@ def load_performance(cur: duckdb.DuckDBPyConnection, *, date_from: dt.date | Non
     dates = [r[0] for r in cur.execute("SELECT DISTINCT game_date FROM prediction_grades ORDER BY 1").fetchall()]
     lo = date_from or (dates[0] if dates else None)
     hi = date_to or (dates[-1] if dates else None)
-    data = PerformanceData(lo, hi, system, graded_dates=dates)
+    data = PerformanceData(lo, hi, system, graded_dates=dates, market=market)
+    data.markets = market_choices(cur, "prediction_grades")
     if lo is None or hi is None:
         return data
     where: list[str] = ["g.game_date BETWEEN ? AND ?"]
@@ -421,6 +460,17 @@ def load_performance(cur: duckdb.DuckDBPyConnection, *, date_from: dt.date | Non
     if system is not None:
         where.append("g.system_id = ?")
         params.append(system)
+    every_market = _GRADED.format(where=" AND ".join(where))
+    labels = {m.key: m for m in MARKETS}
+    data.by_market = [_derive(r) | {"market_name": labels[r["market"]].name if r["market"] in labels else r["market"],
+                                    "market_label": labels[r["market"]].label if r["market"] in labels else r["market"]}
+                      for r in _records(cur, f"""
+        WITH {every_market} SELECT market, system_id, count(DISTINCT game_date) AS dates, {_AGG}
+        FROM graded GROUP BY market, system_id ORDER BY market, system_id""", params)]
+    data.by_market.sort(key=lambda r: (next((i for i, m in enumerate(MARKETS) if m.key == r["market"]), 99),
+                                       r["system_id"]))
+    where.append("coalesce(g.market, 'player_points') = ?")
+    params.append(market)
     graded = _GRADED.format(where=" AND ".join(where))
     data.graded_rows = int(_scalar(cur, f"WITH {graded} SELECT count(*) FROM graded", params) or 0)
     data.by_system = [_derive(r) for r in _records(cur, f"""
@@ -439,7 +489,7 @@ def load_performance(cur: duckdb.DuckDBPyConnection, *, date_from: dt.date | Non
         rec["cum_bets"] = total.bets
         rec["cum_hit_rate"] = _defined(total.hit_rate)
         rec["cum_roi"] = _defined(total.roi)
-    graded_frame = load_graded(cur, lo, hi)
+    graded_frame = load_graded(cur, lo, hi, markets=[market])
     if system is not None:
         graded_frame = graded_frame[graded_frame["system_id"] == system]
     if len(graded_frame):

@@ -10,9 +10,13 @@ envelope) or CSV (the rows; the envelopes go to ``manifest.json``), and the API 
 * **games**: the date's games (no scores: the documents are about tonight, before the games).
 * **players**: the players expected to play (a points line or a rotation player of a team that plays),
   with team, opponent, rest and the chosen pre-tip points line.
-* **predictions**: every stored prediction row of the date (every system), with name and teams.
+* **predictions**: every stored prediction row of the date (every system, every market: each row says
+  its ``market``), with name and teams.
 * **best_bets**: the OVER/UNDER recommendations of one system (default: the primary system) on real
   book lines, with the price of the side taken; possibly none.
+
+``market`` (``build_documents(market=...)``, ``nbaprops export --market``, the API's ``?market=``)
+keeps the rows of one market (a stored key) in ``predictions``, ``best_bets`` and ``streaks``.
 * **streaks**: players who went over (or under) tonight's line of a market in at least
   :data:`MIN_STREAK` straight games of the season (definitions in :mod:`nbaprops.queries.markets`).
 """
@@ -88,11 +92,13 @@ class PredictionExportRow(_Row):
     team_abbr: str | None
     opponent_abbr: str | None
     system_id: str
-    market: Literal["player_points"] = "player_points"
+    market: str = Field("player_points", description="the market's stored key (docs/markets.md); for another "
+                                                     "market than points, line, predicted_points and edge are "
+                                                     "that market's stat")
     line: float | None
     predicted_points: float | None
     predicted_scale: float | None
-    p_over: float | None = Field(description="calibrated, market-blended P(points > line)")
+    p_over: float | None = Field(description="calibrated, market-blended P(stat > line)")
     market_p_over: float | None = Field(description="the books' consensus fair P(over) at the line (docs/market.md)")
     model_only_points: float | None = Field(None, description="the system's forecast from inputs without any line or "
                                                               "price (NULL for older model sets)")
@@ -126,7 +132,7 @@ class BestBetRow(_Row):
     team_abbr: str | None
     opponent_abbr: str | None
     system_id: str
-    market: Literal["player_points"] = "player_points"
+    market: str = Field("player_points", description="the market's stored key (docs/markets.md)")
     side: Literal["OVER", "UNDER"]
     line: float
     sportsbook: str | None
@@ -234,8 +240,9 @@ def _utc(ts: Any) -> Any:
 
 def build_documents(cur: duckdb.DuckDBPyConnection, game_date: dt.date, *, system: str = "catboost",
                     min_streak: int = MIN_STREAK, only: str | None = None,
-                    now: dt.datetime | None = None) -> dict[str, _Document]:
-    """The documents of a date (all of them, or ``only`` one), validated by their models.
+                    now: dt.datetime | None = None, market: str | None = None) -> dict[str, _Document]:
+    """The documents of a date (all of them, or ``only`` one), validated by their models; ``market``
+    (a stored key) keeps one market's rows in predictions, best_bets and streaks (None: every market).
 
     Raises:
         KeyError: ``only`` is not a document name.
@@ -271,6 +278,9 @@ def build_documents(cur: duckdb.DuckDBPyConnection, game_date: dt.date, *, syste
         elif name in ("predictions", "best_bets"):
             where = "p.game_date = ?"
             params: list[Any] = [game_date]
+            if market is not None:
+                where += " AND coalesce(p.market, 'player_points') = ?"
+                params.append(market)
             if name == "best_bets":
                 where += (" AND p.system_id = ? AND p.recommendation IN ('OVER', 'UNDER') "
                           "AND p.line_source = 'ACTUAL_PROP' AND p.line IS NOT NULL")
@@ -281,7 +291,8 @@ def build_documents(cur: duckdb.DuckDBPyConnection, game_date: dt.date, *, syste
                                     arg_min(opponent_abbr, game_id) AS opponent_abbr
                              FROM upcoming_player_game_context WHERE game_date = ? GROUP BY player_id)
                 SELECT p.game_id, p.game_date, p.player_id, pl.full_name AS player_name, ctx.team_abbr,
-                       ctx.opponent_abbr, p.system_id, CAST(p.line AS DOUBLE) AS line, p.predicted_points,
+                       ctx.opponent_abbr, p.system_id, coalesce(p.market, 'player_points') AS market,
+                       CAST(p.line AS DOUBLE) AS line, p.predicted_points,
                        p.predicted_scale, p.p_over, p.market_p_over, p.confidence, p.edge, p.expected_value,
                        p.recommendation, p.line_source, p.sportsbook, p.over_price, p.under_price, p.line_quoted_at,
                        p.model_version, p.feature_version, p.is_fallback, p.batch_id, p.model_only_points,
@@ -291,7 +302,7 @@ def build_documents(cur: duckdb.DuckDBPyConnection, game_date: dt.date, *, syste
                 LEFT JOIN ctx ON ctx.player_id = p.player_id
                 WHERE {where}
                 ORDER BY {'p.expected_value DESC NULLS LAST, ' if name == 'best_bets' else ''}p.game_id, p.player_id,
-                         p.system_id""", [game_date, *params])
+                         p.system_id, p.market, p.line_key""", [game_date, *params])
             if name == "best_bets":
                 keep = set(BestBetRow.model_fields)
                 rows = [{**{k: v for k, v in r.items() if k in keep}, "side": r["recommendation"],
@@ -304,6 +315,8 @@ def build_documents(cur: duckdb.DuckDBPyConnection, game_date: dt.date, *, syste
             rows = []
             for card in board_cards(cur, game_date, system=system):
                 for m in card["markets"]:
+                    if market is not None and m["market"] != market:
+                        continue
                     s = m.get("streak") or {}
                     if s.get("side") and s.get("games", 0) >= min_streak and m["line"] is not None:
                         rows.append({k: card[k] for k in ("player_id", "player_name", "team_abbr", "opponent_abbr",

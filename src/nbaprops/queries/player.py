@@ -76,7 +76,7 @@ class PlayerPage:
         teammates_out: Teammates listed Out or Doubtful in that report.
         books: Each book's latest pre-tip quote of the market.
         history: Every stored quote of the player's market that date in time order (pre-tip flagged).
-        predictions: Stored prediction rows of the player and date, one per system (points only).
+        predictions: Stored prediction rows of the player, date and market, one per system.
         distribution: The drawn distribution of ``system`` (see :func:`model_distribution`), or None.
         distribution_note: Why there is no distribution.
         result: The graded result of tonight (actual points) when the date is graded, else None.
@@ -162,13 +162,14 @@ def load_player_page(cur: duckdb.DuckDBPyConnection, player_id: int, game_date: 
     page.markets = [{"key": m, "label": market_label(m)} for m in sorted(set(quoted) | {"player_points"},
                                                                              key=market_order)]
 
-    # tonight's line: the stored prediction's (points), else the books'
+    # tonight's line: the stored prediction's of the market, else the books'
     page.predictions = records(cur, """
         SELECT system_id, CAST(line AS DOUBLE) AS line, sportsbook, line_quoted_at, over_price, under_price,
                predicted_points, predicted_scale, p_over, market_p_over, confidence, edge, expected_value,
                recommendation, model_version, feature_version, is_fallback, fallback_reason, batch_id
-        FROM player_prop_predictions WHERE game_date = ? AND player_id = ? ORDER BY system_id""",
-                                [game_date, player_id]) if market == "player_points" else []
+        FROM player_prop_predictions
+        WHERE game_date = ? AND player_id = ? AND coalesce(market, 'player_points') = ?
+        ORDER BY system_id, line_key""", [game_date, player_id, market])
     primary = next((p for p in page.predictions if p["system_id"] == system), None)
     page.books = book_lines(cur, game_date, [player_id], market)
     predicted_line = primary["line"] if primary and primary["line"] is not None else None
@@ -205,12 +206,14 @@ def load_player_page(cur: duckdb.DuckDBPyConnection, player_id: int, game_date: 
 
     _availability(cur, page)
     graded = records(cur, """SELECT actual_points, actual_minutes, is_void, result FROM prediction_grades
-                              WHERE game_date = ? AND player_id = ? AND system_id = ? LIMIT 1""",
-                      [game_date, player_id, system])
+                              WHERE game_date = ? AND player_id = ? AND system_id = ?
+                                AND coalesce(market, 'player_points') = ? LIMIT 1""",
+                      [game_date, player_id, system, market])
     page.result = graded[0] if graded else None
 
     if market != "player_points":
-        page.distribution_note = "only the points market is predicted"
+        page.distribution_note = (f"no {system} prediction of this market for this player on {game_date}"
+                                  if primary is None else "the model's distribution is drawn for points only")
     elif primary is None:
         page.distribution_note = f"no {system} prediction for this player on {game_date}"
     elif model_dir is None:

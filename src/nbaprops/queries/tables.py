@@ -80,9 +80,12 @@ def predictions(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.
 
 def predictions_page(con: duckdb.DuckDBPyConnection, game_date: dt.date, columns: Sequence[str], *,
                      system: str | None = None, recommendation: str | None = None, limit: int = 500,
-                     offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
-    """(total rows, one page of rows with ``columns``) of a date's predictions, stable order."""
-    cond, params = conditions(("game_date = ?", [game_date]), system_id=system, recommendation=recommendation)
+                     offset: int = 0, markets: Sequence[str] | None = None) -> tuple[int, list[dict[str, Any]]]:
+    """(total rows, one page of rows with ``columns``) of a date's predictions, stable order;
+    ``markets``: only those markets' rows (stored keys; None: every market)."""
+    first = ("game_date = ? AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], market))",
+             [game_date, None if markets is None else list(markets), None if markets is None else list(markets)])
+    cond, params = conditions(first, system_id=system, recommendation=recommendation)
     count_row = con.execute(f"SELECT count(*) FROM player_prop_predictions WHERE {cond}", params).fetchone()
     total = int(count_row[0]) if count_row else 0
     res = con.execute(f"""SELECT {', '.join(columns)} FROM player_prop_predictions WHERE {cond}

@@ -26,7 +26,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from nbaprops.markets import POINTS, Market, get_market
+from nbaprops.markets import POINTS, Market, as_market, get_market
 from nbaprops.odds import MAX_SLOPE_GAP, MIN_SLOPE_PAIRS, fit_line_slope, shift_p_over
 
 __all__ = ["QUOTE_COLUMNS", "book_quotes", "consensus", "line_slopes", "pooled_p_over"]
@@ -46,7 +46,7 @@ def _quotes_view(market: Market) -> str:
 
 def book_quotes(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date | None = None, *,
                 as_of: dt.datetime | None = None, player_ids: Sequence[int] | None = None,
-                first_snapshot: bool = False, market: Market = POINTS) -> pd.DataFrame:
+                first_snapshot: bool = False, market: Market | str = POINTS) -> pd.DataFrame:
     """Each book's newest pre-tip quote of ``market`` (default points) per player-game of
     [date_from, date_to] made by ``as_of``.
 
@@ -63,6 +63,7 @@ def book_quotes(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.
     Returns:
         One row per (game_date, player_id, sportsbook) with :data:`QUOTE_COLUMNS`.
     """
+    market = as_market(market)
     where = ["game_date BETWEEN $lo AND $hi"]
     params: dict[str, object] = {"lo": date_from, "hi": date_to or date_from}
     if as_of is not None:
@@ -87,7 +88,7 @@ def book_quotes(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.
 
 
 def line_slopes(con: duckdb.DuckDBPyConnection, dates: Sequence[dt.date], *,
-                min_pairs: int = MIN_SLOPE_PAIRS, market: Market = POINTS) -> dict[dt.date, tuple[float, int]]:
+                min_pairs: int = MIN_SLOPE_PAIRS, market: Market | str = POINTS) -> dict[dt.date, tuple[float, int]]:
     """The line slope for each date, fitted walk-forward on the pairs of strictly earlier dates (of
     ``market``'s quotes; default points).
 
@@ -97,6 +98,7 @@ def line_slopes(con: duckdb.DuckDBPyConnection, dates: Sequence[dt.date], *,
     Returns:
         ``{date: (slope, n_pairs)}``; the slope is NaN with fewer than ``min_pairs`` earlier pairs.
     """
+    market = as_market(market)
     if not dates:
         return {}
     pairs = con.execute(f"""

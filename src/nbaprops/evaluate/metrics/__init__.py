@@ -20,12 +20,16 @@ One module per concern:
 * :mod:`~nbaprops.evaluate.metrics.clv`: closing-line value.
 * :mod:`~nbaprops.evaluate.metrics.summary`: :func:`summarize` and :func:`leakage_alarms`.
 
+Markets: a graded frame of several markets (its ``market`` column) is reported per (market, system):
+:func:`market_by` puts ``market`` in front of ``by``, and every record then carries its ``market``
+(docs/markets.md, "Grading and the report per market"). A points-only frame reports as before.
+
 Definitions: PEERS_AND_LIMITS.md §3.4, §4.3, §4.4.
 """
 
 from __future__ import annotations
 
-from nbaprops.evaluate.metrics._frames import DEFAULT_BY
+from nbaprops.evaluate.metrics._frames import DEFAULT_BY, MARKET_COLUMN, market_by
 from nbaprops.evaluate.metrics.betting import (
     SETTLED_RESULTS,
     BetRecord,
@@ -45,6 +49,7 @@ from nbaprops.odds import BREAK_EVEN_MINUS_110
 __all__ = [
     "BREAK_EVEN_MINUS_110",
     "DEFAULT_BY",
+    "MARKET_COLUMN",
     "EDGE_THRESHOLDS",
     "SETTLED_RESULTS",
     "BetRecord",
@@ -59,6 +64,7 @@ __all__ = [
     "hit_rate",
     "leakage_alarms",
     "log_loss",
+    "market_by",
     "points_metrics",
     "probability_metrics",
     "reliability_table",

@@ -9,11 +9,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["DEFAULT_BY", "as_bool", "as_float", "date_resamples", "frame", "groups", "nanmean", "slate_dates",
-           "valid_line"]
+__all__ = ["DEFAULT_BY", "MARKET_COLUMN", "as_bool", "as_float", "date_resamples", "frame", "groups", "market_by",
+           "nanmean", "slate_dates", "valid_line"]
 
 #: Metrics are reported per system unless told otherwise.
 DEFAULT_BY: tuple[str, ...] = ("system_id",)
+#: The graded frames' market column (the registry's stored key, ``player_points`` for points).
+MARKET_COLUMN = "market"
+
+
+def market_by(graded: pd.DataFrame, by: Sequence[str] = DEFAULT_BY) -> tuple[str, ...]:
+    """``by`` with ``market`` in front when ``graded`` holds more than one market (every metric is
+    then per market and system); ``by`` unchanged otherwise, so a points-only frame reports exactly
+    as before."""
+    keys = tuple(by)
+    if MARKET_COLUMN in keys or MARKET_COLUMN not in graded.columns:
+        return keys
+    if graded[MARKET_COLUMN].nunique(dropna=False) > 1:
+        return (MARKET_COLUMN, *keys)
+    return keys
 
 
 def as_float(values: Any) -> np.ndarray:

@@ -286,7 +286,7 @@ def add_derived_columns(graded: pd.DataFrame) -> pd.DataFrame:
 
     Adds ``abs_edge`` (|edge|, falling back to |predicted - line|), ``month`` ('YYYY-MM'), ``side``
     (the recommendation) and ``confidence_decile`` (1-10, quantile decile of confidence among each
-    system's bets, so uncalibrated or narrow confidence scales still split into ten groups).
+    system's bets (each market's system's when several markets are graded), so uncalibrated or narrow confidence scales still split into ten groups).
     """
     out = graded.copy()
     edge = as_float(out["edge"]) if "edge" in out.columns else np.full(len(out), np.nan)
@@ -297,6 +297,8 @@ def add_derived_columns(graded: pd.DataFrame) -> pd.DataFrame:
     conf = pd.Series(as_float(out["confidence"]) if "confidence" in out.columns else np.nan, index=out.index)
     bets = as_bool(out["is_bet"]) if "is_bet" in out.columns else np.ones(len(out), dtype=bool)
     keys = out["system_id"] if "system_id" in out.columns else pd.Series(0, index=out.index)
+    if "market" in out.columns and out["market"].nunique(dropna=False) > 1:  # within each (market, system)
+        keys = out["market"].astype(str) + "|" + keys.astype(str)
     pct = conf.where(bets).groupby(keys).rank(pct=True, method="average")
     out["confidence_decile"] = np.ceil(pct * 10).clip(1, 10).astype("Int64")
     return out

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nbaprops.evaluate.metrics._frames import DEFAULT_BY, as_bool, as_float, groups
+from nbaprops.evaluate.metrics._frames import DEFAULT_BY, MARKET_COLUMN, as_bool, as_float, groups, market_by
 from nbaprops.evaluate.metrics.betting import (
     BET_DEFINITION,
     HIT_RATE_DEFINITION,
@@ -58,7 +58,7 @@ def _num(x: Any) -> float:
     return v
 
 
-def _label(rec: Mapping[str, Any], keys: Sequence[str] = ("system_id",)) -> str:
+def _label(rec: Mapping[str, Any], keys: Sequence[str] = (MARKET_COLUMN, "system_id")) -> str:
     parts = [f"{k}={rec[k]}" for k in keys if k in rec]
     return ", ".join(parts) or "all"
 
@@ -69,7 +69,9 @@ def leakage_alarms(summary: Mapping[str, Any], *, min_rows: int = 30) -> list[st
     Fires when, per system: MAE on prop-line players < 4.5; R^2 > 0.7 (on prop rows or all rows);
     the line's own MAE < 4.0 (lines that close to the outcome suggest synthetic lines); hit rate > 58%
     over >= 1000 bets; or any edge bucket hits >= 75% over >= 100 decided bets. MAE/R^2 checks need
-    ``min_rows`` rows so tiny samples do not cry wolf.
+    ``min_rows`` rows so tiny samples do not cry wolf. The two MAE thresholds are points figures:
+    they are checked on points records only (a record without ``market``, or ``player_points``);
+    R^2, hit-rate and edge-bucket alarms hold for every market.
 
     Args:
         summary: the dict from :func:`summarize` (keys ``points``, ``betting``, ``buckets``).
@@ -83,10 +85,12 @@ def leakage_alarms(summary: Mapping[str, Any], *, min_rows: int = 30) -> list[st
         who = _label(rec)
         n_line = int(_num(rec.get("n_line")) or 0)
         mae_line = _num(rec.get("mae_line"))
+        if rec.get(MARKET_COLUMN, "player_points") != "player_points":
+            mae_line = math.nan  # a rebounds MAE of 2 is no leak: the MAE alarms are on the points scale
         if n_line >= min_rows and mae_line < ALARM_PROP_MAE:
             alarms.append(f"[{who}] MAE on prop-line players is {mae_line:.2f} < {ALARM_PROP_MAE} over {n_line} rows: "
                           "honest models sit near the line's ~4.9-5.2; check for leaked features.")
-        line_mae = _num(rec.get("line_mae"))
+        line_mae = _num(rec.get("line_mae")) if rec.get(MARKET_COLUMN, "player_points") == "player_points" else math.nan
         if n_line >= min_rows and line_mae < ALARM_LINE_MAE:
             alarms.append(f"[{who}] the lines' own MAE is {line_mae:.2f} < {ALARM_LINE_MAE} over {n_line} rows: "
                           "real book lines miss by ~4.9-5.2; check for synthetic or post-game lines.")
@@ -142,7 +146,8 @@ def summarize(graded: pd.DataFrame, *, by: Sequence[str] = DEFAULT_BY, n_boot: i
 
     Args:
         graded: output of ``grade_predictions``; a ``closing_line`` column (and closing prices) adds CLV.
-        by: grouping columns, normally the system.
+        by: grouping columns, normally the system; with several markets in ``graded`` (its ``market``
+            column) every record is per (market, ``by``) and carries ``market`` (:func:`market_by`).
         n_boot: bootstrap replicates for every betting cell.
         seed: RNG seed.
         edge_thresholds: cumulative |edge| thresholds.
@@ -152,6 +157,7 @@ def summarize(graded: pd.DataFrame, *, by: Sequence[str] = DEFAULT_BY, n_boot: i
         Keys ``schema, counts, date_range, break_even_minus_110, points, probability, reliability,
         betting, buckets (edge, confidence_decile, month, side), clv, consensus_clv, alarms, definitions``.
     """
+    by = market_by(graded, by)
     g = add_derived_columns(graded)
     dates = pd.to_datetime(g["game_date"])
     reliability: dict[str, Any] = {}
@@ -163,14 +169,20 @@ def summarize(graded: pd.DataFrame, *, by: Sequence[str] = DEFAULT_BY, n_boot: i
             "market": reliability_table(as_float(sub["market_p_over"])[both], y[both], n_bins),
         }
     result = g["result"]
+    markets = sorted(str(m) for m in g[MARKET_COLUMN].dropna().unique()) if MARKET_COLUMN in g.columns else []
     summary: dict[str, Any] = {
         "schema": "nbaprops.metrics/1",
+        "markets": markets,
+        "by": list(by),
         "counts": {
             "predictions": len(g),
             "void": int(as_bool(g["is_void"]).sum()),
             "valid_line": int(as_bool(g["has_valid_line"]).sum()) if "has_valid_line" in g.columns else None,
             "bets": int(result.isin(SETTLED_RESULTS).sum()),
             "results": {str(k): int(v) for k, v in result.value_counts().items()},
+            "by_market": {str(m): {"predictions": len(sub), "void": int(as_bool(sub["is_void"]).sum()),
+                                   "bets": int(sub["result"].isin(SETTLED_RESULTS).sum())}
+                          for m, sub in (g.groupby(MARKET_COLUMN, sort=True) if MARKET_COLUMN in g.columns else [])},
         },
         "date_range": [dates.min(), dates.max()] if len(g) else [None, None],
         "break_even_minus_110": BREAK_EVEN_MINUS_110,

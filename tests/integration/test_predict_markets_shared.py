@@ -150,3 +150,33 @@ def test_an_unknown_market_is_a_clear_error(trained: Trained) -> None:
     assert res.exit_code != 0
     text = res.stdout + (res.stderr or "")
     assert "unknown market 'corners'" in text and "rebounds" in text
+
+
+def test_graded_markets_are_kept_apart_in_the_performance_views(trained: Trained, tmp_path: Path,
+                                                                 nbaprops_json: Callable[[list[str]], Any]) -> None:
+    db = tmp_path / "g.duckdb"
+    shutil.copy(trained.db, db)
+    shutil.copytree(trained.models, tmp_path / "models")
+    nbaprops_json(["--db", str(db), "grade", "--date", str(DAY), "--json"])
+    con = connect(db)
+    try:
+        grades = con.execute("""SELECT market, count(*), avg(actual_points) FROM prediction_grades
+                                WHERE game_date = ? GROUP BY 1""", [DAY]).fetchall()
+        points_view = con.execute("SELECT system_id, bets, mae_rows, mae, line_mae FROM performance_valid_lines_only "
+                                  "ORDER BY 1").fetchall()
+        by_market = con.execute("SELECT market, system_id, bets, mae_rows, mae, line_mae FROM performance_by_market "
+                                "ORDER BY 1, 2").fetchall()
+        daily = con.execute("SELECT count(*), sum(predictions) FROM system_daily_performance").fetchone()
+        daily_m = con.execute("SELECT market, sum(predictions) FROM system_daily_performance_by_market GROUP BY 1"
+                              ).fetchall()
+    finally:
+        con.close()
+    avg = {m: a for m, _, a in grades}
+    assert set(avg) == {get_market(n).key for n in MARKETS}
+    # each market graded on its own stat: PRA outcomes exceed points outcomes, rebounds are far below
+    assert avg["player_rebounds"] < 0.5 * avg[POINTS.key] < avg["player_points_rebounds_assists"]
+    # the 004 views keep their points-only meaning; the twins hold every market
+    assert points_view == [r[1:] for r in by_market if r[0] == POINTS.key]
+    assert {r[0] for r in by_market} <= set(avg)
+    assert daily is not None and dict(daily_m)[POINTS.key] == daily[1]
+    assert dict(daily_m)["player_rebounds"] == (trained.rows["market"] == "player_rebounds").sum()

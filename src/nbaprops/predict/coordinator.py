@@ -193,12 +193,14 @@ def _gate(con: duckdb.DuckDBPyConnection, batch_id: str, slate: pd.DataFrame,
 
 
 def attach_availability(con: duckdb.DuckDBPyConnection, slate: pd.DataFrame, game_date: dt.date,
-                        now: dt.datetime) -> pd.DataFrame:
+                        now: dt.datetime, avail: pd.DataFrame | None = None) -> pd.DataFrame:
     """The slate with ``injury_status``, ``injury_report_time`` and ``injury_as_of`` per player: what the
     latest injury report published by the game's as-of time (``min(now, tip-off)``) said
     (:func:`nbaprops.warehouse.injuries.player_availability`). Not listed: status None with the report's
-    time; no report by then (or no known tip-off): all three None."""
-    avail = player_availability(con, game_date, now)
+    time; no report by then (or no known tip-off): all three None. ``avail``: that reading, when the
+    caller already has it (a batch reads it once for every market)."""
+    if avail is None:
+        avail = player_availability(con, game_date, now)
     out = slate.copy()
     games = avail[avail["player_id"].isna()].set_index("game_id")
     listed = avail[avail["player_id"].notna()].astype({"player_id": "int64"})
@@ -277,6 +279,8 @@ def start_batch(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: d
     try:
         units: list[tuple[Market, pd.DataFrame, pd.DataFrame]] = []
         players: set[int] = set()
+        as_of = now or dt.datetime.now(dt.UTC)
+        avail = player_availability(con, game_date, as_of)   # one reading of the reports for every market
         for market in wanted:
             slate, history = load_market_slate(con, market, game_date)
             if market == POINTS and slate.empty:
@@ -288,7 +292,7 @@ def start_batch(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: d
             slate = slate[keep].reset_index(drop=True)
             slate, quarantined = _gate(con, batch_id, slate, game_date, market_at, market)
             result.quarantined_lines += quarantined
-            slate = attach_availability(con, slate, game_date, now or dt.datetime.now(dt.UTC))
+            slate = attach_availability(con, slate, game_date, as_of, avail)
             players |= {int(p) for p in slate["player_id"]}
             units += [(market, slate.iloc[i:i + UNIT_SIZE], history) for i in range(0, len(slate), UNIT_SIZE)]
         result.expected_players = len(players)

@@ -65,7 +65,7 @@ class UnitResult:
     error: str | None = None
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=16)   # one model set per market: a batch of every market reads 11
 def _models(model_dir: str, model_set: str) -> LoadedModels:
     return load_model_set(Path(model_dir), model_set)
 

@@ -31,6 +31,7 @@ import pytest
 from nbaprops.features.definitions import FEATURE_VERSIONS, FEATURES_V1, FEATURES_V2, SOURCE_WEIGHTS
 from nbaprops.features.quality import quality_scores, quality_sql
 from nbaprops.ingest.sources.files import discover
+from nbaprops.markets import MARKETS
 
 pytestmark = pytest.mark.integration
 
@@ -58,6 +59,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "player_availability": ("game_date", "player_id"),
     "feature_values": ("game_date", "player_id"),
     "feature_store": ("game_date", "player_id", "feature_version"),
+    "market_feature_values": ("game_date", "player_id", "market"),
 }
 # phase_runs is an append-only log of runs: it is meant to grow on a re-run
 NOT_CHECKSUMMED = {"phase_runs"}
@@ -114,6 +116,7 @@ def test_derived_row_counts(con: duckdb.DuckDBPyConnection, backfill_report: dic
               "feature_values"):
         assert n[t] == ctx, t
     assert n["feature_store"] == len(FEATURE_VERSIONS) * ctx
+    assert n["market_feature_values"] == (len(MARKETS) - 1) * ctx   # every market but points
     # every player who played has a context row flagged played; every team that plays has a defense row
     assert _one(con, "SELECT count(*) FROM upcoming_player_game_context WHERE played") == BOXSCORE_ROWS
     assert n["team_defense"] == 2 * _one(con, "SELECT count(*) FROM games WHERE game_date BETWEEN ? AND ?", [lo, hi])

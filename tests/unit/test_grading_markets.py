@@ -9,11 +9,8 @@ import pandas as pd
 import pytest
 
 from nbaprops.api.models import market_key
-from nbaprops.errors import InputError
-from nbaprops.evaluate import backtest
 from nbaprops.evaluate.grading import grade_predictions
 from nbaprops.evaluate.metrics import leakage_alarms, market_by
-from nbaprops.markets import POINTS, get_market
 
 
 def _pred(player_id: int, **overrides: Any) -> dict[str, Any]:
@@ -74,15 +71,3 @@ def test_api_market_parameter() -> None:
         market_key("nope")
 
 
-def test_backtest_markets_need_a_predict_step_that_takes_them(monkeypatch: pytest.MonkeyPatch) -> None:
-    def points_only(con: Any, settings: Any, day: Any, **kw: Any) -> None: ...
-
-    def any_market(con: Any, settings: Any, day: Any, *, markets: tuple[Any, ...] = (POINTS,)) -> None: ...
-
-    monkeypatch.setattr(backtest, "start_batch", points_only)
-    assert backtest._predict_markets(None) == {}
-    assert backtest._predict_markets((POINTS,)) == {}
-    with pytest.raises(InputError, match="predicts points only"):
-        backtest._predict_markets((get_market("rebounds"),))
-    monkeypatch.setattr(backtest, "start_batch", any_market)
-    assert backtest._predict_markets((get_market("pra"),)) == {"markets": (get_market("pra"),)}

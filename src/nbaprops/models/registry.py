@@ -120,7 +120,8 @@ def served_model_set(model_dir: Path, *, required: bool = True, market: str = PO
     cur = _read_served(model_dir, market).get("current")
     if cur is None and required:
         flag = "" if market == POINTS.key else f" --market {market}"
-        raise ModelError(f"no {market} model is served from {model_dir}: run `nbaprops train --until DATE{flag}` "
+        which = "" if market == POINTS.key else f" for {market}"
+        raise ModelError(f"no model is served{which} from {model_dir}: run `nbaprops train --until DATE{flag}` "
                          "(the first model set is served automatically) or `nbaprops models promote VERSION`")
     return str(cur) if cur is not None else None
 

@@ -1,6 +1,7 @@
 """Benchmark: a full prediction slate, and the one-query slate preload vs a per-player loop.
 
 Usage: python bench/predict_slate.py [--db PATH] [--data ../shared/data] [--workers 1,2] [--runs 5] [--date D]
+                                     [--market points|rebounds,pra|all] [--since D]
 
 Builds the warehouse when ``--db`` does not exist (backfill of ``--data``), trains a model set when
 none is served (``until`` = the benchmarked date), then prints:
@@ -10,6 +11,8 @@ none is served (``until`` = the benchmarked date), then prints:
 
 (a) start -> consolidated for the largest slate (most expected players) among the dates with points
 lines, warm (one untimed run first, so models are loaded and caches hot), median of ``--runs``.
+With ``--market`` the batch predicts those markets together (one model set per market, trained when
+none is served, on games since ``--since`` when given); the line gives the rows per market.
 (b) ``load_slate`` (slate + every player's history in ONE query) against the path the reference
 system took: one query for the player list, then a features query and a history query per player.
 That slow path exists only here, never in the package. Both must return the same rows (checked).
@@ -31,6 +34,7 @@ import pandas as pd
 
 from nbaprops.config import Settings
 from nbaprops.features.definitions import CONTEXT_COLUMNS, FEATURE_VERSION, FEATURE_VERSIONS
+from nbaprops.markets import POINTS, Market, parse_markets
 from nbaprops.models.registry import served_model_set
 from nbaprops.models.training import train_models
 from nbaprops.pipeline.backfill import BackfillReport, buildable_range, load_files
@@ -82,12 +86,14 @@ def largest_slate_date(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, int]:
     return row[0], int(row[1])
 
 
-def ensure_model(con: duckdb.DuckDBPyConnection, settings: Settings, until: dt.date) -> str:
-    served = served_model_set(settings.model_path, required=False)
+def ensure_model(con: duckdb.DuckDBPyConnection, settings: Settings, until: dt.date, market: Market = POINTS,
+                 since: dt.date | None = None) -> str:
+    served = served_model_set(settings.model_path, required=False, market=market.key)
     if served:
         return served
     t0 = time.perf_counter()
-    manifest = train_models(con, settings.model_path, until, thread_count=settings.threads)
+    manifest = train_models(con, settings.model_path, until, thread_count=settings.threads, market=market,
+                            since=since)
     print(f"trained {manifest['model_set']} (until {until}) in {time.perf_counter() - t0:.1f}s", flush=True)
     return str(manifest["served"])
 
@@ -142,7 +148,11 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5, help="timed runs per figure (after one warm-up run)")
     ap.add_argument("--date", type=dt.date.fromisoformat, default=None, help="slate date (default: largest)")
     ap.add_argument("--threads", type=int, default=2, help="DuckDB threads")
+    ap.add_argument("--market", default="points", help="market(s) predicted together: a name, a comma list or all")
+    ap.add_argument("--since", type=dt.date.fromisoformat, default=None,
+                    help="first training date of model sets trained here (default: all history)")
     args = ap.parse_args()
+    markets = parse_markets(args.market)
     workers = [int(w) for w in str(args.workers).split(",") if w.strip()]
 
     settings = Settings(db=args.db, model_dir=args.db.parent / "models", threads=args.threads)
@@ -152,18 +162,20 @@ def main() -> None:
             d = args.date
         else:
             d, _ = largest_slate_date(con)
-        model_set = ensure_model(con, settings, d)
-        print(f"warehouse {args.db} model_set={model_set} date={d} runs={args.runs}", flush=True)
+        sets = {m.key: ensure_model(con, settings, d, m, args.since) for m in markets}
+        print(f"warehouse {args.db} model_sets={sets} date={d} runs={args.runs}", flush=True)
 
         # (a) a full slate, start -> consolidated
         for w in workers:
-            start_batch(con, settings, d, workers=w)   # warm-up: models loaded, caches hot
+            start_batch(con, settings, d, workers=w, markets=markets)   # warm-up: models loaded, caches hot
             def run(w: int = w) -> BatchResult:
-                return start_batch(con, settings, d, workers=w)
+                return start_batch(con, settings, d, workers=w, markets=markets)
 
             median, res = _timed(run, args.runs)
-            print(f"slate {d} players={res.expected_players} rows={res.rows} workers={w} "
-                  f"median_s={median:.3f} rows_per_s={res.rows / median:,.0f} runs={args.runs}", flush=True)
+            by_market = " ".join(f"{k.removeprefix('player_')}={n}" for k, n in res.rows_by_market.items())
+            print(f"slate {d} markets={len(res.markets)} players={res.expected_players} rows={res.rows} workers={w} "
+                  f"median_s={median:.3f} rows_per_s={res.rows / median:,.0f} runs={args.runs} goal_s=2.0 "
+                  f"{'met' if median <= 2.0 else 'NOT met'}\n  rows by market: {by_market}", flush=True)
 
         # (b) the one-query preload vs a per-player query loop
         load_slate(con, d)                             # warm-up

@@ -28,6 +28,7 @@ __all__ = [
     "MARKETS",
     "POINTS",
     "Market",
+    "as_market",
     "Settlement",
     "bettingpros_market",
     "by_odds_api_key",
@@ -174,6 +175,11 @@ def get_market(key_or_name: str) -> Market:
         raise InputError(f"unknown market {key_or_name!r}; known: {', '.join(m.name for m in MARKETS)}",
                          field="market")
     return market
+
+
+def as_market(market: Market | str) -> Market:
+    """A :class:`Market` given itself, its stored key or its short name (:func:`get_market`)."""
+    return market if isinstance(market, Market) else get_market(market)
 
 
 def by_odds_api_key(key: str) -> Market | None:

@@ -428,6 +428,28 @@ class Project:
             df = df[df["player_id"] == player_id].reset_index(drop=True)
         return df
 
+    def market_features(self, game_date: DateLike, market: str, *, player_id: int | None = None) -> pd.DataFrame:
+        """A market's own point-in-time features of a date (``market_feature_values``: the stat's
+        averages, spread, trend, per-minute rate, record vs the opponent and the opponent's allowed
+        figure, each with its ``<name>__src``, and the market's chosen pre-tip line). Points' features
+        are :meth:`features`.
+
+        Raises:
+            InputError: an unknown market, or points (whose features are the feature store's).
+        """
+        from nbaprops.markets import POINTS, get_market
+
+        m = get_market(market)
+        if m == POINTS:
+            raise InputError("the points features are the feature store's: use Project.features", field="market")
+        args: list[object] = [to_date(game_date), m.key]
+        extra = ""
+        if player_id is not None:
+            extra, args = " AND player_id = ?", [*args, player_id]
+        with self.reader() as cur:
+            return cur.execute(f"""SELECT * FROM market_feature_values WHERE game_date = ? AND market = ?{extra}
+                                   ORDER BY game_id, player_id""", args).df()
+
     def feature_records(self, game_date: DateLike, *, version: str | None = None,
                         player_id: int | None = None) -> list[dict[str, Any]]:
         """The feature rows of a date with their name/value/source arrays (``None`` stays ``None``)."""
@@ -447,16 +469,20 @@ class Project:
 
     def train(self, until: DateLike, *, since: DateLike | None = None, promote: bool = False,
               feature_version: str | None = None, executor: str = "serial", workers: int = 5,
-              progress: Progress = no_progress) -> dict[str, Any]:
+              progress: Progress = no_progress, market: str = "points") -> dict[str, Any]:
         """Train every system on games strictly before ``until`` and save a model set (its manifest is
         returned; ``promote`` serves it now). ``feature_version`` (default: the served one) is the
         feature-store version trained on; a set of another version cannot be served.
         ``executor="ray"`` fits the member systems as Ray tasks (a local Ray on ``workers`` CPUs, or the
-        cluster at ``NBAPROPS_RAY_ADDRESS``); same model set."""
+        cluster at ``NBAPROPS_RAY_ADDRESS``); same model set. ``market`` (name or key, default points):
+        the market the set forecasts; each market has its own served set."""
         from nbaprops.executors import make_executor
         from nbaprops.features.definitions import SERVED_FEATURE_VERSION
+        from nbaprops.markets import get_market
         from nbaprops.models.registry import promote as promote_set
         from nbaprops.models.training import train_models
+
+        prop_market = get_market(market)
 
         version = self._feature_version(feature_version)
         if promote and version != SERVED_FEATURE_VERSION:
@@ -469,7 +495,8 @@ class Project:
             manifest = train_models(self.con, self.model_path, to_date(until),
                                     since=to_date(since) if since else None, thread_count=self.settings.threads,
                                     progress=progress, feature_version=version,
-                                    promote_if_first=version == SERVED_FEATURE_VERSION, executor=ex)
+                                    promote_if_first=version == SERVED_FEATURE_VERSION, executor=ex,
+                                    market=prop_market)
         finally:
             ex.close()
         if promote and manifest["served"] != manifest["model_set"]:
@@ -489,11 +516,12 @@ class Project:
 
         return promote(self.model_path, model_set)
 
-    def rollback(self) -> dict[str, Any]:
-        """Serve the previously served model set again."""
+    def rollback(self, market: str = "points") -> dict[str, Any]:
+        """Serve the previously served model set of ``market`` (default points) again."""
+        from nbaprops.markets import get_market
         from nbaprops.models.registry import rollback
 
-        return rollback(self.model_path)
+        return rollback(self.model_path, get_market(market).key)
 
     # ------------------------------------------------------------------ predictions
     def game_dates(self, date_from: DateLike, date_to: DateLike | None = None) -> list[dt.date]:
@@ -506,16 +534,25 @@ class Project:
 
     def predict(self, game_date: DateLike, *, min_minutes: float = 15.0, force: bool = False, workers: int = 1,
                 allow_fallback: bool = False, queue: str = "auto", redis_url: str | None = None,
-                progress: Progress = no_progress) -> BatchResult:
+                progress: Progress = no_progress, market: str | None = None) -> BatchResult:
         """One prediction batch for a date (every expected player, every system); replaces the date's
-        stored rows when it consolidates."""
+        stored rows of the batch's markets when it consolidates. ``market``: a name or key, a
+        comma-separated list or ``all``; default points plus every market with a served model set."""
+        from nbaprops.markets import MARKETS, parse_markets
+        from nbaprops.models.registry import served_markets
         from nbaprops.predict.coordinator import start_batch
         from nbaprops.predict.queues import make_queue
 
+        markets = parse_markets(market, default=()) or None
+        if market is not None and market.strip().lower() == "all":
+            # every market of the registry that has a served model set (points always)
+            served = set(served_markets(self.model_path))
+            markets = tuple(m for m in MARKETS if m.key in served or m == MARKETS[0])
         q = None if queue == "auto" else make_queue(workers, queue, redis_url=redis_url)
         try:
             return start_batch(self.con, self.settings, to_date(game_date), min_minutes=min_minutes, force=force,
-                               workers=workers, allow_fallback=allow_fallback, queue=q, progress=progress)
+                               workers=workers, allow_fallback=allow_fallback, queue=q, progress=progress,
+                               markets=markets)
         finally:
             if q is not None:
                 q.close()   # also when the batch was refused before it took the queue over
@@ -664,11 +701,13 @@ class Project:
         its pre-tip lines, grade it. ``metrics`` is the dict written as metrics.json (also without a
         report directory). ``executor``: ``serial`` or ``ray`` (the retrain blocks as Ray tasks on
         ``workers`` CPUs of a local Ray, or on the cluster at ``NBAPROPS_RAY_ADDRESS``). ``markets``
-        (as in :meth:`grade`): the markets predicted, graded and reported (None: every market the
-        predict step produces); with several, the metrics are per (market, system)."""
+        (names or keys, or one ``--market`` string: a comma list or ``all``; None: points): each
+        retrain block trains one model set per market, then the markets are predicted, graded and
+        reported; with several, the metrics are per (market, system)."""
         from nbaprops.evaluate.backtest import run_backtest
         from nbaprops.evaluate.metrics import summarize
         from nbaprops.evaluate.report import write_report
+        from nbaprops.markets import get_market
 
         lo, hi = _range(date_from, date_to)
         if retrain_every_days < 1:
@@ -676,7 +715,8 @@ class Project:
         if executor not in EXECUTORS:
             raise InputError(f"executor {executor!r}: use one of {', '.join(EXECUTORS)}")
         res = run_backtest(self.con, self.settings, lo, hi, retrain_every_days=retrain_every_days, workers=workers,
-                           executor=executor, progress=progress, markets=_market_keys(markets))
+                           executor=executor, progress=progress,
+                           markets=tuple(get_market(k) for k in (_market_keys(markets) or ["points"])))
         graded = res.pop("graded")
         blocks = list(res.get("blocks", []))
         report = None

@@ -243,19 +243,12 @@ def test_grading_one_market_keeps_the_others(graded_con: duckdb.DuckDBPyConnecti
     assert sorted(before) == sorted(after) and n == dict(after)["player_rebounds"]
 
 
-def test_the_any_market_quotes_query_is_the_line_quotes_view_on_points(graded_con: duckdb.DuckDBPyConnection) -> None:
-    """line_history reads the ``line_quotes`` view for points and the same query with the market as a
-    parameter for the others: on points the two give the same rows, so the other markets' quotes,
-    slopes and consensus are computed exactly like points'."""
-    from nbaprops.warehouse.line_history import _LINE_QUOTES_ANY_MARKET, book_quotes
+def test_book_quotes_of_another_market_are_that_markets_quotes(graded_con: duckdb.DuckDBPyConnection) -> None:
+    """line_history reads the ``line_quotes`` view for points and ``market_line_quotes`` for the others
+    (the two agree on points: tests/integration/test_market_features_shared.py); a market is given by
+    key, name or :class:`~nbaprops.markets.Market`."""
+    from nbaprops.warehouse.line_history import book_quotes
 
-    view = graded_con.execute("SELECT * FROM line_quotes WHERE game_date BETWEEN ? AND ? ORDER BY snapshot_id",
-                              [DAY - dt.timedelta(days=3), DAY]).df()
-    query = graded_con.execute(f"SELECT * FROM ({_LINE_QUOTES_ANY_MARKET}) WHERE game_date BETWEEN $lo AND $hi "
-                               "ORDER BY snapshot_id", {"market": POINTS.key, "lo": DAY - dt.timedelta(days=3),
-                                                        "hi": DAY}).df()
-    assert len(view) > 500
-    pd.testing.assert_frame_equal(view, query)
     reb = book_quotes(graded_con, DAY, market="rebounds")
     assert len(reb) > 100 and reb["line"].max() < 25
     assert book_quotes(graded_con, DAY).equals(book_quotes(graded_con, DAY, market="player_points"))

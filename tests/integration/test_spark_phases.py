@@ -48,6 +48,7 @@ KEYS: dict[str, list[str]] = {
     "composite_factors": ["game_date", "player_id"],
     "player_availability": ["game_id", "player_id"],
     "feature_values": ["game_id", "player_id"],
+    "market_feature_values": ["game_id", "player_id", "market"],
 }
 
 

@@ -16,9 +16,9 @@ from rich.table import Table
 
 from nbaprops.cli.common import RootOptions, console, date_option, emit, out, progress_bar, project, settings
 from nbaprops.config import Settings, load_settings
-from nbaprops.errors import NbapropsError, ServedElsewhere
+from nbaprops.errors import InputError, NbapropsError, ServedElsewhere
 from nbaprops.features.definitions import FEATURE_VERSION, FEATURE_VERSIONS
-from nbaprops.markets import get_market
+from nbaprops.markets import MARKETS, Market, get_market, parse_markets
 
 __all__ = ["app", "main"]
 
@@ -108,7 +108,7 @@ def status(
     complete = sum(r["complete"] for r in rows)
     t = Table(title=f"{complete} of {len(rows)} dates complete")
     cols = ["game_date", "games", "boxscores", "points_lines", "player_game_summary", "upcoming_context",
-            "player_daily_cache", "feature_store", "complete"]
+            "player_daily_cache", "feature_store", "market_feature_values", "complete"]
     for c in cols:
         t.add_column(c)
     shown = rows if date or len(rows) <= 40 else [r for r in rows if not r["complete"]][:40] or rows[-10:]
@@ -131,12 +131,19 @@ def features(
     date: Annotated[str, typer.Option("--date", help="game date")],
     version: Annotated[str, typer.Option("--version", help="feature version")] = FEATURE_VERSION,
     player: Annotated[int | None, typer.Option("--player", help="one player_id")] = None,
+    market: Annotated[str, typer.Option("--market", help="points (the feature store), or another market's own "
+                                        "features (market_feature_values)")] = "points",
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Print the feature rows of a date."""
+    """Print the feature rows of a date (points), or a market's own stat features (--market rebounds)."""
     if version not in FEATURE_VERSIONS:
         raise typer.BadParameter(f"unknown feature version {version!r}; known: {sorted(FEATURE_VERSIONS)}")
     d = date_option(date)
+    (prop_market,) = _market_option(market)[:1]
+    if prop_market.key != MARKETS[0].key:
+        _print_market_features(project(ctx).market_features(d, prop_market.key, player_id=player), prop_market,
+                               d, as_json)
+        return
     records = project(ctx).feature_records(d, version=version, player_id=player)
     if as_json:
         recs = []
@@ -160,6 +167,31 @@ def features(
         t.add_row(str(r["player_id"]), r["team_abbr"], r["opponent_abbr"], fmt(f.get("vegas_points_line")),
                   fmt(f["points_avg_last_5"]), fmt(f["points_avg_last_10"]), fmt(f["points_avg_season"]),
                   f"{r['quality_score']:.0f}", r["quality_tier"])
+    out.print(t)
+
+
+def _print_market_features(frame: Any, market: Market, d: dt.date, as_json: bool) -> None:
+    """``features --market M``: the market's feature rows as JSON records or a table."""
+    records: list[dict[str, Any]] = [
+        {str(k): v for k, v in r.items()} for r in frame.astype(object).where(frame.notna(), None).to_dict("records")]
+    for r in records:
+        for k, v in r.items():
+            if isinstance(v, (dt.date, dt.datetime)) or hasattr(v, "isoformat"):
+                r[k] = str(v)
+    if as_json:
+        emit(records)
+        return
+    t = Table(title=f"{len(records)} {market.name} feature rows on {d}")
+    for c in ("player_id", "team", "opp", "line", "L5", "L10", "season", "per min L10", "opp allowed"):
+        t.add_column(c)
+
+    def fmt(x: Any) -> str:
+        return "-" if x is None else f"{x:.2f}"
+
+    for r in records:
+        t.add_row(str(r["player_id"]), str(r["team_abbr"]), str(r["opponent_abbr"]), fmt(r["line"]),
+                  fmt(r["stat_avg_last_5"]), fmt(r["stat_avg_last_10"]), fmt(r["stat_avg_season"]),
+                  fmt(r["stat_per_minute_last_10"]), fmt(r["opp_stat_allowed_avg"]))
     out.print(t)
 
 
@@ -199,6 +231,14 @@ models_app = typer.Typer(help="The model registry: list, promote, roll back.", i
 app.add_typer(models_app, name="models")
 
 
+def _market_option(value: str | None) -> tuple[Market, ...]:
+    """The markets of a ``--market`` option; an unknown name is a usage error naming the known ones."""
+    try:
+        return parse_markets(value)
+    except InputError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--market") from None
+
+
 @app.command()
 def train(
     ctx: typer.Context,
@@ -211,28 +251,37 @@ def train(
     executor: Annotated[str, typer.Option("--executor", help="serial, or ray: the member systems as Ray tasks "
                                           "(local Ray on --workers CPUs, or NBAPROPS_RAY_ADDRESS)")] = "serial",
     workers: Annotated[int, typer.Option("--workers", min=1, help="CPUs of a local Ray")] = 5,
+    market: Annotated[str, typer.Option("--market", help="prop market(s) to train a model set for: a name "
+                                        f"({', '.join(m.name for m in MARKETS)}), a comma list or all")] = "points",
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Train every system on data strictly before --until and save a model set to the registry."""
+    """Train every system on data strictly before --until and save a model set to the registry
+    (one set per market: --market rebounds, --market pra,threes, --market all)."""
+    markets = _market_option(market)
     p = project(ctx)
+    manifests = []
     with progress_bar() as prog:
-        manifest = p.train(date_option(until), since=date_option(since) if since else None, promote=promote_model,
-                           feature_version=feature_version, executor=executor, workers=workers,
-                           progress=_bar(prog, prog.add_task("train", total=1)))
+        for m in markets:
+            manifests.append(p.train(date_option(until), since=date_option(since) if since else None,
+                                     promote=promote_model, feature_version=feature_version, executor=executor,
+                                     workers=workers, market=m.key,
+                                     progress=_bar(prog, prog.add_task(f"train {m.name}", total=1))))
     if as_json:
-        emit(manifest)
+        emit(manifests[0] if len(manifests) == 1 else manifests)
         return
-    t = Table(title=f"model set {manifest['model_set']} (trained until {manifest['trained_until']}, "
-                    f"{manifest['train_rows']:,} rows)")
-    for c in ("system", "val rows", "val MAE", "MAE on line rows", "model-only MAE on line rows", "line MAE same rows"):
-        t.add_column(c)
-    for sid, v in manifest["validation"].items():
-        t.add_row(sid, f"{v['rows']:,}", f"{v['mae']:.3f}", f"{v['mae_line_rows']:.3f}",
-                  f"{v.get('mae_line_rows_model_only', float('nan')):.3f}", f"{v['line_mae_same_rows']:.3f}")
-    out.print(t)
-    served = manifest["served"]
-    out.print(f"served: {served}" + ("" if served == manifest["model_set"] else
-                                     f"  (run `nbaprops models promote {manifest['model_set']}` to serve the new one)"))
+    for manifest in manifests:
+        t = Table(title=f"model set {manifest['model_set']} ({manifest.get('market', 'player_points')}, trained until "
+                        f"{manifest['trained_until']}, {manifest['train_rows']:,} rows)")
+        for c in ("system", "val rows", "val MAE", "MAE on line rows", "model-only MAE on line rows",
+                  "line MAE same rows"):
+            t.add_column(c)
+        for sid, v in manifest["validation"].items():
+            t.add_row(sid, f"{v['rows']:,}", f"{v['mae']:.3f}", f"{v['mae_line_rows']:.3f}",
+                      f"{v.get('mae_line_rows_model_only', float('nan')):.3f}", f"{v['line_mae_same_rows']:.3f}")
+        out.print(t)
+        served = manifest["served"]
+        out.print(f"served: {served}" + ("" if served == manifest["model_set"] else
+                                         f"  (run `nbaprops models promote {manifest['model_set']}` to serve the new one)"))
 
 
 @models_app.callback()
@@ -246,10 +295,11 @@ def models_list(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--jso
         emit(sets)
         return
     t = Table(title=f"model registry {p.model_path}")
-    for c in ("model set", "served", "trained until", "features", "train rows", "catboost val MAE"):
+    for c in ("model set", "market", "served", "trained until", "features", "train rows", "catboost val MAE"):
         t.add_column(c)
     for m in sets:
-        t.add_row(m["model_set"], "*" if m["served"] else "", str(m["trained_until"]), str(m["feature_version"]),
+        t.add_row(m["model_set"], str(m.get("market")), "*" if m["served"] else "", str(m["trained_until"]),
+                  str(m["feature_version"]),
                   f"{m['train_rows']:,}", f"{m['validation'].get('catboost', {}).get('mae', float('nan')):.3f}")
     out.print(t)
 
@@ -262,9 +312,11 @@ def models_promote(ctx: typer.Context,
 
 
 @models_app.command("rollback")
-def models_rollback(ctx: typer.Context) -> None:
-    """Serve the previously served model set again."""
-    out.print(f"serving {project(ctx).rollback()['current']}")
+def models_rollback(ctx: typer.Context,
+                    market: Annotated[str, typer.Option("--market", help="the market whose set rolls back")] = "points",
+                    ) -> None:
+    """Serve the previously served model set (of --market, default points) again."""
+    out.print(f"serving {project(ctx).rollback(market)['current']}")
 
 
 @app.command()
@@ -284,9 +336,13 @@ def predict(
                              ] = "auto",
     redis_url: Annotated[str | None, typer.Option("--redis-url", envvar="NBAPROPS_REDIS_URL",
                                                   help="broker for --queue redis")] = None,
+    market: Annotated[str | None, typer.Option("--market", help="prop market(s): a name, a comma list or all "
+                                               "(default: points and every market with a served model set)")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Predict every expected player of a date (or a range) with every system; replaces, never appends."""
+    """Predict every expected player of a date (or a range) with every system, in every market with a
+    model set; replaces the date's rows of those markets, never appends."""
+    _market_option(market)  # an unknown market fails here, before any batch
     if date and (date_from or date_to):
         raise typer.BadParameter("give --date or --from/--to, not both")
     if not date and not (date_from and date_to):
@@ -300,17 +356,19 @@ def predict(
             prog.update(task, description=f"predict {d}", completed=i)
             # one queue per batch (the batch closes it); "auto" keeps the inline / process-pool default
             results.append(p.predict(d, min_minutes=min_minutes, force=force, workers=workers,
-                                     allow_fallback=allow_fallback, queue=queue_backend, redis_url=redis_url).as_dict())
+                                     allow_fallback=allow_fallback, queue=queue_backend, redis_url=redis_url,
+                                     market=market).as_dict())
         prog.update(task, completed=len(dates))
     if as_json:
         emit(results if len(results) != 1 else results[0])
         return
     t = Table(title="prediction batches")
-    for c in ("date", "batch", "status", "players", "rows", "skipped", "quarantined lines", "seconds"):
+    for c in ("date", "batch", "status", "players", "rows", "markets", "skipped", "quarantined lines", "seconds"):
         t.add_column(c)
     for r in results:
+        by_market = ", ".join(f"{get_market(k).name} {n}" for k, n in r.get("rows_by_market", {}).items())
         t.add_row(r["game_date"], r["batch_id"], r["status"], str(r["expected_players"]), str(r["rows"]),
-                  str(r["skipped_players"]), str(r["quarantined_lines"]), f"{r['seconds']:.2f}")
+                  by_market, str(r["skipped_players"]), str(r["quarantined_lines"]), f"{r['seconds']:.2f}")
     out.print(t)
     for r in results:
         for sid, err in r["system_failures"].items():
@@ -323,14 +381,9 @@ MARKET_HELP = ("markets to grade and report: names or keys (points, rebounds, pr
 
 def market_option(value: str | None) -> list[str] | None:
     """The stored keys a ``--market`` value names (None: every market present)."""
-    from nbaprops.markets import parse_markets
-
     if value is None or not value.strip():
         return None
-    try:
-        return [m.key for m in parse_markets(value, default=())]
-    except NbapropsError as e:
-        raise typer.BadParameter(str(e), param_hint="--market") from e
+    return [m.key for m in _market_option(value)]
 
 
 def _row_label(rec: Mapping[Any, Any]) -> str:
@@ -388,7 +441,9 @@ def backtest(
     workers: Annotated[int, typer.Option("--workers", min=1)] = 1,
     executor: Annotated[str, typer.Option("--executor", help="serial, or ray: the retrain blocks as Ray tasks "
                                           "(local Ray on --workers CPUs, or NBAPROPS_RAY_ADDRESS)")] = "serial",
-    market: Annotated[str | None, typer.Option("--market", help=MARKET_HELP)] = None,
+    market: Annotated[str | None, typer.Option("--market", help="markets to walk forward (one model set per market "
+                                               "and block): names or keys, a comma list, or 'all'; default points")
+                      ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Walk-forward: for each block train only on earlier games, predict the block, grade, roll forward."""

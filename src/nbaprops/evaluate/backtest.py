@@ -4,9 +4,7 @@ the block with its pre-tip lines, grade it, roll forward."""
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +12,10 @@ import duckdb
 import pandas as pd
 
 from nbaprops.config import Settings
-from nbaprops.errors import InputError, LeakageError, NbapropsError
+from nbaprops.errors import LeakageError, NbapropsError
 from nbaprops.evaluate.grade import grade_dates, load_graded
 from nbaprops.executors import Executor, make_executor, worker_stats
-from nbaprops.markets import POINTS, Market, get_market
+from nbaprops.markets import POINTS, Market
 from nbaprops.models.registry import read_manifest
 from nbaprops.models.training import TrainingData, fit_model_set, load_training_data
 from nbaprops.predict.coordinator import start_batch
@@ -37,38 +35,24 @@ def _blocks(dates: list[dt.date], retrain_every_days: int) -> list[list[dt.date]
     return blocks
 
 
-def _fit_block(data: TrainingData, model_dir: str, thread_count: int) -> dict[str, Any]:
-    """One retrain block's task: fit and save the model set of ``data`` (no warehouse access); returns
-    its manifest and the pid / peak memory of the process that ran it."""
-    manifest = fit_model_set(data, Path(model_dir), thread_count=thread_count, promote_if_first=False)
-    return {"manifest": manifest, **worker_stats()}
-
-
-def _predict_markets(chosen: tuple[Market, ...] | None) -> dict[str, Any]:
-    """The keyword arguments that make the predict step predict ``chosen`` (None: its default).
-
-    ``start_batch(..., markets=)`` (a tuple of :class:`~nbaprops.markets.Market`) belongs to the
-    predict side of issue 12 (predict/coordinator.py, not edited here). The keyword is passed only
-    when markets were asked for and ``start_batch`` takes it; a predict step without it predicts
-    points only, so asking it for another market is an error rather than a silent points run.
-
-    Raises:
-        InputError: markets other than points asked of a points-only predict step.
-    """
-    if chosen is None:
-        return {}
-    if "markets" in inspect.signature(start_batch).parameters:
-        return {"markets": chosen}
-    if chosen == (POINTS,):
-        return {}
-    raise InputError(f"this build's predict step predicts points only; cannot backtest "
-                     f"{', '.join(m.name for m in chosen)}", field="market")
+def _fit_block(data: TrainingData | list[TrainingData], model_dir: str, thread_count: int) -> dict[str, Any]:
+    """One retrain block's task: fit and save the model set of each market's ``data`` (no warehouse
+    access); returns the manifests (``manifest``: the first market's, ``manifests``: every market's by
+    key) and the pid / peak memory of the process that ran it."""
+    frames = data if isinstance(data, list) else [data]
+    manifests = {d.market: fit_model_set(d, Path(model_dir), thread_count=thread_count, promote_if_first=False)
+                 for d in frames}
+    return {"manifest": manifests[frames[0].market], "manifests": manifests, **worker_stats()}
 
 
 def run_backtest(con: duckdb.DuckDBPyConnection, settings: Settings, lo: dt.date, hi: dt.date, *,
                  retrain_every_days: int = 7, progress: Progress = no_progress, workers: int = 1,
-                 executor: str | Executor = "serial", markets: Sequence[str] | None = None) -> dict[str, Any]:
+                 executor: str | Executor = "serial", markets: tuple[Market, ...] = (POINTS,)) -> dict[str, Any]:
     """Walk forward over [lo, hi]; returns the graded frame's summary inputs and the blocks.
+
+    ``markets``: each block trains one model set per market (on games before the block) and predicts
+    the block's slates in every market with them (points first: its rows are the slate's players);
+    those markets are graded and returned, each graded row with its ``market``.
 
     The retrain blocks are independent (each trains on games before its first date), so they run as
     tasks of ``executor`` (``serial``, ``ray`` or an :class:`~nbaprops.executors.Executor`): the driver
@@ -77,9 +61,6 @@ def run_backtest(con: duckdb.DuckDBPyConnection, settings: Settings, lo: dt.date
     predicts the block's dates with it as soon as it is saved (serial: ``workers`` local prediction
     processes; Ray: the slate's units as Ray tasks), then grades once. The rows stored are the same
     whatever the executor.
-
-    ``markets`` (stored keys or names; None: every market the predict step produces) are the markets
-    predicted, graded and returned; the graded frame carries each row's ``market``.
     """
     t0 = time.perf_counter()
     dates = [r[0] for r in con.execute("""SELECT DISTINCT game_date FROM feature_store
@@ -90,8 +71,6 @@ def run_backtest(con: duckdb.DuckDBPyConnection, settings: Settings, lo: dt.date
     bt_dir = settings.model_path / "backtest"
     plan = _blocks(dates, retrain_every_days)
     blocks: list[dict[str, Any]] = [{} for _ in plan]
-    chosen = None if markets is None else tuple(get_market(m) for m in markets)
-    predict_markets = _predict_markets(chosen)
     ex = make_executor(executor, workers) if isinstance(executor, str) else executor
     # at most this many blocks' training frames are in flight (read, shipped, not yet fitted)
     window = 1 if ex.name == "serial" else 2 * max(ex.workers, 1)
@@ -106,7 +85,7 @@ def run_backtest(con: duckdb.DuckDBPyConnection, settings: Settings, lo: dt.date
             while next_block < len(plan) and next_block - finished < window:
                 first = plan[next_block][0]
                 progress(f"train until {first}", done_dates, len(dates))
-                data = ex.put(load_training_data(con, first))
+                data = ex.put([load_training_data(con, first, market=m) for m in markets])
                 handles.append(ex.submit(_fit_block, data, str(bt_dir), settings.threads))
                 submitted.append(next_block)
                 next_block += 1
@@ -118,25 +97,29 @@ def run_backtest(con: duckdb.DuckDBPyConnection, settings: Settings, lo: dt.date
             k = submitted[pos]
             manifest = out["manifest"]
             model_set = manifest["model_set"]
+            sets = {key: m["model_set"] for key, m in out["manifests"].items()}
             blocks[k] = {"model_set": model_set, "trained_until": str(plan[k][0]), "dates": [],
-                         "train_seconds": manifest["train_seconds"], "worker_pid": out["pid"],
-                         "worker_max_rss_mb": out["max_rss_mb"]}
-            trained_until = dt.date.fromisoformat(read_manifest(bt_dir, model_set)["trained_until"])
+                         "train_seconds": round(sum(m["train_seconds"] for m in out["manifests"].values()), 1),
+                         "worker_pid": out["pid"], "worker_max_rss_mb": out["max_rss_mb"]}
+            if len(sets) > 1 or POINTS.key not in sets:
+                blocks[k]["model_sets"] = sets
+            for name in sets.values():
+                trained_until = dt.date.fromisoformat(read_manifest(bt_dir, name)["trained_until"])
+                if trained_until > plan[k][0]:
+                    raise LeakageError(f"model set {name} was trained on games up to {trained_until}; it "
+                                       f"cannot predict {plan[k][0]}")
             for d in plan[k]:
-                if trained_until > d:
-                    raise LeakageError(f"model set {model_set} was trained on games up to {trained_until}; it "
-                                       f"cannot predict {d}")
                 progress(f"predict {d}", done_dates, len(dates))
                 start_batch(con, settings, d, force=True, workers=predict_workers, model_dir=bt_dir,
-                            model_set=model_set, queue=None if ex.name == "serial" else ExecutorQueue(ex),
-                            **predict_markets)
+                            model_set=sets.get(POINTS.key), model_sets=sets, markets=markets,
+                            queue=None if ex.name == "serial" else ExecutorQueue(ex))
                 blocks[k]["dates"].append(str(d))
                 done_dates += 1
     finally:
         if isinstance(executor, str):
             ex.close()
     progress("grade", len(dates), len(dates))
-    keys = None if chosen is None else [m.key for m in chosen]
+    keys = [m.key for m in markets]
     graded_rows = grade_dates(con, lo, hi, markets=keys)
     graded = load_graded(con, lo, hi, markets=keys)
     check_no_leakage(graded, bt_dir)

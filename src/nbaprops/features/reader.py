@@ -118,16 +118,20 @@ def load_rows(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.da
 
 
 def load_history(con: duckdb.DuckDBPyConnection, player_ids: list[int] | None, before: dt.date, *,
-                 days: int = 90, max_games: int = 30, since: dt.date | None = None) -> pd.DataFrame:
+                 days: int = 90, max_games: int = 30, since: dt.date | None = None,
+                 stat_sql: str = "p.points") -> pd.DataFrame:
     """Past games (strictly before ``before``) of the given players, in ONE query: the last
     ``max_games`` games within ``days`` days (or every game since ``since`` when given).
-    Columns: player_id, game_date, pts, minutes, opponent_abbr, is_home, days_rest, opp_def_rating."""
+    Columns: player_id, game_date, pts, minutes, opponent_abbr, is_home, days_rest, opp_def_rating.
+
+    ``stat_sql`` is what ``pts`` holds, over ``player_game_summary p`` (another market's stat:
+    :func:`nbaprops.features.market_rows.load_market_history`)."""
     lo = since or (before - dt.timedelta(days=days))
     ids = "" if player_ids is None else "AND p.player_id IN (SELECT unnest(?::BIGINT[]))"
     args: list[object] = [lo, before] + ([player_ids] if player_ids is not None else [])
     limit = "" if since else f"QUALIFY ROW_NUMBER() OVER (PARTITION BY p.player_id ORDER BY p.game_date DESC) <= {int(max_games)}"
     df = con.execute(f"""
-        SELECT p.player_id, p.game_date, CAST(p.points AS DOUBLE) AS pts, p.minutes, p.opponent_abbr, p.is_home,
+        SELECT p.player_id, p.game_date, CAST({stat_sql} AS DOUBLE) AS pts, p.minutes, p.opponent_abbr, p.is_home,
                p.days_rest, td.def_rating_l15 AS opp_def_rating
         FROM player_game_summary p
         LEFT JOIN team_defense td ON td.team_abbr = p.opponent_abbr AND td.analysis_date = p.game_date

@@ -9,8 +9,14 @@ Layout::
                                                    (trained without the market features), with
                                                    calibrators/<id>.model_only.json
     <model_dir>/served.json                        {"current": ..., "history": [...]} (promote/rollback)
+    <model_dir>/served.<market>.json               the same pointer for another market (player_rebounds, ...)
 
-Training never changes what serves, except the very first model set of an empty registry.
+A model set forecasts one market (its manifest's ``market``; a set without one is a points set):
+the systems of a rebounds set are the same six systems trained on the rebounds rows
+(``nbaprops.features.market_rows``). Each market has its own served pointer, so promoting or
+rolling back a rebounds set never touches what serves points.
+
+Training never changes what serves, except the very first model set of a market in the registry.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from typing import Any
 
 from nbaprops.errors import ModelError
 from nbaprops.ingest.sources.files import file_sha256
+from nbaprops.markets import MARKETS, POINTS
 from nbaprops.models.calibration import Calibrator
 from nbaprops.models.market_blend import MarketBlend
 from nbaprops.models.systems import load_system
@@ -33,7 +40,8 @@ from nbaprops.models.systems.base import PointsSystem, SpreadModel, read_params_
 MODEL_ONLY_DIR = "model_only"
 
 __all__ = ["LoadedModels", "SystemOutputMaps", "file_sha256", "list_model_sets", "load_model_set", "load_output_maps",
-           "promote", "read_manifest", "rollback", "served_model_set", "verify_model_set", "write_manifest"]
+           "manifest_market", "promote", "read_manifest", "rollback", "served_markets", "served_model_set",
+           "verify_model_set", "write_manifest"]
 
 MANIFEST = "manifest.json"
 SERVED = "served.json"
@@ -62,27 +70,34 @@ def read_manifest(model_dir: Path, model_set: str) -> dict[str, Any]:
     return data
 
 
+def manifest_market(manifest: dict[str, Any]) -> str:
+    """The market a model set forecasts (a manifest written before markets existed: points)."""
+    return str(manifest.get("market") or POINTS.key)
+
+
 def list_model_sets(model_dir: Path) -> list[dict[str, Any]]:
-    """Every model set with its manifest summary, newest first, marking the served one."""
+    """Every model set with its manifest summary, newest first, marking the served ones."""
     if not model_dir.is_dir():
         return []
-    current = served_model_set(model_dir, required=False)
+    current = {m.key: served_model_set(model_dir, required=False, market=m.key) for m in MARKETS}
     out = []
     for d in model_dir.iterdir():
         if (d / MANIFEST).is_file():
             m = read_manifest(model_dir, d.name)
-            out.append({"model_set": d.name, "served": d.name == current, "trained_until": m.get("trained_until"),
+            market = manifest_market(m)
+            out.append({"model_set": d.name, "market": market, "served": d.name == current.get(market),
+                        "trained_until": m.get("trained_until"),
                         "feature_version": m.get("feature_version"), "created_at": m.get("created_at"),
                         "train_rows": m.get("train_rows"), "validation": m.get("validation", {})})
     return sorted(out, key=lambda r: str(r["created_at"]), reverse=True)
 
 
-def _served_path(model_dir: Path) -> Path:
-    return model_dir / SERVED
+def _served_path(model_dir: Path, market: str = POINTS.key) -> Path:
+    return model_dir / (SERVED if market == POINTS.key else f"served.{market}.json")
 
 
-def _read_served(model_dir: Path) -> dict[str, Any]:
-    p = _served_path(model_dir)
+def _read_served(model_dir: Path, market: str = POINTS.key) -> dict[str, Any]:
+    p = _served_path(model_dir, market)
     if not p.is_file():
         return {"current": None, "history": []}
     try:
@@ -92,44 +107,53 @@ def _read_served(model_dir: Path) -> dict[str, Any]:
     return data
 
 
-def _write_served(model_dir: Path, data: dict[str, Any]) -> None:
+def _write_served(model_dir: Path, data: dict[str, Any], market: str = POINTS.key) -> None:
     model_dir.mkdir(parents=True, exist_ok=True)
-    tmp = _served_path(model_dir).with_suffix(".tmp")
+    path = _served_path(model_dir, market)
+    tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, _served_path(model_dir))
+    os.replace(tmp, path)
 
 
-def served_model_set(model_dir: Path, *, required: bool = True) -> str | None:
-    """The pinned model set, or None / ModelError when nothing is pinned."""
-    cur = _read_served(model_dir).get("current")
+def served_model_set(model_dir: Path, *, required: bool = True, market: str = POINTS.key) -> str | None:
+    """The pinned model set of ``market`` (points by default), or None / ModelError when nothing is pinned."""
+    cur = _read_served(model_dir, market).get("current")
     if cur is None and required:
-        raise ModelError(f"no model is served from {model_dir}: run `nbaprops train --until DATE` "
+        flag = "" if market == POINTS.key else f" --market {market}"
+        raise ModelError(f"no {market} model is served from {model_dir}: run `nbaprops train --until DATE{flag}` "
                          "(the first model set is served automatically) or `nbaprops models promote VERSION`")
     return str(cur) if cur is not None else None
 
 
+def served_markets(model_dir: Path) -> list[str]:
+    """The markets with a served model set, in registry order."""
+    return [m.key for m in MARKETS if served_model_set(model_dir, required=False, market=m.key)]
+
+
 def promote(model_dir: Path, model_set: str) -> dict[str, Any]:
-    """Pin ``model_set`` as served (after verifying its files); the previous one is kept for rollback."""
-    verify_model_set(model_dir, model_set)
-    data = _read_served(model_dir)
+    """Pin ``model_set`` as served for its market (after verifying its files); the previous one is kept
+    for rollback."""
+    manifest = verify_model_set(model_dir, model_set)
+    market = manifest_market(manifest)
+    data = _read_served(model_dir, market)
     if data.get("current") and data["current"] != model_set:
         data["history"] = [*data.get("history", []), data["current"]]
     data["current"] = model_set
     data["promoted_at"] = dt.datetime.now(dt.UTC).isoformat()
-    _write_served(model_dir, data)
+    _write_served(model_dir, data, market)
     return data
 
 
-def rollback(model_dir: Path) -> dict[str, Any]:
-    """Serve the previously served model set again."""
-    data = _read_served(model_dir)
+def rollback(model_dir: Path, market: str = POINTS.key) -> dict[str, Any]:
+    """Serve the previously served model set of ``market`` again."""
+    data = _read_served(model_dir, market)
     history = list(data.get("history", []))
     if not history:
         raise ModelError("nothing to roll back to: only one model set has ever been served")
     data["current"] = history.pop()
     data["history"] = history
     data["promoted_at"] = dt.datetime.now(dt.UTC).isoformat()
-    _write_served(model_dir, data)
+    _write_served(model_dir, data, market)
     return data
 
 
@@ -166,16 +190,25 @@ class LoadedModels:
     def feature_version(self) -> str:
         return str(self.manifest["feature_version"])
 
+    @property
+    def market(self) -> str:
+        """The market the set forecasts (the registry key)."""
+        return manifest_market(self.manifest)
+
     def model_version(self, system_id: str) -> str:
         return f"{self.model_set}:{self.systems[system_id].model_version}"
 
 
-def load_model_set(model_dir: Path, model_set: str | None = None, *, feature_version: str | None = None
-                   ) -> LoadedModels:
-    """Load (and verify) a model set; refuses a feature-version mismatch with a clear error."""
-    name = model_set or served_model_set(model_dir)
+def load_model_set(model_dir: Path, model_set: str | None = None, *, feature_version: str | None = None,
+                   market: str | None = None) -> LoadedModels:
+    """Load (and verify) a model set (default: the served set of ``market``, points when None);
+    refuses a feature-version or market mismatch with a clear error."""
+    name = model_set or served_model_set(model_dir, market=market or POINTS.key)
     assert name is not None
     manifest = verify_model_set(model_dir, name)
+    if market is not None and manifest_market(manifest) != market:
+        raise ModelError(f"model set {name} forecasts {manifest_market(manifest)!r}, not {market!r}; "
+                         f"train one with `nbaprops train --market {market}`")
     if feature_version and manifest.get("feature_version") != feature_version:
         raise ModelError(f"model set {name} was trained on features {manifest.get('feature_version')!r} but the "
                          f"store serves {feature_version!r}; retrain with `nbaprops train`")

@@ -34,11 +34,12 @@ from nbaprops._version import __version__
 from nbaprops.errors import ModelError
 from nbaprops.executors import Executor
 from nbaprops.features.definitions import FEATURE_VERSIONS, MARKET_FEATURES, SERVED_FEATURE_VERSION
-from nbaprops.features.reader import load_history, load_rows
+from nbaprops.features.market_rows import load_market_history, load_market_rows
+from nbaprops.markets import POINTS, Market, get_market
 from nbaprops.models import registry
 from nbaprops.models.calibration import Calibrator
 from nbaprops.models.market_blend import MarketBlend
-from nbaprops.models.systems import make_system
+from nbaprops.models.systems import distribution_family, make_system
 from nbaprops.models.systems.base import PointsSystem
 from nbaprops.models.systems.ensemble import EnsembleSystem
 from nbaprops.odds import devig_two_way
@@ -80,16 +81,21 @@ class TrainingData:
     rows: pd.DataFrame       # played rows strictly before ``until``
     history: pd.DataFrame    # the similarity system's history
     feature_version: str = SERVED_FEATURE_VERSION
+    market: str = POINTS.key  # the market the rows' target (``actual_points``) and lines are of
 
 
 def load_training_data(con: duckdb.DuckDBPyConnection, until: dt.date, *, since: dt.date | None = None,
-                       feature_version: str = SERVED_FEATURE_VERSION) -> TrainingData:
-    """Read the training rows (in ``feature_version``) and history strictly before ``until``."""
+                       feature_version: str = SERVED_FEATURE_VERSION, market: Market = POINTS) -> TrainingData:
+    """Read the training rows (in ``feature_version``) and history strictly before ``until``, for
+    ``market`` (the target is the market's settled value; :mod:`nbaprops.features.market_rows`)."""
     if feature_version not in FEATURE_VERSIONS:
         raise ModelError(f"unknown feature version {feature_version!r}; known: {sorted(FEATURE_VERSIONS)}")
+    if market != POINTS and feature_version != SERVED_FEATURE_VERSION:
+        raise ModelError(f"a {market.name} model set trains on the served feature version "
+                         f"{SERVED_FEATURE_VERSION!r} only (per-market rows exist for it alone)")
     lo = since or dt.date(1900, 1, 1)
     hi = until - dt.timedelta(days=1)
-    rows = load_rows(con, lo, hi, played_only=True, version=feature_version)
+    rows = load_market_rows(con, market, lo, hi, played_only=True, version=feature_version)
     rows = rows[rows["actual_points"].notna() & (rows["actual_minutes"].fillna(0) > 0)].reset_index(drop=True)
     if rows.empty:
         raise ModelError(f"no played games before {until} in the warehouse: run `nbaprops backfill` first")
@@ -97,14 +103,21 @@ def load_training_data(con: duckdb.DuckDBPyConnection, until: dt.date, *, since:
         raise ModelError("training rows reach the cut-off date")  # defensive: proven by tests
     for c in ("days_rest", "opponent_days_rest", "games_played_season"):
         rows[c] = rows[c].astype("float64")
-    return TrainingData(until, rows, load_history(con, None, until, since=lo), feature_version)
+    return TrainingData(until, rows, load_market_history(con, market, None, until, since=lo), feature_version,
+                        market.key)
 
 
 def train_models(con: duckdb.DuckDBPyConnection, model_dir: Path, until: dt.date, *,
                  since: dt.date | None = None, thread_count: int = 2, promote_if_first: bool = True,
                  progress: Progress = no_progress, val_fraction: float = 0.12,
-                 feature_version: str = SERVED_FEATURE_VERSION, executor: Executor | None = None) -> dict[str, Any]:
+                 feature_version: str = SERVED_FEATURE_VERSION, executor: Executor | None = None,
+                 market: Market = POINTS) -> dict[str, Any]:
     """Train all systems on games strictly before ``until``; save a model set; return its manifest.
+
+    ``market``: the market the set forecasts (points by default). Every market is forecast by the
+    same systems trained on that market's rows: its stat is the target and the stat-specific
+    features are the stat's (:mod:`nbaprops.features.market_rows`); the set has its own served
+    pointer (:mod:`nbaprops.models.registry`).
 
     ``feature_version`` is the feature-store version the rows are read in (the manifest records it):
     with another version than the served one, the boosted systems train on every feature of that
@@ -112,7 +125,7 @@ def train_models(con: duckdb.DuckDBPyConnection, model_dir: Path, until: dt.date
     ``executor``: fit the member systems (and their model-only variants) as parallel tasks, e.g. on Ray."""
     t0 = time.perf_counter()
     progress("load training rows", 0, len(SYSTEM_IDS) + 3)
-    data = load_training_data(con, until, since=since, feature_version=feature_version)
+    data = load_training_data(con, until, since=since, feature_version=feature_version, market=market)
     return fit_model_set(data, model_dir, thread_count=thread_count, promote_if_first=promote_if_first,
                          progress=progress, val_fraction=val_fraction, started=t0, executor=executor)
 
@@ -125,10 +138,14 @@ def _member_params(sid: str, thread_count: int, feature_version: str) -> dict[st
 
 
 def _fit_member(sid: str, fit_rows: pd.DataFrame, history: pd.DataFrame, thread_count: int,
-                feature_version: str = SERVED_FEATURE_VERSION, model_only: bool = False) -> PointsSystem:
+                feature_version: str = SERVED_FEATURE_VERSION, model_only: bool = False,
+                family: str = "auto") -> PointsSystem:
     """Fit one member system (a task of its own under an executor); ``model_only``: the variant
-    without any line- or price-derived feature."""
+    without any line- or price-derived feature; ``family``: the spread family of the market
+    (:func:`nbaprops.models.systems.distribution_family`; ``auto`` for points)."""
     params = _member_params(sid, thread_count, feature_version)
+    if family != "auto":
+        params["family"] = family
     if model_only:
         params["exclude_features"] = tuple(sorted(MARKET_FEATURES))
     system = make_system(sid, **params)
@@ -156,6 +173,10 @@ def fit_model_set(data: TrainingData, model_dir: Path, *, thread_count: int = 2,
     in the serial run."""
     t0 = started if started is not None else time.perf_counter()
     until, rows, history, feature_version = data.until, data.rows, data.history, data.feature_version
+    market = get_market(data.market)
+    # the market's spread family (measured per market: docs/markets.md, "Distributions per market")
+    family = distribution_family(market)
+    ens_params: dict[str, Any] = {} if family == "auto" else {"family": family}
     if rows["game_date"].max() >= pd.Timestamp(until):
         raise ModelError("training rows reach the cut-off date")
     steps = len(SYSTEM_IDS) + 3
@@ -171,11 +192,11 @@ def fit_model_set(data: TrainingData, model_dir: Path, *, thread_count: int = 2,
     if executor is None or executor.name == "serial":
         for i, (sid, mo) in enumerate(jobs):
             progress(f"fit {sid}{' (model-only)' if mo else ''}", min(i + 1, len(MEMBER_SYSTEMS)), steps)
-            fitted[(sid, mo)] = _fit_member(sid, fit_rows, history, thread_count, feature_version, mo)
+            fitted[(sid, mo)] = _fit_member(sid, fit_rows, history, thread_count, feature_version, mo, family)
     else:
         # the fits are independent: one task each, the frames shipped once
         rows_ref, history_ref = executor.put(fit_rows), executor.put(history)
-        handles = [executor.submit(_fit_member, sid, rows_ref, history_ref, thread_count, feature_version, mo)
+        handles = [executor.submit(_fit_member, sid, rows_ref, history_ref, thread_count, feature_version, mo, family)
                    for sid, mo in jobs]
         for done, (i, system) in enumerate(executor.as_completed(handles), start=1):
             fitted[jobs[i]] = system
@@ -186,14 +207,14 @@ def fit_model_set(data: TrainingData, model_dir: Path, *, thread_count: int = 2,
 
     progress("fit ensemble", len(MEMBER_SYSTEMS) + 1, steps)
     preds_a = {sid: s.predict(val_a) for sid, s in members.items()}
-    ens = EnsembleSystem(members=MEMBER_SYSTEMS)
+    ens = EnsembleSystem(members=MEMBER_SYSTEMS, **ens_params)
     ens.fit(EnsembleSystem.build_inputs(val_a, preds_a), val_a["actual_points"])
     systems: dict[str, PointsSystem] = {**members, "ensemble": ens}
     if all(model_only[sid] is members[sid] for sid in members):
         model_only["ensemble"] = ens
     else:
         mo_a = {sid: s.predict(val_a) for sid, s in model_only.items()}
-        ens_mo = EnsembleSystem(members=MEMBER_SYSTEMS)
+        ens_mo = EnsembleSystem(members=MEMBER_SYSTEMS, **ens_params)
         model_only["ensemble"] = ens_mo.fit(EnsembleSystem.build_inputs(val_a, mo_a), val_a["actual_points"])
 
     progress("calibrate", len(SYSTEM_IDS) + 1, steps)
@@ -256,7 +277,8 @@ def fit_model_set(data: TrainingData, model_dir: Path, *, thread_count: int = 2,
     versions = {sid: s.model_version for sid, s in systems.items()}
     mo_versions = {sid: s.model_version for sid, s in model_only.items()}
     digest = hashlib.sha256(json.dumps([versions, mo_versions], sort_keys=True).encode()).hexdigest()[:10]
-    model_set = f"ms-{until:%Y%m%d}-{digest}"
+    digest = digest if market == POINTS else hashlib.sha256(f"{market.key}:{digest}".encode()).hexdigest()[:10]
+    model_set = f"ms-{until:%Y%m%d}-{digest}" if market == POINTS else f"ms-{market.name}-{until:%Y%m%d}-{digest}"
     set_dir = model_dir / model_set
     if set_dir.exists():
         shutil.rmtree(set_dir)
@@ -279,6 +301,7 @@ def fit_model_set(data: TrainingData, model_dir: Path, *, thread_count: int = 2,
         "created_at": dt.datetime.now(dt.UTC).isoformat(),
         "package_version": __version__,
         "feature_version": feature_version,
+        "market": market.key,
         "trained_until": str(until),
         "train_window": [str(rows["game_date"].min().date()), str(fit_rows["game_date"].max().date())],
         "ensemble_window": [str(a_start.date()), str(val_a["game_date"].max().date())],
@@ -295,7 +318,7 @@ def fit_model_set(data: TrainingData, model_dir: Path, *, thread_count: int = 2,
         "train_seconds": round(time.perf_counter() - t0, 1),
     }
     registry.write_manifest(set_dir, manifest)
-    served = registry.served_model_set(model_dir, required=False)
+    served = registry.served_model_set(model_dir, required=False, market=market.key)
     manifest["served"] = served
     if served is None and promote_if_first:
         registry.promote(model_dir, model_set)

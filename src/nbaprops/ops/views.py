@@ -1,8 +1,10 @@
-"""The monitoring views of the warehouse (defined in ``warehouse/sql/schema/004_monitoring_views.sql``).
+"""The monitoring views of the warehouse (defined in ``warehouse/sql/schema/004_monitoring_views.sql``
+and, per market, ``016_performance_by_market.sql``).
 
 ``line_quality_daily``, ``placeholder_alerts`` (expected empty on real data),
-``performance_valid_lines_only``, ``data_quality_summary`` and ``system_daily_performance``; this
-module only reads them.
+``performance_valid_lines_only``, ``data_quality_summary`` and ``system_daily_performance`` (points),
+``performance_by_market`` and ``system_daily_performance_by_market`` (every market, a ``market``
+column); this module only reads them.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ MONITORING_VIEWS: tuple[str, ...] = (
     "performance_valid_lines_only",
     "data_quality_summary",
     "system_daily_performance",
+    "performance_by_market",
+    "system_daily_performance_by_market",
 )
 
 

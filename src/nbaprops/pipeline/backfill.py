@@ -22,6 +22,7 @@ from nbaprops.features.definitions import FEATURE_VERSIONS
 from nbaprops.ingest import boxscores, injuries, lines, reference
 from nbaprops.ingest.contract import FileStats, LoadResult, Source
 from nbaprops.ingest.sources.files import LOAD_ORDER, discover, file_sha256
+from nbaprops.markets import MARKETS
 from nbaprops.pipeline.builds import BUILDS, build, run_phases
 from nbaprops.progress import Progress, no_progress
 from nbaprops.warehouse.connection import transaction
@@ -249,12 +250,14 @@ def date_status(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date) -> lis
           (SELECT count(*) FROM upcoming_player_game_context p WHERE p.game_date = d.game_date) AS upcoming_context,
           (SELECT count(*) FROM player_daily_cache p WHERE p.cache_date = d.game_date) AS player_daily_cache,
           (SELECT count(*) FROM team_defense p WHERE p.analysis_date = d.game_date) AS team_defense,
-          (SELECT count(*) FROM feature_store p WHERE p.game_date = d.game_date) AS feature_store
+          (SELECT count(*) FROM feature_store p WHERE p.game_date = d.game_date) AS feature_store,
+          (SELECT count(*) FROM market_feature_values p WHERE p.game_date = d.game_date) AS market_feature_values
         FROM d ORDER BY d.game_date""", [lo, hi]).df()
     out = []
     for r in rows.to_dict("records"):
         r["game_date"] = str(r["game_date"])[:10]
-        counts = {str(k): v for k, v in r.items()} | {"feature_versions": len(FEATURE_VERSIONS)}
+        counts = {str(k): v for k, v in r.items()} | {"feature_versions": len(FEATURE_VERSIONS),
+                                                       "stat_markets": len(MARKETS) - 1}
         checks = {b.name: b.complete(counts) for b in BUILDS}
         r.update({f"{k}_complete": bool(v) for k, v in checks.items()})
         r["complete"] = all(checks.values())

@@ -23,7 +23,7 @@ from nbaprops.pipeline.gates import finish_record, release_all_abandoned, start_
 from nbaprops.progress import Progress, no_progress
 from nbaprops.warehouse.connection import replace_partition
 
-__all__ = ["BUILDS", "BUILD_NAMES", "Build", "build", "builds_of", "check_inputs", "run_phases", "set_book_priority"]
+__all__ = ["BUILDS", "BUILD_NAMES", "MARKET_FEATURES", "Build", "build", "builds_of", "check_inputs", "run_phases", "set_book_priority"]
 
 FAR_FUTURE = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 
@@ -50,19 +50,24 @@ PRECOMPUTE = Build(
     "precompute", ("team_defense", "player_scoring_profile", "player_daily_cache", "composite_factors",
                    "player_availability", "feature_values"), needs="upcoming_player_game_context",
     complete=lambda r: bool(r["player_daily_cache"] == r["upcoming_context"] and r["team_defense"] == 2 * r["games"]))
+#: The stat-specific features of every market other than points (issue 12): one row per context row
+#: and market (``stat_markets`` = the registry's markets other than points).
+MARKET_FEATURES = Build(
+    "market_features", ("market_feature_values",), needs="feature_values",
+    complete=lambda r: bool(r["market_feature_values"] == r["stat_markets"] * r["upcoming_context"] > 0))
 FEATURE_STORE = Build(
     "feature_store", ("feature_store",), needs="feature_values",
     complete=lambda r: bool(r["feature_store"] == r["feature_versions"] * r["upcoming_context"] > 0))
 
 #: Every build in order (the backfill runs them all over its date range).
-BUILDS: tuple[Build, ...] = (ANALYTICS, PRECOMPUTE, FEATURE_STORE)
+BUILDS: tuple[Build, ...] = (ANALYTICS, PRECOMPUTE, FEATURE_STORE, MARKET_FEATURES)
 
 #: Their names, in order.
 BUILD_NAMES: tuple[str, ...] = tuple(b.name for b in BUILDS)
 
 
 def build(name: str) -> Build:
-    """The build called ``name`` (``analytics``, ``precompute`` or ``feature_store``)."""
+    """The build called ``name`` (``analytics``, ``precompute``, ``market_features`` or ``feature_store``)."""
     for b in BUILDS:
         if b.name == name:
             return b
@@ -101,7 +106,8 @@ def check_inputs(con: duckdb.DuckDBPyConnection, name: str, lo: dt.date, hi: dt.
 def run_phases(con: duckdb.DuckDBPyConnection, settings: Settings, lo: dt.date, hi: dt.date,
                phases: tuple[str, ...] = BUILD_NAMES,
                as_of: dt.datetime | None = None, progress: Progress = no_progress) -> dict[str, int]:
-    """Run the builds called ``phases`` (``analytics``, ``precompute``, ``feature_store``; registry order)
+    """Run the builds called ``phases`` (``analytics``, ``precompute``, ``market_features``, ``feature_store``;
+    registry order)
     for dates in [lo, hi]. Each table gets a run record ``<build>:<table>`` in ``phase_runs``; records a
     dead process left ``running`` (any phase) are marked ``abandoned`` first."""
     release_all_abandoned(con)

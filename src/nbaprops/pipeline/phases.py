@@ -133,8 +133,9 @@ def analytics(ctx: PhaseContext) -> None:
 
 
 def precompute(ctx: PhaseContext) -> None:
-    """The precompute and feature-store builds over the window (each checks its inputs per date)."""
-    _build(ctx, ("precompute", "feature_store"))
+    """The precompute, feature-store and market-feature builds over the window (each checks its inputs
+    per date)."""
+    _build(ctx, ("precompute", "feature_store", "market_features"))
 
 
 def predict(ctx: PhaseContext) -> None:

@@ -6,7 +6,8 @@ A date goes through the phases in this order (``nbaprops run --date D``)::
     watch       (only when named: --only watch) one pass of the line watcher's due pulls (docs/market-watch.md)
     analytics   player_game_summary, team_game_summary, upcoming_player_game_context
     precompute  team_defense, player_scoring_profile, player_daily_cache, composite_factors,
-                player_availability, feature_values, then the versioned feature_store
+                player_availability, feature_values, then the versioned feature_store and the
+                other markets' stat features (market_feature_values)
     predict     player_prop_predictions (one batch: coordinator, line gate, systems, consolidation)
     grade       prediction_grades of the previous game date
     verify      post-run checks of the date (no table)
@@ -26,7 +27,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from nbaprops.pipeline import phases
-from nbaprops.pipeline.builds import ANALYTICS, BUILDS, FEATURE_STORE, PRECOMPUTE, Build, build, builds_of
+from nbaprops.pipeline.builds import (
+    ANALYTICS,
+    BUILDS,
+    FEATURE_STORE,
+    MARKET_FEATURES,
+    PRECOMPUTE,
+    Build,
+    build,
+    builds_of,
+)
 
 if TYPE_CHECKING:
     from nbaprops.pipeline.phases import PhaseContext
@@ -72,10 +82,10 @@ PHASES: tuple[Phase, ...] = (
     Phase("analytics", "per player-game and team-game summaries and the upcoming-game context",
           gate="games for D exist; every final game of D-7..D-1 has player box scores",
           writes=ANALYTICS.tables, run=phases.analytics, lookback_days=LOOKBACK_DAYS, builds=(ANALYTICS,)),
-    Phase("precompute", "point-in-time aggregates and the versioned feature store",
+    Phase("precompute", "point-in-time aggregates, the versioned feature store and every market's stat features",
           gate="analytics rows for every date with games in D-7..D",
-          writes=PRECOMPUTE.tables + FEATURE_STORE.tables, run=phases.precompute, lookback_days=LOOKBACK_DAYS,
-          builds=(PRECOMPUTE, FEATURE_STORE)),
+          writes=PRECOMPUTE.tables + FEATURE_STORE.tables + MARKET_FEATURES.tables, run=phases.precompute,
+          lookback_days=LOOKBACK_DAYS, builds=(PRECOMPUTE, FEATURE_STORE, MARKET_FEATURES)),
     Phase("predict", "a prediction batch for the slate of D",
           gate="feature-store rows of the served version for D; no points line is a warning (NO_LINE)",
           writes=("player_prop_predictions", "prediction_batches", "prediction_skips", "line_quarantine"),

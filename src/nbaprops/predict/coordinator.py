@@ -33,12 +33,13 @@ from nbaprops.errors import (
     QueueStalledError,
 )
 from nbaprops.features.definitions import SERVED_FEATURE_VERSION
-from nbaprops.models.registry import load_model_set, served_model_set
+from nbaprops.features.market_rows import load_market_slate
+from nbaprops.markets import MARKETS, POINTS, Market, get_market
+from nbaprops.models.registry import load_model_set, served_markets, served_model_set
 from nbaprops.predict.line_gate import CROSS_BOOK_REASONS, validate_lines
 from nbaprops.predict.market import MARKET_AT, MARKET_COLUMNS, open_lines, slate_market
 from nbaprops.predict.queue import ReportsStatus, TaskQueue
 from nbaprops.predict.queues import make_queue
-from nbaprops.predict.slate import load_slate
 from nbaprops.predict.worker import UnitResult, WorkUnit, run_unit
 from nbaprops.progress import Progress, no_progress
 from nbaprops.warehouse.connection import transaction
@@ -64,6 +65,11 @@ class BatchResult:
     model_set: str | None = None
     system_failures: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    #: the markets the batch predicted (registry keys), points first
+    markets: list[str] = field(default_factory=lambda: [POINTS.key])
+    #: per market, its model set and the rows stored
+    model_sets: dict[str, str | None] = field(default_factory=dict)
+    rows_by_market: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         d = self.__dict__.copy()
@@ -111,10 +117,11 @@ def _quarantine(con: duckdb.DuckDBPyConnection, batch_id: str, rows: pd.DataFram
         con.unregister("_lq")
 
 
-def _at_open(con: duckdb.DuckDBPyConnection, game_date: dt.date, slate: pd.DataFrame) -> pd.DataFrame:
+def _at_open(con: duckdb.DuckDBPyConnection, game_date: dt.date, slate: pd.DataFrame,
+             market: Market = POINTS) -> pd.DataFrame:
     """The slate re-priced at each player-game's first snapshot (``market_at='open'``): the line, prices,
     book and quote of the open replace the chosen ones, and so do the line features built from them."""
-    _, judged = slate_market(con, game_date, slate, first_snapshot=True)
+    _, judged = slate_market(con, game_date, slate, first_snapshot=True, market=market)
     opened = open_lines(slate, judged)
     out = slate.copy()
     quoted = out["line"].notna()
@@ -128,25 +135,32 @@ def _at_open(con: duckdb.DuckDBPyConnection, game_date: dt.date, slate: pd.DataF
 
 
 def _gate(con: duckdb.DuckDBPyConnection, batch_id: str, slate: pd.DataFrame,
-          game_date: dt.date | None = None, market_at: str = "close") -> tuple[pd.DataFrame, int]:
+          game_date: dt.date | None = None, market_at: str = "close", market: Market = POINTS
+          ) -> tuple[pd.DataFrame, int]:
     """Run the validation gates; quarantine rejected lines and predict those players as NO_LINE.
 
     With ``game_date``, every book's quote of the slate players is judged too (cross-book sanity,
     :mod:`nbaprops.predict.market`): a chosen quote the cross-book gate rejects is rejected like any
     other, the other books' rejects are quarantined, and the market columns (consensus, best prices)
     are added to the slate. ``market_at='open'`` prices the slate at each player-game's first
-    snapshot instead (:data:`nbaprops.predict.market.MARKET_AT`).
+    snapshot instead (:data:`nbaprops.predict.market.MARKET_AT`). ``market``: the prop market of the
+    slate (its quotes, and the line gate's parameters of that market).
     """
     quoted = slate["line"].notna()
     if market_at == "open" and game_date is not None and quoted.any():
-        slate = _at_open(con, game_date, slate)
+        slate = _at_open(con, game_date, slate, market)
         quoted = slate["line"].notna()
-    market, judged = (slate_market(con, game_date, slate, first_snapshot=market_at == "open")
-                      if game_date is not None and quoted.any() else (None, pd.DataFrame()))
+    books, judged = (slate_market(con, game_date, slate, first_snapshot=market_at == "open", market=market)
+                     if game_date is not None and quoted.any() else (None, pd.DataFrame()))
     if not quoted.any():
         return slate, 0
     cand = slate.loc[quoted].copy()
     cand["line_source"] = "ACTUAL_PROP"
+    cand["market"] = market.key
+    if market != POINTS:
+        # the market rows carry the stat's averages under the points names (features.market_rows)
+        cand["stat_avg_last_10"] = cand["points_avg_last_10"]
+        cand["stat_avg_season"] = cand["points_avg_season"]
     checked = validate_lines(cand)
     n_other = 0
     if len(judged):
@@ -159,9 +173,9 @@ def _gate(con: duckdb.DuckDBPyConnection, batch_id: str, slate: pd.DataFrame,
         _quarantine(con, batch_id, others, "snapshot_id", "gate_reason")
         n_other = len(others)
     out = slate.copy()
-    if market is not None:
+    if books is not None:
         for c in MARKET_COLUMNS:
-            out[c] = market[c]
+            out[c] = books[c]
     bad = checked[~checked["is_valid"]]
     if len(bad):
         _quarantine(con, batch_id, bad, "line_snapshot_id", "reject_reason")
@@ -205,22 +219,31 @@ def start_batch(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: d
                 queue: TaskQueue | None = None, progress: Progress = no_progress,
                 fail_systems: tuple[str, ...] = (),
                 model_dir: Path | None = None, model_set: str | None = None,
-                now: dt.datetime | None = None, market_at: str = "close") -> BatchResult:
-    """Predict every expected player of ``game_date`` with every system and consolidate.
+                now: dt.datetime | None = None, market_at: str = "close",
+                markets: tuple[Market, ...] | None = None,
+                model_sets: dict[str, str] | None = None) -> BatchResult:
+    """Predict every expected player of ``game_date`` with every system, in every market, and consolidate.
 
     Every player carries what the official injury report said at the game's as-of time,
     ``min(now, tip-off)`` (:func:`attach_availability`); a player listed OUT gets no OVER/UNDER
     (:func:`nbaprops.predict.recommend.apply_availability`). ``now`` is the prediction time (default: the
     clock); a past date therefore reads the reports published before its games began.
 
-    ``model_dir``/``model_set`` override the served model set (the walk-forward backtest uses them);
-    ``market_at`` is when the market is read (:data:`nbaprops.predict.market.MARKET_AT`).
-    With ``allow_fallback`` and an unusable model, fallback rows are stored only when the date holds
+    Markets (``markets``; default: points and every other market with a served model set): points
+    rows are every expected player (NO_LINE without a line), as always; another market's rows are
+    the expected players quoted in that market, each predicted by that market's model set.
+    Consolidation replaces the date's rows of the batch's markets only.
+
+    ``model_dir``/``model_set`` override the served points model set and ``model_sets`` (market key ->
+    set) another market's (the walk-forward backtest uses them); ``market_at`` is when the market is
+    read (:data:`nbaprops.predict.market.MARKET_AT`).
+    With ``allow_fallback`` and an unusable points model, fallback rows are stored only when the date holds
     no healthy (non-fallback) predictions, unless ``force``: a fallback never silently replaces a
     good slate.
 
     Raises:
-        ModelError: the model set is unusable (and no fallback was allowed).
+        ModelError: a model set is unusable (and no fallback was allowed), or a market named in
+            ``markets`` has no model set.
         FallbackRefusedError: fallback rows would replace healthy stored rows of the date (no ``force``).
         BatchConflictError: a batch of the date is running (no ``force``).
     """
@@ -228,33 +251,52 @@ def start_batch(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: d
     if market_at not in MARKET_AT:
         raise InputError(f"market_at must be one of {MARKET_AT}, got {market_at!r}", field="market_at")
     model_dir = model_dir or settings.model_path
+    wanted = _batch_markets(model_dir, markets, model_sets)
     fallback: str | None = None
-    try:
-        model_set = model_set or served_model_set(model_dir)
-        load_model_set(model_dir, model_set, feature_version=SERVED_FEATURE_VERSION)  # verify files + version now
-    except ModelError as exc:
-        if not allow_fallback:
-            raise
-        model_set, fallback = None, f"model unavailable: {exc}"
-        if not force:
-            _refuse_fallback_over_healthy(con, game_date, fallback)
+    sets: dict[str, str | None] = {}
+    for m in wanted:
+        if m == POINTS:
+            continue
+        name = (model_sets or {}).get(m.key) or served_model_set(model_dir, market=m.key)
+        load_model_set(model_dir, name, feature_version=SERVED_FEATURE_VERSION, market=m.key)
+        sets[m.key] = name
+    if POINTS in wanted:
+        try:
+            model_set = model_set or served_model_set(model_dir)
+            load_model_set(model_dir, model_set, feature_version=SERVED_FEATURE_VERSION)  # verify files + version now
+        except ModelError as exc:
+            if not allow_fallback:
+                raise
+            model_set, fallback = None, f"model unavailable: {exc}"
+            if not force:
+                _refuse_fallback_over_healthy(con, game_date, fallback)
+        sets = {POINTS.key: model_set, **sets}
     batch_id = _claim(con, game_date, force, min_minutes)
-    result = BatchResult(batch_id, game_date, "running", model_set=model_set)
+    result = BatchResult(batch_id, game_date, "running", model_set=sets.get(POINTS.key) or next(iter(sets.values())),
+                         markets=[m.key for m in wanted], model_sets=sets)
     try:
-        slate, history = load_slate(con, game_date)
-        if slate.empty:
-            raise NbapropsError(f"no expected players on {game_date}: is it a game date, and has "
-                                f"`nbaprops backfill`/`run` built its features?")
-        keep = slate["line"].notna() | (slate["minutes_avg_last_10"].fillna(0) >= min_minutes)
-        slate = slate[keep].reset_index(drop=True)
-        slate, result.quarantined_lines = _gate(con, batch_id, slate, game_date, market_at)
-        slate = attach_availability(con, slate, game_date, now or dt.datetime.now(dt.UTC))
-        result.expected_players = int(slate["player_id"].nunique())
-        units = [slate.iloc[i:i + UNIT_SIZE] for i in range(0, len(slate), UNIT_SIZE)]
+        units: list[tuple[Market, pd.DataFrame, pd.DataFrame]] = []
+        players: set[int] = set()
+        for market in wanted:
+            slate, history = load_market_slate(con, market, game_date)
+            if market == POINTS and slate.empty:
+                raise NbapropsError(f"no expected players on {game_date}: is it a game date, and has "
+                                    f"`nbaprops backfill`/`run` built its features?")
+            if slate.empty:
+                continue
+            keep = slate["line"].notna() | (slate["minutes_avg_last_10"].fillna(0) >= min_minutes)
+            slate = slate[keep].reset_index(drop=True)
+            slate, quarantined = _gate(con, batch_id, slate, game_date, market_at, market)
+            result.quarantined_lines += quarantined
+            slate = attach_availability(con, slate, game_date, now or dt.datetime.now(dt.UTC))
+            players |= {int(p) for p in slate["player_id"]}
+            units += [(market, slate.iloc[i:i + UNIT_SIZE], history) for i in range(0, len(slate), UNIT_SIZE)]
+        result.expected_players = len(players)
         staging = Path(settings.db).parent / "staging"
         _sweep_staging(con, staging)
         con.execute("UPDATE prediction_batches SET expected_players = ?, units_total = ?, model_set = ?, "
-                    "heartbeat_at = now() WHERE batch_id = ?", [result.expected_players, len(units), model_set, batch_id])
+                    "heartbeat_at = now() WHERE batch_id = ?",
+                    [result.expected_players, len(units), result.model_set, batch_id])
         q = queue or make_queue(workers)
         if isinstance(q, ReportsStatus):
             # a broker-backed queue says when units wait with no consumer: record it on the batch
@@ -265,12 +307,13 @@ def start_batch(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: d
 
             q.set_status_hook(on_status)
         try:
-            for i, rows in enumerate(units):
+            for i, (market, rows, history) in enumerate(units):
                 ids = set(rows["player_id"])
                 q.submit(run_unit, WorkUnit(batch_id, i, rows.reset_index(drop=True),
                                             history[history["player_id"].isin(ids)].reset_index(drop=True),
-                                            str(model_dir), model_set, fallback, str(staging),
-                                            settings.min_edge, settings.min_ev, fail_systems))
+                                            str(model_dir), sets.get(market.key),
+                                            fallback if market == POINTS else None, str(staging),
+                                            settings.min_edge, settings.min_ev, fail_systems, market.key))
             results: list[UnitResult] = []
             for done, r in enumerate(q.results(), start=1):
                 results.append(r)
@@ -284,7 +327,7 @@ def start_batch(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: d
             result.system_failures.update(r.system_failures)
         _record_skips(con, batch_id, game_date, results)
         _record_breaker(con, batch_id, result.system_failures)
-        result.failed_players = sum(len(r.players) for r in failed)
+        result.failed_players = len({p for r in failed for p in r.players})
         result.completed_players = result.expected_players - result.failed_players
         result.skipped_players = len({p for r in results for p, _, _ in r.skips})
         paths = [r.path for r in results if r.path and not r.error]
@@ -297,7 +340,11 @@ def start_batch(con: duckdb.DuckDBPyConnection, settings: Settings, game_date: d
                 return result   # a forced newer batch owns the date now: never consolidate over it
             con.execute("UPDATE prediction_batches SET status = 'consolidating', heartbeat_at = now() "
                         "WHERE batch_id = ?", [batch_id])
-        result.rows = consolidate(con, game_date, batch_id, paths, keep_healthy_of=None if force else fallback)
+        result.rows = consolidate(con, game_date, batch_id, paths, keep_healthy_of=None if force else fallback,
+                                  markets=tuple(result.markets))
+        result.rows_by_market = {str(k): int(n) for k, n in con.execute(
+            "SELECT market, count(*) FROM player_prop_predictions WHERE game_date = ? AND batch_id = ? GROUP BY 1",
+            [game_date, batch_id]).fetchall()}
         result.status = "complete" if not failed else "complete_with_failures"
         shutil.rmtree(staging / batch_id, ignore_errors=True)
     except Exception as exc:
@@ -358,8 +405,9 @@ def _record_breaker(con: duckdb.DuckDBPyConnection, batch_id: str, failures: dic
 
 
 def consolidate(con: duckdb.DuckDBPyConnection, game_date: dt.date, batch_id: str, paths: list[str], *,
-                keep_healthy_of: str | None = None) -> int:
-    """Replace the date's predictions with the staged rows in ONE transaction; verify unique keys.
+                keep_healthy_of: str | None = None, markets: tuple[str, ...] = (POINTS.key,)) -> int:
+    """Replace the date's predictions of ``markets`` with the staged rows in ONE transaction; verify
+    unique keys. Rows of the date's other markets are kept.
 
     A crash at any point before COMMIT leaves the previous predictions of the date untouched.
 
@@ -371,7 +419,8 @@ def consolidate(con: duckdb.DuckDBPyConnection, game_date: dt.date, batch_id: st
     with transaction(con) as tx:
         if keep_healthy_of is not None and (healthy := _healthy_rows(tx, game_date)):
             raise _fallback_refused(game_date, healthy, keep_healthy_of)
-        tx.execute("DELETE FROM player_prop_predictions WHERE game_date = ?", [game_date])
+        tx.execute("DELETE FROM player_prop_predictions WHERE game_date = ? AND market IN (SELECT unnest(?::VARCHAR[]))",
+                   [game_date, list(markets)])
         if paths:
             lst = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
             tx.execute(f"""INSERT INTO player_prop_predictions BY NAME
@@ -386,5 +435,18 @@ def consolidate(con: duckdb.DuckDBPyConnection, game_date: dt.date, batch_id: st
                          [game_date]).fetchone()
         if dup and dup[0]:
             raise NbapropsError(f"consolidation of {batch_id} would create {dup[0]} duplicate keys; rolled back")
-        n = tx.execute("SELECT count(*) FROM player_prop_predictions WHERE game_date = ?", [game_date]).fetchone()
+        n = tx.execute("SELECT count(*) FROM player_prop_predictions WHERE game_date = ? AND market IN "
+                       "(SELECT unnest(?::VARCHAR[]))", [game_date, list(markets)]).fetchone()
     return int(n[0]) if n else 0
+
+
+def _batch_markets(model_dir: Path, markets: tuple[Market, ...] | None,
+                   model_sets: dict[str, str] | None) -> tuple[Market, ...]:
+    """The markets a batch predicts, points first: the ones named, else points plus every market
+    with a served model set (or one given in ``model_sets``)."""
+    if markets:
+        named = {m.key for m in markets}
+        return tuple(m for m in MARKETS if m.key in named)   # registry order: points first
+    others = [get_market(k) for k in served_markets(model_dir) if k != POINTS.key]
+    others += [get_market(k) for k in (model_sets or {}) if k != POINTS.key and get_market(k) not in others]
+    return (POINTS, *others)

@@ -1,8 +1,9 @@
 """The market a prediction sees: every book's quote for the slate, cross-book sanity, consensus, best price.
 
-For one date (``docs/market.md``):
+For one date and one market (``docs/market.md``; points unless another :class:`~nbaprops.markets.Market`
+is given):
 
-1. every book's newest pre-tip points quote of each slate player (``warehouse.line_history.book_quotes``);
+1. every book's newest pre-tip quote of the market for each slate player (``warehouse.line_history.book_quotes``);
 2. the per-quote gate (:func:`~nbaprops.predict.line_gate.validate_lines`) and the cross-book gate
    (:func:`~nbaprops.predict.line_gate.cross_book_check`, the line slope fitted on earlier dates);
    the cross-book rejects are returned for quarantine and never shopped;
@@ -21,7 +22,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from nbaprops.markets import POINTS, get_market
+from nbaprops.markets import POINTS, Market, as_market
 from nbaprops.odds import american_to_decimal
 from nbaprops.predict.line_gate import cross_book_check, validate_lines
 from nbaprops.warehouse.line_history import book_quotes, consensus, line_slopes, pooled_p_over
@@ -116,21 +117,29 @@ def open_lines(slate: pd.DataFrame, judged: pd.DataFrame) -> pd.DataFrame:
 
 
 def slate_market(con: duckdb.DuckDBPyConnection, game_date: dt.date, slate: pd.DataFrame, *,
-                 as_of: dt.datetime | None = None, first_snapshot: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+                 as_of: dt.datetime | None = None, first_snapshot: bool = False,
+                 market: Market | str = POINTS) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The market of each slate row and the quotes the gates rejected.
 
     Args:
-        slate: rows with ``game_date, player_id, line`` (the chosen line, NaN: none).
+        slate: rows with ``game_date, player_id, line`` (the chosen line of ``market``, NaN: none).
         as_of: quotes made by this time only (None: every pre-tip quote in the warehouse).
         first_snapshot: read each player-game's first snapshot only (``MARKET_AT`` ``open``).
+        market: whose quotes are read (default points, the behaviour before markets). Another market's
+            quotes are gated with its own parameters (``Market.max_line``, ``placeholder_check``) and
+            its line slope is fitted on its own earlier quotes.
 
     Returns:
         ``(market, judged)``: ``market`` is aligned with ``slate`` (same index) with
-        :data:`MARKET_COLUMNS`; ``judged`` is every book's quote with its ``gate_reason``.
+        :data:`MARKET_COLUMNS`; ``judged`` is every book's quote with its ``gate_reason`` (and, for a
+        market other than points, a ``market`` column).
     """
+    market = as_market(market)
     quotes = book_quotes(con, game_date, as_of=as_of, player_ids=slate["player_id"].astype("int64").tolist(),
-                         first_snapshot=first_snapshot)
-    slope = line_slopes(con, [game_date])[game_date][0]
+                         first_snapshot=first_snapshot, market=market)
+    if market != POINTS:
+        quotes["market"] = market.key  # the line gate checks each row with its market's parameters
+    slope = line_slopes(con, [game_date], market=market)[game_date][0]
     judged = judge_quotes(quotes, slope)
     passed = judged[judged["gate_reason"].isna()] if len(judged) else judged
     keys = pd.MultiIndex.from_arrays([pd.to_datetime(slate["game_date"]).dt.date.to_numpy(),
@@ -140,50 +149,48 @@ def slate_market(con: duckdb.DuckDBPyConnection, game_date: dt.date, slate: pd.D
                                player_id=passed["player_id"].astype("int64"))
     cons = consensus(passed, slope).reindex(keys)
     line = pd.Series(pd.to_numeric(slate["line"], errors="coerce").to_numpy(dtype=float), index=keys)
-    market = pd.DataFrame(index=keys)
+    out = pd.DataFrame(index=keys)
     for c in ("consensus_line", "line_spread", "books_quoting", "consensus_p_over", "consensus_at"):
-        market[c] = cons[c].to_numpy()
-    market["market_p_at_line"] = pooled_p_over(passed, line, slope).to_numpy(dtype=float) if len(passed) else np.nan
+        out[c] = cons[c].to_numpy()
+    out["market_p_at_line"] = pooled_p_over(passed, line, slope).to_numpy(dtype=float) if len(passed) else np.nan
     best = best_prices(passed, line)
     for c in best.columns:
-        market[c] = best[c].to_numpy()
-    market.index = slate.index
+        out[c] = best[c].to_numpy()
+    out.index = slate.index
     for c in ("consensus_line", "line_spread", "books_quoting", "consensus_p_over", "market_p_at_line"):
-        market[c] = pd.to_numeric(market[c], errors="coerce").astype("float64")
-    return market, judged
+        out[c] = pd.to_numeric(out[c], errors="coerce").astype("float64")
+    return out, judged
 
 
 def closing_market(con: duckdb.DuckDBPyConnection, dates: list[dt.date], lines: pd.DataFrame, *,
-                   market: str = POINTS.key) -> pd.DataFrame:
-    """The closing consensus of each player-game in one market: every book's last pre-tip quote of
-    that market, through both gates (each quote checked with its market's line-gate parameters), the
-    consensus pooled with the market's own walk-forward line slope.
+                   market: Market | str = POINTS) -> pd.DataFrame:
+    """The closing consensus of each player-game: every book's last pre-tip quote, through both gates.
 
     Args:
         dates: the game dates.
         lines: ``game_date, player_id, line`` (one line per player-game: the fair P(over) at it is
             returned as ``closing_p_over``).
-        market: the market's stored key or name (default points, whose result is as it always was).
+        market: whose quotes are read (default points).
 
     Returns:
         Aligned with ``lines`` (same index): ``closing_consensus_line``, ``closing_consensus_p_over``
         (at the consensus line), ``closing_p_over`` (at ``line``), ``closing_at`` (newest quote used),
         ``closing_books``.
     """
+    market = as_market(market)
     cols = ["closing_consensus_line", "closing_consensus_p_over", "closing_p_over", "closing_at", "closing_books"]
     out = pd.DataFrame(index=lines.index, columns=cols)
     if lines.empty or not dates:
         return out
-    key = get_market(market).key
-    quotes = book_quotes(con, min(dates), max(dates), market=key)
+    quotes = book_quotes(con, min(dates), max(dates), market=market)
     if quotes.empty:
         return out
+    if market != POINTS:
+        quotes["market"] = market.key
     quotes["game_date"] = pd.to_datetime(quotes["game_date"]).dt.date
     quotes = quotes[quotes["game_date"].isin(set(dates))]
     quotes["player_id"] = quotes["player_id"].astype("int64")
-    if key != POINTS.key:  # the line gate checks a quote with a market column by its market's parameters
-        quotes["market"] = key
-    slopes = line_slopes(con, sorted(set(dates)), market=key)
+    slopes = line_slopes(con, sorted(set(dates)), market=market)
     judged = [judge_quotes(day, slopes[day["game_date"].iloc[0]][0]) for _, day in quotes.groupby("game_date")]
     allq = pd.concat(judged, ignore_index=True) if judged else quotes.assign(gate_reason=None)
     passed = allq[allq["gate_reason"].isna()]

@@ -1,7 +1,9 @@
 """Line history reads: every book's quote at a time, the walk-forward line slope, and the consensus.
 
 The views are in ``sql/schema/010_line_history.sql`` (``line_quotes``, ``line_open_close``,
-``line_consensus``); the odds maths are :mod:`nbaprops.odds`. The method is ``docs/market.md``:
+``line_consensus``: points) and ``012_market_line_quotes.sql`` (``market_line_quotes``: every market);
+the odds maths are :mod:`nbaprops.odds`. :func:`book_quotes` and :func:`line_slopes` read the points
+quotes unless given another ``market``. The method is ``docs/market.md``:
 
 * the market **at a time** ``t`` is each book's newest pre-tip quote made at or before ``t``
   (:func:`book_quotes`; without ``as_of``, the newest pre-tip quote: the close);
@@ -24,73 +26,27 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from nbaprops.markets import POINTS, get_market
+from nbaprops.markets import POINTS, Market, as_market, get_market
 from nbaprops.odds import MAX_SLOPE_GAP, MIN_SLOPE_PAIRS, fit_line_slope, shift_p_over
 
-__all__ = ["QUOTE_COLUMNS", "book_quotes", "consensus", "line_quotes_source", "line_slopes", "pooled_p_over"]
+__all__ = ["QUOTE_COLUMNS", "book_quotes", "consensus", "line_slopes", "pooled_p_over"]
 
 QUOTE_COLUMNS = ("snapshot_id", "source", "game_id", "game_date", "player_id", "sportsbook", "line",
                  "over_price", "under_price", "fair_p_over", "quoted_at", "tipoff_at", "quote_basis",
                  "snapshot_seq", "snapshot_at")
 
 
-#: The ``line_quotes`` view (``010_line_history.sql``) for any market: the same quotes, snapshot
-#: islands and fair P(over), with the market a parameter (``$market``) instead of ``'player_points'``.
-#: The points market reads the view itself; a test holds the two equal on points.
-_LINE_QUOTES_ANY_MARKET = """
-WITH q AS (
-    SELECT s.snapshot_id, s.source, coalesce(s.game_id, g.game_id) AS game_id, s.game_date, s.player_id,
-           s.sportsbook, s.line, s.over_price, s.under_price, s.quoted_at,
-           coalesce(s.tipoff_at, g.tipoff_at) AS tipoff_at, s.quote_basis,
-           s.opening_line, s.opening_price, s.opening_at,
-           devig_p_over(s.over_price, s.under_price) AS fair_p_over
-    FROM prop_line_snapshots AS s
-    LEFT JOIN games AS g ON g.game_id = s.game_id
-    WHERE s.market = $market AND s.player_id IS NOT NULL AND s.line > 0
-      AND (s.quote_basis = 'closing'
-           OR (s.quote_basis = 'quoted_at' AND s.quoted_at IS NOT NULL
-               AND s.quoted_at < coalesce(s.tipoff_at, g.tipoff_at)))
-),
-cut AS (
-    SELECT *,
-           CASE WHEN quoted_at IS NULL THEN 0
-                WHEN lag(quoted_at) OVER w IS NULL THEN 1
-                WHEN quoted_at - lag(quoted_at) OVER w > INTERVAL 60 MINUTE THEN 1 ELSE 0 END AS new_snapshot
-    FROM q
-    WINDOW w AS (PARTITION BY source, game_date, player_id ORDER BY quoted_at ASC NULLS FIRST,
-                 snapshot_id ASC NULLS FIRST)
-),
-seq AS (
-    SELECT *,
-           CASE WHEN quoted_at IS NULL THEN 0 ELSE
-               sum(new_snapshot) OVER (PARTITION BY source, game_date, player_id
-                                       ORDER BY quoted_at ASC NULLS FIRST, snapshot_id ASC NULLS FIRST
-                                       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) END AS snapshot_seq
-    FROM cut
-)
-SELECT snapshot_id, source, game_id, game_date, player_id, sportsbook, line, over_price, under_price,
-       fair_p_over, quoted_at, tipoff_at, quote_basis, opening_line, opening_price, opening_at,
-       CAST(snapshot_seq AS INTEGER) AS snapshot_seq,
-       max(quoted_at) OVER (PARTITION BY source, game_date, player_id, snapshot_seq) AS snapshot_at
-FROM seq"""
-
-
-def line_quotes_source(market: str = POINTS.key) -> tuple[str, dict[str, object]]:
-    """The relation of every pre-tip quote of one market (stored key or name) and its parameters:
-    the ``line_quotes`` view for points (as always), the same query over the market otherwise.
-
-    Raises:
-        InputError: an unknown market.
-    """
-    key = get_market(market).key
-    if key == POINTS.key:
-        return "line_quotes", {}
-    return f"({_LINE_QUOTES_ANY_MARKET})", {"market": key}
+def _quotes_view(market: Market) -> str:
+    """The quotes of ``market``: the points view ``line_quotes`` (unchanged since 010) or the
+    market's rows of ``market_line_quotes`` (a registry key, inlined)."""
+    if market == POINTS:
+        return "line_quotes"
+    return f"(SELECT * FROM market_line_quotes WHERE market = '{get_market(market.key).key}')"
 
 
 def book_quotes(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date | None = None, *,
                 as_of: dt.datetime | None = None, player_ids: Sequence[int] | None = None,
-                first_snapshot: bool = False, market: str = POINTS.key) -> pd.DataFrame:
+                first_snapshot: bool = False, market: Market | str = POINTS) -> pd.DataFrame:
     """Each book's newest pre-tip quote of ``market`` (default points) per player-game of
     [date_from, date_to] made by ``as_of``.
 
@@ -102,14 +58,14 @@ def book_quotes(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.
         player_ids: restrict to these players.
         first_snapshot: each book's newest quote inside the player-game's first snapshot (the open)
             instead of its newest overall.
-        market: the market's stored key or name (:func:`line_quotes_source`).
+        market: the market whose quotes are read.
 
     Returns:
         One row per (game_date, player_id, sportsbook) with :data:`QUOTE_COLUMNS`.
     """
-    source, params = line_quotes_source(market)
+    market = as_market(market)
     where = ["game_date BETWEEN $lo AND $hi"]
-    params |= {"lo": date_from, "hi": date_to or date_from}
+    params: dict[str, object] = {"lo": date_from, "hi": date_to or date_from}
     if as_of is not None:
         where.append("quoted_at <= $as_of")
         params["as_of"] = as_of
@@ -121,7 +77,7 @@ def book_quotes(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.
     df = con.execute(f"""
         SELECT {", ".join(QUOTE_COLUMNS)}
         FROM (SELECT *, min(snapshot_seq) OVER (PARTITION BY source, game_date, player_id) AS first_seq
-              FROM {source} AS lq WHERE game_date BETWEEN $lo AND $hi)
+              FROM {_quotes_view(market)} WHERE game_date BETWEEN $lo AND $hi)
         WHERE {" AND ".join(where)}
         QUALIFY row_number() OVER (PARTITION BY game_date, player_id, sportsbook
                                    ORDER BY quoted_at DESC NULLS FIRST, snapshot_id) = 1
@@ -132,9 +88,9 @@ def book_quotes(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.
 
 
 def line_slopes(con: duckdb.DuckDBPyConnection, dates: Sequence[dt.date], *,
-                min_pairs: int = MIN_SLOPE_PAIRS, market: str = POINTS.key) -> dict[dt.date, tuple[float, int]]:
-    """The line slope for each date, fitted walk-forward on the pairs of strictly earlier dates of
-    ``market`` (default points: each market's lines move P(over) by their own slope).
+                min_pairs: int = MIN_SLOPE_PAIRS, market: Market | str = POINTS) -> dict[dt.date, tuple[float, int]]:
+    """The line slope for each date, fitted walk-forward on the pairs of strictly earlier dates (of
+    ``market``'s quotes; default points).
 
     A pair is two books' newest quotes in the same snapshot of one player with lines at most
     :data:`~nbaprops.odds.MAX_SLOPE_GAP` apart (and different).
@@ -142,12 +98,12 @@ def line_slopes(con: duckdb.DuckDBPyConnection, dates: Sequence[dt.date], *,
     Returns:
         ``{date: (slope, n_pairs)}``; the slope is NaN with fewer than ``min_pairs`` earlier pairs.
     """
+    market = as_market(market)
     if not dates:
         return {}
-    source, params = line_quotes_source(market)
     pairs = con.execute(f"""
         WITH b AS (
-            SELECT * FROM {source} AS lq WHERE game_date < $hi AND fair_p_over IS NOT NULL
+            SELECT * FROM {_quotes_view(market)} WHERE game_date < $hi AND fair_p_over IS NOT NULL
             QUALIFY row_number() OVER (PARTITION BY source, game_date, player_id, snapshot_seq, sportsbook
                                        ORDER BY quoted_at DESC NULLS LAST, snapshot_id) = 1
         )
@@ -158,7 +114,7 @@ def line_slopes(con: duckdb.DuckDBPyConnection, dates: Sequence[dt.date], *,
         WHERE a.line <> c.line AND abs(a.line - c.line) <= $gap
         -- a fixed order: the same pairs give the same slope to the last bit, run after run
         ORDER BY a.source, a.game_date, a.player_id, a.snapshot_seq, a.sportsbook, c.sportsbook""",
-                        params | {"hi": max(dates), "gap": MAX_SLOPE_GAP}).df()
+                        {"hi": max(dates), "gap": MAX_SLOPE_GAP}).df()
     pairs["game_date"] = pd.to_datetime(pairs["game_date"]).dt.date
     out: dict[dt.date, tuple[float, int]] = {}
     for d in sorted(set(dates)):

@@ -16,12 +16,14 @@ from nbaprops.models.systems.base import PointsDistribution, PointsSystem, Sprea
 from nbaprops.models.systems.boosted import BoostedTreeSystem
 from nbaprops.models.systems.catboost_system import CatBoostSystem
 from nbaprops.models.systems.ensemble import EnsembleSystem
+from nbaprops.models.systems.families import DISTRIBUTION_FAMILIES, SpreadFamily, distribution_family
 from nbaprops.models.systems.moving_average import MovingAverageSystem
 from nbaprops.models.systems.similarity import SimilaritySystem
 from nbaprops.models.systems.xgboost_system import XGBoostSystem
 from nbaprops.models.systems.zone_matchup import ZoneMatchupSystem
 
 __all__ = [
+    "DISTRIBUTION_FAMILIES",
     "SYSTEMS",
     "BoostedTreeSystem",
     "CatBoostSystem",
@@ -30,9 +32,11 @@ __all__ = [
     "PointsDistribution",
     "PointsSystem",
     "SimilaritySystem",
+    "SpreadFamily",
     "SpreadModel",
     "XGBoostSystem",
     "ZoneMatchupSystem",
+    "distribution_family",
     "load_system",
     "make_system",
 ]

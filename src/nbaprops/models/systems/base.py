@@ -360,7 +360,8 @@ class SpreadModel:
     ``scale = max(min_scale, a + b * sqrt(mean))`` with ``a, b >= 0`` fitted by non-negative least
     squares of ``|y - mean| * sqrt(pi / 2)`` (for a normal error E|r| = sigma * sqrt(2 / pi)) on
     held-out rows. The family (normal vs negative binomial) is the one with the higher mean
-    held-out log-likelihood when ``family='auto'``.
+    held-out log-likelihood when ``family='auto'``. ``family='poisson'`` (low counts) is
+    ``a=0, b=1, min_scale=0``: the Poisson's own sd, sqrt(mean).
 
     Attributes:
         a: Intercept (points).
@@ -396,7 +397,10 @@ class SpreadModel:
         Args:
             mean: Predicted means on rows the point model did not train on.
             y: Actual points of the same rows.
-            family: ``'normal'``, ``'negbin'`` or ``'auto'`` (choose by held-out log-likelihood).
+            family: ``'normal'``, ``'negbin'``, ``'poisson'`` or ``'auto'`` (normal or negbin,
+                whichever has the higher held-out log-likelihood). ``'poisson'`` learns nothing:
+                its scale is sqrt(mean). The family of each market is
+                :func:`nbaprops.models.systems.families.distribution_family`.
             min_rows: Fewest finite rows accepted.
             min_scale: Floor of the scale.
 
@@ -412,6 +416,8 @@ class SpreadModel:
         if int(ok.sum()) < min_rows:
             raise ModelError(f"only {int(ok.sum())} held-out rows to learn the spread (need {min_rows})")
         mu, yy = mu[ok], yy[ok]
+        if family == "poisson":  # no spread to learn: sd = sqrt(mean) (a=0, b=1, no floor)
+            return cls(a=0.0, b=1.0, family="poisson", min_scale=0.0, n_rows=int(ok.sum()))
         design = np.column_stack([np.ones_like(mu), np.sqrt(np.clip(mu, 0.0, None))])
         target = np.abs(yy - mu) * math.sqrt(math.pi / 2.0)
         coef, _ = nnls(design, target)

@@ -56,7 +56,8 @@ class BoostedTreeSystem(PointsSystem):
         holdout_frac: Share of the latest training dates used for early stopping and spread.
         thread_count: CPU threads for training and prediction.
         random_state: Seed.
-        family: Spread family: ``'normal'``, ``'negbin'`` or ``'auto'``.
+        family: Spread family: ``'normal'``, ``'negbin'``, ``'poisson'`` or ``'auto'`` (per market:
+            ``distribution_family``).
         exclude_features: Features the model must not see (e.g. the market ones).
         feature_version: Train on every feature of this feature version (in its order) instead of
             the class's :attr:`features`; a fitted model predicts from the names it was trained on.

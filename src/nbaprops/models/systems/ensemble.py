@@ -41,7 +41,8 @@ class EnsembleSystem(PointsSystem):
         holdout_frac: Share of the latest validation dates used to learn the spread (weights are
             then refitted on all validation rows).
         min_rows: Fewest complete validation rows accepted.
-        family: Spread family: ``'normal'``, ``'negbin'`` or ``'auto'``.
+        family: Spread family: ``'normal'``, ``'negbin'``, ``'poisson'`` or ``'auto'`` (per market:
+            ``distribution_family``).
     """
 
     system_id: ClassVar[str] = "ensemble"

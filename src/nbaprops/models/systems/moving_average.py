@@ -62,7 +62,8 @@ class MovingAverageSystem(PointsSystem):
     Args:
         holdout_frac: Share of the latest training dates held out to learn the spread (the weights
             are then refitted on all rows).
-        family: Spread family: ``'normal'``, ``'negbin'`` or ``'auto'``.
+        family: Spread family: ``'normal'``, ``'negbin'``, ``'poisson'`` or ``'auto'`` (per market:
+            ``distribution_family``).
     """
 
     system_id: ClassVar[str] = "moving_average"

@@ -70,7 +70,8 @@ class SimilaritySystem(PointsSystem):
         recency_days: Age difference worth one unit of distance.
         blend_grid: Candidate values of the shrinkage ``shrink_`` searched during fit.
         holdout_frac: Share of the latest training dates held out to learn the spread.
-        family: Spread family: ``'normal'``, ``'negbin'`` or ``'auto'``.
+        family: Spread family: ``'normal'``, ``'negbin'``, ``'poisson'`` or ``'auto'`` (per market:
+            ``distribution_family``).
     """
 
     system_id: ClassVar[str] = "similarity"

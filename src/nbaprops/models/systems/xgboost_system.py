@@ -38,7 +38,8 @@ class XGBoostSystem(BoostedTreeSystem):
         holdout_frac: Share of the latest training dates used for early stopping and spread.
         thread_count: CPU threads.
         random_state: Seed.
-        family: Spread family: ``'normal'``, ``'negbin'`` or ``'auto'``.
+        family: Spread family: ``'normal'``, ``'negbin'``, ``'poisson'`` or ``'auto'`` (per market:
+            ``distribution_family``).
         exclude_features: Features the model must not see (the model-only variant excludes
             :data:`~nbaprops.features.definitions.MARKET_FEATURES`).
         feature_version: Train on every feature of this version instead (``None``: the list above).

@@ -46,7 +46,8 @@ class ZoneMatchupSystem(PointsSystem):
         alpha: Ridge penalty on the standardised terms.
         holdout_frac: Share of the latest training dates held out to learn the spread (the
             coefficients are then refitted on all rows).
-        family: Spread family: ``'normal'``, ``'negbin'`` or ``'auto'``.
+        family: Spread family: ``'normal'``, ``'negbin'``, ``'poisson'`` or ``'auto'`` (per market:
+            ``distribution_family``).
     """
 
     system_id: ClassVar[str] = "zone_matchup"

@@ -252,3 +252,40 @@ def test_book_quotes_of_another_market_are_that_markets_quotes(graded_con: duckd
     reb = book_quotes(graded_con, DAY, market="rebounds")
     assert len(reb) > 100 and reb["line"].max() < 25
     assert book_quotes(graded_con, DAY).equals(book_quotes(graded_con, DAY, market="player_points"))
+
+
+def test_predictions_endpoint_and_exports_filter_by_market(graded_con: duckdb.DuckDBPyConnection,
+                                                           warehouse_copy: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from nbaprops.api import create_app
+    from nbaprops.config import Settings
+
+    expected = dict(graded_con.execute("""SELECT market, count(*) FROM player_prop_predictions
+                                          WHERE game_date = ? GROUP BY 1""", [DAY]).fetchall())
+    graded_con.execute("CHECKPOINT")
+    settings = Settings(db=warehouse_copy, model_dir=warehouse_copy.parent / "models")
+    with TestClient(create_app(settings)) as client:
+        every = client.get("/predictions", params={"date": str(DAY), "limit": 1000}).json()
+        assert every["total"] == sum(expected.values())
+        assert {i["market"] for i in every["items"]} == set(expected)
+        for value in ("rebounds", "player_rebounds", "REBOUNDS"):
+            r = client.get("/predictions", params={"date": str(DAY), "market": value, "limit": 1000})
+            assert r.status_code == 200, r.text
+            body = r.json()
+            assert body["market"] == "player_rebounds" and body["total"] == expected["player_rebounds"]
+            assert {i["market"] for i in body["items"]} == {"player_rebounds"}
+            assert all(i["line_key"].startswith("player_rebounds|") for i in body["items"])
+        pra = client.get("/predictions", params={"date": str(DAY), "market": "pra", "limit": 1000}).json()
+        assert pra["total"] == expected["player_points_rebounds_assists"]
+        r = client.get("/predictions", params={"date": str(DAY), "market": "nope"})
+        assert r.status_code == 422
+        assert "unknown market 'nope'; known: points, rebounds" in r.json()["detail"]
+        doc = client.get(f"/exports/{DAY}/predictions.json", params={"market": "rebounds"}).json()
+        assert doc["row_count"] == expected["player_rebounds"]
+        assert {row["market"] for row in doc["rows"]} == {"player_rebounds"}
+        assert client.get(f"/exports/{DAY}/predictions.json", params={"market": "nope"}).status_code == 422
+        page = client.get("/slate", params={"date": str(DAY), "system": "all", "market": "pra"})
+        assert page.status_code == 200
+        assert page.text.count('data-market="player_points_rebounds_assists"') == expected[
+            "player_points_rebounds_assists"]

@@ -41,7 +41,7 @@ def test_a_whole_number_line_pushes_and_a_half_point_line_cannot() -> None:
                             "minutes": [30.0, 30.0], "box_points": [10, 10]})
     g = grade_predictions(pd.DataFrame([_pred(1, line=1.0), _pred(2, line=0.5)]), actuals)
     assert g["result"].tolist() == ["PUSH", "LOSS"]
-    assert g.loc[0, "profit_units"] == 0 and pd.isna(g.loc[0, "correct"])
+    assert g.loc[0, "profit_units"] == 0 and bool(g["correct"].isna().iloc[0])
 
 
 def test_market_by_splits_only_when_several_markets_are_present() -> None:
@@ -69,5 +69,4 @@ def test_api_market_parameter() -> None:
     assert market_key("all") is None and market_key("") is None
     with pytest.raises(ValueError, match="unknown market 'nope'; known: points, rebounds"):
         market_key("nope")
-
 

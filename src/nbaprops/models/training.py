@@ -47,7 +47,7 @@ from nbaprops.progress import Progress, no_progress
 __all__ = ["MEMBER_SYSTEMS", "MODEL_ONLY_DIR", "SYSTEM_IDS", "TrainingData", "calibration_threshold", "fit_model_set",
            "load_training_data", "train_models"]
 
-MEMBER_SYSTEMS = ("moving_average", "zone_matchup", "similarity", "xgboost", "catboost")
+MEMBER_SYSTEMS = ("moving_average", "zone_matchup", "similarity", "xgboost", "catboost", "minutes_ppm")
 SYSTEM_IDS = (*MEMBER_SYSTEMS, "ensemble")
 #: Sub-directory of a model set holding the model-only variants that differ from the main systems.
 MODEL_ONLY_DIR = registry.MODEL_ONLY_DIR
@@ -119,7 +119,7 @@ def train_models(con: duckdb.DuckDBPyConnection, model_dir: Path, until: dt.date
 
 def _member_params(sid: str, thread_count: int, feature_version: str) -> dict[str, Any]:
     params: dict[str, Any] = {"thread_count": thread_count} if sid in ("xgboost", "catboost") else {}
-    if params and feature_version != SERVED_FEATURE_VERSION:
+    if sid in ("xgboost", "catboost", "minutes_ppm") and feature_version != SERVED_FEATURE_VERSION:
         params["feature_version"] = feature_version
     return params
 
@@ -151,7 +151,7 @@ def fit_model_set(data: TrainingData, model_dir: Path, *, thread_count: int = 2,
                   started: float | None = None, executor: Executor | None = None) -> dict[str, Any]:
     """Fit, calibrate and save the model set of ``data`` (no warehouse access); return its manifest.
 
-    With an ``executor`` (``nbaprops.executors``) the five member systems and the model-only variants
+    With an ``executor`` (``nbaprops.executors``) the member systems and the model-only variants
     are fitted as parallel tasks; the ensemble, the calibration and the save follow on the caller, as
     in the serial run."""
     t0 = started if started is not None else time.perf_counter()

@@ -212,17 +212,19 @@ class MinutesPpmSystem(PointsSystem):
         n = len(X)
         rate = self.rate(X)
         mdist = self.minutes_.predict(X)
-        table = np.zeros((n, MAX_POINTS + 1))
         edges = np.arange(MAX_POINTS, dtype=np.float64) + 0.5           # P(X <= k) = Phi((k + .5 - mu) / sd)
         safe_rate = np.nan_to_num(rate, nan=0.0)
         v1, v2 = (float(v) for v in self.var_coef_)
+        mixed_cdf = np.zeros((n, MAX_POINTS))      # the mixture's CDF is the weighted sum of the cells' CDFs
         for g, m in enumerate(minutes_model.MINUTE_GRID):
             w = mdist.weights[:, g]
-            mu = safe_rate * m
+            used = w > 1e-9                      # a cell no row can reach adds nothing
+            if not used.any():
+                continue
+            mu = safe_rate[used] * m
             sd = np.maximum(np.sqrt(v1 * mu + v2 * mu**2), _MIN_POINT_SD)
-            cdf = ndtr((edges[None, :] - mu[:, None]) / sd[:, None])
-            pmf = np.diff(np.concatenate([np.zeros((n, 1)), cdf, np.ones((n, 1))], axis=1), axis=1)
-            table += w[:, None] * pmf
+            mixed_cdf[used] += w[used, None] * ndtr((edges[None, :] - mu[:, None]) / sd[:, None])
+        table = np.diff(np.concatenate([np.zeros((n, 1)), mixed_cdf, np.ones((n, 1))], axis=1), axis=1)
         table[~(np.isfinite(rate) & mdist.valid)] = np.nan
         return DiscretePointsDistribution(table)
 

@@ -46,7 +46,7 @@ from scipy.special import ndtr
 # base module, so a ``from`` import would fail when the minutes module is the first one imported.
 import nbaprops.models.minutes as minutes_model
 from nbaprops.errors import InputError, MissingColumnsError, ModelError
-from nbaprops.features.definitions import CONTEXT_COLUMNS, FEATURE_VERSIONS
+from nbaprops.features.definitions import CONTEXT_COLUMNS, FEATURE_VERSIONS, FEATURES_V2
 from nbaprops.models.boosters import booster_from_text, booster_to_text, predict_booster, train_booster
 from nbaprops.models.systems.base import (
     BoolArray,
@@ -80,7 +80,7 @@ _MIN_POINT_SD = 0.5
 
 def ppm_inputs(feature_version: str | None) -> tuple[str, ...]:
     """The rate booster's inputs for rows of ``feature_version`` (``None``: the v2 ones)."""
-    names = set(FEATURE_VERSIONS[feature_version or "v2_33features"]) | set(CONTEXT_COLUMNS)
+    names = set(FEATURE_VERSIONS[feature_version] if feature_version else FEATURES_V2) | set(CONTEXT_COLUMNS)
     return (_SHRUNK, *(f for f in PPM_INPUTS if f in names))
 
 

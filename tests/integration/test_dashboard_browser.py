@@ -279,7 +279,7 @@ def test_slate_shows_quarantined_line_and_skips(tab: Tab, served: Served, shots:
     assert [(int(r["attrs"]["playerId"]), r["reason"][0]) for r in quarantine] == [
         (served.quarantined_player, "quoted_after_tipoff")]
     rows = [r for r in _cells(page, "#slate-table tbody tr") if int(r["attrs"]["playerId"]) == served.quarantined_player]
-    assert len(rows) == 6 and {r["rec"][0] for r in rows} == {"NO_LINE"}
+    assert len(rows) == 7 and {r["rec"][0] for r in rows} == {"NO_LINE"}     # one per system
     assert all(r["reason"][0].endswith("quarantined: quoted_after_tipoff") for r in rows)
     expected_skips = served.query("""SELECT count(*) AS n FROM prediction_skips s WHERE s.batch_id =
                                      (SELECT any_value(batch_id) FROM player_prop_predictions WHERE game_date = ?)""",
@@ -308,7 +308,7 @@ def test_slate_filters_work_with_javascript_disabled(browser: Any, served: Serve
         assert len(shown) == len(expected)
         assert {(r["attrs"]["system"], r["rec"][0]) for r in shown} <= {("ensemble", "UNDER")}
         pg.goto(f"{served.base_url}/performance")
-        assert pg.locator("#perf-by-system tbody tr").count() == 6  # the tables need no JavaScript
+        assert pg.locator("#perf-by-system tbody tr").count() == 7  # seven systems; the tables need no JavaScript
     finally:
         context.close()
 

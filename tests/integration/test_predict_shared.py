@@ -254,7 +254,7 @@ def test_predict_stores_one_row_per_key_with_versions_and_line_provenance(built:
     assert len(rows) == batch["rows"] > 0
     _assert_unique_keys(rows)
     assert not rows.duplicated(["game_id", "player_id", "system_id", "line"]).any()
-    assert set(rows["system_id"]) == set(SYSTEM_IDS) and len(SYSTEM_IDS) == 6
+    assert set(rows["system_id"]) == set(SYSTEM_IDS) and len(SYSTEM_IDS) == 7
     assert (rows["game_date"].dt.date == DAY).all()
 
     # every slate player x system is stored, or skipped with a recorded reason: nothing silently dropped
@@ -605,7 +605,7 @@ def test_model_only_forecasts_are_stored_beside_the_blended_ones(built: Built) -
     assert {"model_only/catboost/model.cbm", "model_only/catboost/params.json",
             "calibrators/catboost.model_only.json"} <= set(manifest["files"])
     # the others read no line or price: each is its own model-only forecast
-    for sid in ("moving_average", "zone_matchup", "similarity", "xgboost"):
+    for sid in ("moving_average", "zone_matchup", "similarity", "xgboost", "minutes_ppm"):
         assert mo[sid] == {"source": "system", "model_version": manifest["model_versions"][sid]}, sid
     assert mo["ensemble"]["source"] == "model_only/ensemble"
     assert manifest["market_features"] == sorted(MARKET_FEATURES)

@@ -124,7 +124,7 @@ def fitted(data: tuple[pd.DataFrame, pd.Series, pd.DataFrame]) -> dict[str, Poin
 
 # ------------------------------------------------------------------------- registry and fit
 def test_registry_lists_every_system() -> None:
-    assert set(SYSTEMS) == {*BASE_SYSTEMS, "ensemble"}
+    assert set(SYSTEMS) == {*BASE_SYSTEMS, "minutes_ppm", "ensemble"}   # minutes_ppm: tests/unit/test_minutes_ppm.py
     assert isinstance(make_system("moving_average"), MovingAverageSystem)
     with pytest.raises(ModelError):
         make_system("mock")

@@ -195,6 +195,7 @@ class SlateSystem(StrEnum):
     similarity = SystemId.similarity.value
     xgboost = SystemId.xgboost.value
     catboost = SystemId.catboost.value
+    minutes_ppm = SystemId.minutes_ppm.value
     ensemble = SystemId.ensemble.value
 
 

@@ -104,6 +104,7 @@ class SystemId(StrEnum):
     similarity = "similarity"
     xgboost = "xgboost"
     catboost = "catboost"
+    minutes_ppm = "minutes_ppm"
     ensemble = "ensemble"
 
 

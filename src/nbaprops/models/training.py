@@ -39,7 +39,7 @@ from nbaprops.markets import POINTS, Market, get_market
 from nbaprops.models import registry
 from nbaprops.models.calibration import Calibrator
 from nbaprops.models.market_blend import MarketBlend
-from nbaprops.models.systems import distribution_family, make_system
+from nbaprops.models.systems import SYSTEMS, distribution_family, make_system
 from nbaprops.models.systems.base import PointsSystem
 from nbaprops.models.systems.ensemble import EnsembleSystem
 from nbaprops.odds import devig_two_way
@@ -48,7 +48,7 @@ from nbaprops.progress import Progress, no_progress
 __all__ = ["MEMBER_SYSTEMS", "MODEL_ONLY_DIR", "SYSTEM_IDS", "TrainingData", "calibration_threshold", "fit_model_set",
            "load_training_data", "train_models"]
 
-MEMBER_SYSTEMS = ("moving_average", "zone_matchup", "similarity", "xgboost", "catboost")
+MEMBER_SYSTEMS = ("moving_average", "zone_matchup", "similarity", "xgboost", "catboost", "minutes_ppm")
 SYSTEM_IDS = (*MEMBER_SYSTEMS, "ensemble")
 #: Sub-directory of a model set holding the model-only variants that differ from the main systems.
 MODEL_ONLY_DIR = registry.MODEL_ONLY_DIR
@@ -132,7 +132,7 @@ def train_models(con: duckdb.DuckDBPyConnection, model_dir: Path, until: dt.date
 
 def _member_params(sid: str, thread_count: int, feature_version: str) -> dict[str, Any]:
     params: dict[str, Any] = {"thread_count": thread_count} if sid in ("xgboost", "catboost") else {}
-    if params and feature_version != SERVED_FEATURE_VERSION:
+    if sid in ("xgboost", "catboost", "minutes_ppm") and feature_version != SERVED_FEATURE_VERSION:
         params["feature_version"] = feature_version
     return params
 
@@ -144,7 +144,8 @@ def _fit_member(sid: str, fit_rows: pd.DataFrame, history: pd.DataFrame, thread_
     without any line- or price-derived feature; ``family``: the spread family of the market
     (:func:`nbaprops.models.systems.distribution_family`; ``auto`` for points)."""
     params = _member_params(sid, thread_count, feature_version)
-    if family != "auto":
+    if family != "auto" and "family" in SYSTEMS[sid]._get_param_names():
+        # minutes_ppm has no spread family: its distribution is the mixture over minutes
         params["family"] = family
     if model_only:
         params["exclude_features"] = tuple(sorted(MARKET_FEATURES))
@@ -168,7 +169,7 @@ def fit_model_set(data: TrainingData, model_dir: Path, *, thread_count: int = 2,
                   started: float | None = None, executor: Executor | None = None) -> dict[str, Any]:
     """Fit, calibrate and save the model set of ``data`` (no warehouse access); return its manifest.
 
-    With an ``executor`` (``nbaprops.executors``) the five member systems and the model-only variants
+    With an ``executor`` (``nbaprops.executors``) the member systems and the model-only variants
     are fitted as parallel tasks; the ensemble, the calibration and the save follow on the caller, as
     in the serial run."""
     t0 = started if started is not None else time.perf_counter()

@@ -33,7 +33,7 @@ from nbaprops.predict.recommend import apply_availability, recommend
 
 __all__ = ["UnitResult", "WorkUnit", "run_unit"]
 
-MEMBER_ORDER = ("moving_average", "zone_matchup", "similarity", "xgboost", "catboost")
+MEMBER_ORDER = ("moving_average", "zone_matchup", "similarity", "xgboost", "catboost", "minutes_ppm")
 
 
 @dataclass

@@ -15,8 +15,10 @@ from nbaprops.errors import ModelError
 from nbaprops.models.systems.base import PointsDistribution, PointsSystem, SpreadModel, read_params_file
 from nbaprops.models.systems.boosted import BoostedTreeSystem
 from nbaprops.models.systems.catboost_system import CatBoostSystem
+from nbaprops.models.systems.discrete import DiscretePointsDistribution
 from nbaprops.models.systems.ensemble import EnsembleSystem
 from nbaprops.models.systems.families import DISTRIBUTION_FAMILIES, SpreadFamily, distribution_family
+from nbaprops.models.systems.minutes_ppm import MinutesPpmSystem
 from nbaprops.models.systems.moving_average import MovingAverageSystem
 from nbaprops.models.systems.similarity import SimilaritySystem
 from nbaprops.models.systems.xgboost_system import XGBoostSystem
@@ -27,7 +29,9 @@ __all__ = [
     "SYSTEMS",
     "BoostedTreeSystem",
     "CatBoostSystem",
+    "DiscretePointsDistribution",
     "EnsembleSystem",
+    "MinutesPpmSystem",
     "MovingAverageSystem",
     "PointsDistribution",
     "PointsSystem",
@@ -44,7 +48,7 @@ __all__ = [
 SYSTEMS: dict[str, type[PointsSystem]] = {
     cls.system_id: cls
     for cls in (MovingAverageSystem, ZoneMatchupSystem, SimilaritySystem, XGBoostSystem, CatBoostSystem,
-                EnsembleSystem)
+                MinutesPpmSystem, EnsembleSystem)
 }
 
 

@@ -15,7 +15,11 @@ import pandas as pd
 from nbaprops.errors import PhaseGateError
 from nbaprops.evaluate.grading import grade_predictions
 from nbaprops.predict.market import closing_market
+from nbaprops.pretip import pre_tip_sql
 from nbaprops.warehouse.connection import transaction
+
+#: pre-tip quotes of prop_line_snapshots (no alias): nbaprops.pretip
+PRE_TIP = pre_tip_sql("")
 
 __all__ = ["GRADE_COLUMNS", "grade_dates", "line_outcomes", "load_graded"]
 
@@ -43,7 +47,7 @@ def grade_dates(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date, *, req
                              "(run `nbaprops predict` first, and grade after the games)")
     if not dates:
         return 0
-    preds = con.execute("""
+    preds = con.execute(f"""
         WITH closing AS (
             -- the closing line: the last pre-tip quote of the same book (a 'closing' source row is one)
             SELECT game_date, player_id, sportsbook, arg_max(line, coalesce(quoted_at, TIMESTAMPTZ '1970-01-01')) AS closing_line,
@@ -52,7 +56,7 @@ def grade_dates(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date, *, req
             FROM prop_line_snapshots
             WHERE market = 'player_points' AND player_id IS NOT NULL
               AND game_date IN (SELECT unnest(?::DATE[]))
-              AND (quote_basis = 'closing' OR minutes_before_tipoff >= 0)
+              AND {PRE_TIP}
             GROUP BY ALL
         )
         SELECT p.game_id, p.game_date, p.player_id, p.system_id, p.line_key, CAST(p.line AS DOUBLE) AS line,
@@ -90,7 +94,7 @@ def grade_dates(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date, *, req
 def load_graded(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date) -> pd.DataFrame:
     """Graded rows of [lo, hi] with the columns the metrics and report need (including each
     prediction's ``model_only_points`` / ``model_only_p_over``, NULL for rows without them)."""
-    df = con.execute("""
+    df = con.execute(f"""
         SELECT g.*, p.over_price, p.under_price, p.line_source, p.sportsbook, p.model_only_points,
                p.model_only_p_over, p.best_price,
                p.best_book AS best_book_predicted, p.consensus_line, p.consensus_p_over, p.books_quoting,
@@ -104,7 +108,7 @@ def load_graded(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date) -> pd.
                    arg_max(over_price, coalesce(quoted_at, TIMESTAMPTZ '1970-01-01')) AS closing_over_price,
                    arg_max(under_price, coalesce(quoted_at, TIMESTAMPTZ '1970-01-01')) AS closing_under_price
             FROM prop_line_snapshots
-            WHERE market = 'player_points' AND (quote_basis = 'closing' OR minutes_before_tipoff >= 0)
+            WHERE market = 'player_points' AND {PRE_TIP}
             GROUP BY ALL) c ON c.game_date = g.game_date AND c.player_id = g.player_id AND c.sportsbook = p.sportsbook
         WHERE g.game_date BETWEEN ? AND ?
         ORDER BY g.game_date, g.game_id, g.player_id, g.system_id""", [lo, hi]).df()

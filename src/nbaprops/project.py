@@ -494,16 +494,18 @@ class Project:
 
     def predict(self, game_date: DateLike, *, min_minutes: float = 15.0, force: bool = False, workers: int = 1,
                 allow_fallback: bool = False, queue: str = "auto", redis_url: str | None = None,
-                progress: Progress = no_progress) -> BatchResult:
+                progress: Progress = no_progress, market_at: str = "close") -> BatchResult:
         """One prediction batch for a date (every expected player, every system); replaces the date's
-        stored rows when it consolidates."""
+        stored rows when it consolidates. ``market_at`` (``close``, the default, or ``open``): when the
+        market is read (:data:`nbaprops.predict.market.MARKET_AT`; docs/market.md)."""
         from nbaprops.predict.coordinator import start_batch
         from nbaprops.predict.queues import make_queue
 
         q = None if queue == "auto" else make_queue(workers, queue, redis_url=redis_url)
         try:
             return start_batch(self.con, self.settings, to_date(game_date), min_minutes=min_minutes, force=force,
-                               workers=workers, allow_fallback=allow_fallback, queue=q, progress=progress)
+                               workers=workers, allow_fallback=allow_fallback, queue=q, progress=progress,
+                               market_at=market_at)
         finally:
             if q is not None:
                 q.close()   # also when the batch was refused before it took the queue over
@@ -639,22 +641,27 @@ class Project:
 
     def backtest(self, date_from: DateLike, date_to: DateLike, *, retrain_every_days: int = 7,
                  report_dir: str | Path | None = None, command: str | None = None, workers: int = 1,
-                 executor: str = "serial", progress: Progress = no_progress) -> BacktestResult:
+                 executor: str = "serial", progress: Progress = no_progress,
+                 market_at: str = "close") -> BacktestResult:
         """Walk forward over the dates: for each block train only on earlier games, predict the block with
         its pre-tip lines, grade it. ``metrics`` is the dict written as metrics.json (also without a
         report directory). ``executor``: ``serial`` or ``ray`` (the retrain blocks as Ray tasks on
-        ``workers`` CPUs of a local Ray, or on the cluster at ``NBAPROPS_RAY_ADDRESS``)."""
+        ``workers`` CPUs of a local Ray, or on the cluster at ``NBAPROPS_RAY_ADDRESS``). ``market_at``:
+        ``close`` (the default) or ``open``, when each batch reads the market (docs/market.md)."""
         from nbaprops.evaluate.backtest import run_backtest
         from nbaprops.evaluate.metrics import summarize
         from nbaprops.evaluate.report import write_report
+        from nbaprops.predict.market import MARKET_AT
 
         lo, hi = _range(date_from, date_to)
         if retrain_every_days < 1:
             raise InputError(f"retrain every {retrain_every_days} days: use a whole number of days >= 1")
         if executor not in EXECUTORS:
             raise InputError(f"executor {executor!r}: use one of {', '.join(EXECUTORS)}")
+        if market_at not in MARKET_AT:
+            raise InputError(f"market_at {market_at!r}: use one of {', '.join(MARKET_AT)}", field="market_at")
         res = run_backtest(self.con, self.settings, lo, hi, retrain_every_days=retrain_every_days, workers=workers,
-                           executor=executor, progress=progress)
+                           executor=executor, progress=progress, market_at=market_at)
         graded = res.pop("graded")
         blocks = list(res.get("blocks", []))
         report = None

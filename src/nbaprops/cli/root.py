@@ -284,9 +284,16 @@ def predict(
                              ] = "auto",
     redis_url: Annotated[str | None, typer.Option("--redis-url", envvar="NBAPROPS_REDIS_URL",
                                                   help="broker for --queue redis")] = None,
+    market_at: Annotated[str, typer.Option("--market-at",
+                                           help="when the market is read: close (every quote so far, the default) "
+                                                "or open (each player-game's first snapshot)")] = "close",
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Predict every expected player of a date (or a range) with every system; replaces, never appends."""
+    from nbaprops.predict.market import MARKET_AT
+
+    if market_at not in MARKET_AT:
+        raise typer.BadParameter(f"--market-at must be one of {', '.join(MARKET_AT)}, got {market_at!r}")
     if date and (date_from or date_to):
         raise typer.BadParameter("give --date or --from/--to, not both")
     if not date and not (date_from and date_to):
@@ -300,7 +307,8 @@ def predict(
             prog.update(task, description=f"predict {d}", completed=i)
             # one queue per batch (the batch closes it); "auto" keeps the inline / process-pool default
             results.append(p.predict(d, min_minutes=min_minutes, force=force, workers=workers,
-                                     allow_fallback=allow_fallback, queue=queue_backend, redis_url=redis_url).as_dict())
+                                     allow_fallback=allow_fallback, queue=queue_backend, redis_url=redis_url,
+                                     market_at=market_at).as_dict())
         prog.update(task, completed=len(dates))
     if as_json:
         emit(results if len(results) != 1 else results[0])
@@ -362,10 +370,17 @@ def backtest(
     workers: Annotated[int, typer.Option("--workers", min=1)] = 1,
     executor: Annotated[str, typer.Option("--executor", help="serial, or ray: the retrain blocks as Ray tasks "
                                           "(local Ray on --workers CPUs, or NBAPROPS_RAY_ADDRESS)")] = "serial",
+    market_at: Annotated[str, typer.Option("--market-at",
+                                           help="when each batch reads the market: close (the default) or open "
+                                                "(each player-game's first snapshot)")] = "close",
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Walk-forward: for each block train only on earlier games, predict the block, grade, roll forward."""
     from nbaprops.evaluate.metrics import betting_metrics, points_metrics, probability_metrics
+    from nbaprops.predict.market import MARKET_AT
+
+    if market_at not in MARKET_AT:
+        raise typer.BadParameter(f"--market-at must be one of {', '.join(MARKET_AT)}, got {market_at!r}")
 
     text = retrain_every.strip().lower().rstrip("d")
     if not text.isdigit() or int(text) < 1:
@@ -379,7 +394,8 @@ def backtest(
         f"nbaprops backtest --from {lo} --to {hi} --retrain-every {retrain_every}"
     with progress_bar() as prog:
         bt = p.backtest(lo, hi, retrain_every_days=int(text), report_dir=report, command=cmd, workers=workers,
-                        executor=executor, progress=_bar(prog, prog.add_task("backtest", total=1)))
+                        executor=executor, progress=_bar(prog, prog.add_task("backtest", total=1)),
+                        market_at=market_at)
     graded = bt.graded
     res: dict[str, Any] = dict(bt.info)
     if bt.report is not None:

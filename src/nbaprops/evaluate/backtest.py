@@ -43,7 +43,7 @@ def _fit_block(data: TrainingData, model_dir: str, thread_count: int) -> dict[st
 
 def run_backtest(con: duckdb.DuckDBPyConnection, settings: Settings, lo: dt.date, hi: dt.date, *,
                  retrain_every_days: int = 7, progress: Progress = no_progress, workers: int = 1,
-                 executor: str | Executor = "serial") -> dict[str, Any]:
+                 executor: str | Executor = "serial", market_at: str = "close") -> dict[str, Any]:
     """Walk forward over [lo, hi]; returns the graded frame's summary inputs and the blocks.
 
     The retrain blocks are independent (each trains on games before its first date), so they run as
@@ -52,7 +52,8 @@ def run_backtest(con: duckdb.DuckDBPyConnection, settings: Settings, lo: dt.date
     object store), a task fits and saves the model set under the shared model directory, and the driver
     predicts the block's dates with it as soon as it is saved (serial: ``workers`` local prediction
     processes; Ray: the slate's units as Ray tasks), then grades once. The rows stored are the same
-    whatever the executor.
+    whatever the executor. ``market_at`` (``close`` or ``open``) is passed to every batch: when the
+    market is read (docs/market.md).
     """
     t0 = time.perf_counter()
     dates = [r[0] for r in con.execute("""SELECT DISTINCT game_date FROM feature_store
@@ -99,7 +100,8 @@ def run_backtest(con: duckdb.DuckDBPyConnection, settings: Settings, lo: dt.date
                                        f"cannot predict {d}")
                 progress(f"predict {d}", done_dates, len(dates))
                 start_batch(con, settings, d, force=True, workers=predict_workers, model_dir=bt_dir,
-                            model_set=model_set, queue=None if ex.name == "serial" else ExecutorQueue(ex))
+                            model_set=model_set, queue=None if ex.name == "serial" else ExecutorQueue(ex),
+                            market_at=market_at)
                 blocks[k]["dates"].append(str(d))
                 done_dates += 1
     finally:
@@ -110,7 +112,7 @@ def run_backtest(con: duckdb.DuckDBPyConnection, settings: Settings, lo: dt.date
     graded = load_graded(con, lo, hi)
     check_no_leakage(graded, bt_dir)
     return {"graded": graded, "blocks": blocks, "dates": len(dates), "graded_rows": graded_rows,
-            "seconds": round(time.perf_counter() - t0, 1), "model_dir": str(bt_dir), "executor": ex.name,
+            "seconds": round(time.perf_counter() - t0, 1), "model_dir": str(bt_dir), "executor": ex.name, "market_at": market_at,
             "executor_workers": ex.workers}
 
 

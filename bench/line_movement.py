@@ -7,8 +7,11 @@ Usage: python bench/line_movement.py --db PATH [--from 2024-03-01 --to 2024-05-2
 Walk-forward: every ``--retrain-every`` days the CatBoost system (served settings, every feature of
 the version, line features included) is trained on every played game from ``--train-from`` strictly
 before the block, once on v3_availability and once on v4_market_movement, and predicts every played
-game of the block. Prints, on the rows with a points line, MAE of each version, the line's own MAE on
-the same rows, and the same on the rows whose player-game has two or more snapshots (the only rows
+game of the block. The **blended** forecast is the market blend's points map
+(``models/market_blend.py``: ``line + beta * (mean - line)``, ``beta`` in [0, 1] by least squares)
+with ``beta`` fitted walk-forward on the earlier blocks' out-of-sample line rows (unblended until
+300 such rows exist, as ``MarketBlend``). Prints, on the rows with a points line, MAE of each version
+(raw and blended), the line's own MAE on the same rows, and the same on the rows whose player-game has two or more snapshots (the only rows
 where "move since the open" can be non-zero at a time before the close) and on the rows whose consensus
 line moved.
 
@@ -26,9 +29,11 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from nbaprops.features.reader import load_rows
+from nbaprops.models.market_blend import MIN_ROWS
 from nbaprops.models.systems.catboost_system import CatBoostSystem
 from nbaprops.warehouse import connect
 
@@ -37,6 +42,20 @@ VERSIONS = ("v3_availability", "v4_market_movement")
 
 def _mae(err: pd.Series) -> float:
     return float(err.abs().mean()) if len(err) else float("nan")
+
+
+def _beta(done: list[pd.DataFrame], version: str) -> float | None:
+    """The blend's points shrink fitted on the earlier blocks' line rows (None: too few rows)."""
+    if not done:
+        return None
+    past = pd.concat(done)
+    past = past[past["line"].notna()]
+    if len(past) < MIN_ROWS:
+        return None
+    d = (past[version] - past["line"]).to_numpy(dtype="float64")
+    r = (past["actual_points"] - past["line"]).to_numpy(dtype="float64")
+    denom = float(np.dot(d, d))
+    return float(np.clip(np.dot(d, r) / denom, 0.0, 1.0)) if denom > 0 else 0.0
 
 
 def main() -> None:
@@ -56,7 +75,7 @@ def main() -> None:
     multi = con.execute("""SELECT game_date, player_id, max(snapshot_seq) >= 2 AS multi_snapshot
                            FROM line_quotes WHERE game_date BETWEEN ? AND ? GROUP BY ALL""", [lo, hi]).df()
     multi["game_date"] = pd.to_datetime(multi["game_date"])
-    out = []
+    out: list[pd.DataFrame] = []
     day, n_fits = lo, 0
     while day <= hi:
         end = min(day + dt.timedelta(days=args.retrain_every - 1), hi)
@@ -65,13 +84,18 @@ def main() -> None:
             train = rows[rows["game_date"] < pd.Timestamp(day)]
             block = test[["game_date", "game_id", "player_id", "actual_points", "line", "mkt_consensus_line_move",
                           "mkt_books_quoting"]].copy()
+            betas = []
             for v in VERSIONS:
                 m = CatBoostSystem(thread_count=args.threads, feature_version=v).fit(train, train["actual_points"])
                 block[v] = m.predict(test)
+                beta = _beta(out, v)
+                betas.append(beta)
+                block[f"{v}_blended"] = block[v] if beta is None else np.where(
+                    block["line"].notna(), block["line"] + beta * (block[v] - block["line"]), block[v])
                 n_fits += 1
             out.append(block)
-            print(f"  block {day}..{end}: {len(block)} rows, {block['line'].notna().sum()} with a line "
-                  f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+            print(f"  block {day}..{end}: {len(block)} rows, {block['line'].notna().sum()} with a line, "
+                  f"blend beta v3/v4 {betas} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
         day = end + dt.timedelta(days=1)
     res = pd.concat(out, ignore_index=True)
     res["game_date"] = pd.to_datetime(res["game_date"])
@@ -85,12 +109,15 @@ def main() -> None:
     }
     print(f"line-movement walk-forward {lo}..{hi}: retrain every {args.retrain_every} d, train from "
           f"{args.train_from}, {n_fits} CatBoost fits, {len(res)} player-games, wall {time.perf_counter() - t0:.0f} s")
-    print(f"{'segment':28s} {'rows':>6s} {'v3 MAE':>7s} {'v4 MAE':>7s} {'v4-v3':>7s} {'line':>7s} "
-          f"{'v3-line':>8s} {'v4-line':>8s}")
-    for name, sub in segments.items():
-        y = sub["actual_points"]
-        e3, e4, el = _mae(sub[VERSIONS[0]] - y), _mae(sub[VERSIONS[1]] - y), _mae(sub["line"] - y)
-        print(f"{name:28s} {len(sub):6d} {e3:7.3f} {e4:7.3f} {e4 - e3:+7.3f} {el:7.3f} {e3 - el:+8.3f} {e4 - el:+8.3f}")
+    for kind, suffix in (("raw CatBoost", ""), ("blended", "_blended")):
+        print(f"{kind}: {'segment':28s} {'rows':>6s} {'v3 MAE':>7s} {'v4 MAE':>7s} {'v4-v3':>7s} {'line':>7s} "
+              f"{'v3-line':>8s} {'v4-line':>8s}")
+        for name, sub in segments.items():
+            y = sub["actual_points"]
+            e3, e4 = _mae(sub[VERSIONS[0] + suffix] - y), _mae(sub[VERSIONS[1] + suffix] - y)
+            el = _mae(sub["line"] - y)
+            print(f"{kind}: {name:28s} {len(sub):6d} {e3:7.3f} {e4:7.3f} {e4 - e3:+7.3f} {el:7.3f} "
+                  f"{e3 - el:+8.3f} {e4 - el:+8.3f}")
 
 
 if __name__ == "__main__":

@@ -549,6 +549,19 @@ class Project:
             return predictions_page(cur, to_date(game_date), columns, system=system, recommendation=recommendation,
                                     limit=limit, offset=offset)
 
+    def book_quotes(self, game_date: DateLike, *, player_ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
+        """Every book's line and prices for each quoted player of a date, the best over / under price at
+        the prediction's line (flagged ``best_over`` / ``best_under`` on the book), and the consensus
+        with its move since the open (docs/market.md, "Every book on the slate page")."""
+        from nbaprops.queries.book_quotes import slate_book_quotes
+
+        day = to_date(game_date)
+        with self.reader() as cur:
+            lines = dict(cur.execute("""SELECT player_id, mode(CAST(line AS DOUBLE)) FROM player_prop_predictions
+                                        WHERE game_date = ? AND line IS NOT NULL GROUP BY player_id""",
+                                     [day]).fetchall())
+            return slate_book_quotes(cur, day, lines=lines, player_ids=player_ids)
+
     def batch(self, batch_id: str, columns: Sequence[str]) -> dict[str, Any] | None:
         """One prediction batch row, or None."""
         from nbaprops.queries.tables import batch

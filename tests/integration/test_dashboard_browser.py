@@ -563,7 +563,7 @@ def test_slate_shows_every_book_and_highlights_the_best_price(tab: Tab, served: 
         m = markets.nth(i)
         pid = int(m.get_attribute("data-player-id") or 0)
         m.locator("summary").click()
-        books = m.eval_on_selector_all("table.books tbody tr", """rows => rows.map(tr => ({
+        books = m.locator("table.books tbody tr").evaluate_all("""rows => rows.map(tr => ({
             book: tr.dataset.book, rejected: tr.classList.contains('rejected'),
             line: parseFloat(tr.children[1].dataset.value), over: parseFloat(tr.children[2].dataset.value),
             under: parseFloat(tr.children[3].dataset.value), best_over: tr.children[2].dataset.best === 'over',

@@ -112,8 +112,8 @@ def run_backtest(con: duckdb.DuckDBPyConnection, settings: Settings, lo: dt.date
     graded = load_graded(con, lo, hi)
     check_no_leakage(graded, bt_dir)
     return {"graded": graded, "blocks": blocks, "dates": len(dates), "graded_rows": graded_rows,
-            "seconds": round(time.perf_counter() - t0, 1), "model_dir": str(bt_dir), "executor": ex.name, "market_at": market_at,
-            "executor_workers": ex.workers}
+            "seconds": round(time.perf_counter() - t0, 1), "model_dir": str(bt_dir), "executor": ex.name,
+            "executor_workers": ex.workers, "market_at": market_at}
 
 
 def check_no_leakage(graded: pd.DataFrame, model_dir: Path) -> None:

@@ -534,10 +534,13 @@ class Project:
 
     def predict(self, game_date: DateLike, *, min_minutes: float = 15.0, force: bool = False, workers: int = 1,
                 allow_fallback: bool = False, queue: str = "auto", redis_url: str | None = None,
-                progress: Progress = no_progress, market: str | None = None) -> BatchResult:
+                progress: Progress = no_progress, market: str | None = None,
+                market_at: str = "close") -> BatchResult:
         """One prediction batch for a date (every expected player, every system); replaces the date's
         stored rows of the batch's markets when it consolidates. ``market``: a name or key, a
-        comma-separated list or ``all``; default points plus every market with a served model set."""
+        comma-separated list or ``all``; default points plus every market with a served model set.
+        ``market_at`` (``close``, the default, or ``open``): when the market is read
+        (:data:`nbaprops.predict.market.MARKET_AT`; docs/market.md)."""
         from nbaprops.markets import MARKETS, parse_markets
         from nbaprops.models.registry import served_markets
         from nbaprops.predict.coordinator import start_batch
@@ -552,7 +555,7 @@ class Project:
         try:
             return start_batch(self.con, self.settings, to_date(game_date), min_minutes=min_minutes, force=force,
                                workers=workers, allow_fallback=allow_fallback, queue=q, progress=progress,
-                               markets=markets)
+                               markets=markets, market_at=market_at)
         finally:
             if q is not None:
                 q.close()   # also when the batch was refused before it took the queue over
@@ -596,6 +599,20 @@ class Project:
         with self.reader() as cur:
             return predictions_page(cur, to_date(game_date), columns, system=system, recommendation=recommendation,
                                     limit=limit, offset=offset, markets=_market_keys(market))
+
+    def book_quotes(self, game_date: DateLike, *, player_ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
+        """Every book's line and prices for each quoted player of a date, the best over / under price at
+        the prediction's line (flagged ``best_over`` / ``best_under`` on the book), and the consensus
+        with its move since the open (docs/market.md, "Every book on the slate page")."""
+        from nbaprops.queries.book_quotes import slate_book_quotes
+
+        day = to_date(game_date)
+        with self.reader() as cur:
+            lines = dict(cur.execute("""SELECT player_id, mode(CAST(line AS DOUBLE)) FROM player_prop_predictions
+                                        WHERE game_date = ? AND line IS NOT NULL AND market = 'player_points'
+                                        GROUP BY player_id""",
+                                     [day]).fetchall())
+            return slate_book_quotes(cur, day, lines=lines, player_ids=player_ids)
 
     def batch(self, batch_id: str, columns: Sequence[str]) -> dict[str, Any] | None:
         """One prediction batch row, or None."""
@@ -696,26 +713,30 @@ class Project:
     def backtest(self, date_from: DateLike, date_to: DateLike, *, retrain_every_days: int = 7,
                  report_dir: str | Path | None = None, command: str | None = None, workers: int = 1,
                  executor: str = "serial", progress: Progress = no_progress,
-                 markets: Sequence[str] | str | None = None) -> BacktestResult:
+                 markets: Sequence[str] | str | None = None, market_at: str = "close") -> BacktestResult:
         """Walk forward over the dates: for each block train only on earlier games, predict the block with
         its pre-tip lines, grade it. ``metrics`` is the dict written as metrics.json (also without a
         report directory). ``executor``: ``serial`` or ``ray`` (the retrain blocks as Ray tasks on
         ``workers`` CPUs of a local Ray, or on the cluster at ``NBAPROPS_RAY_ADDRESS``). ``markets``
         (names or keys, or one ``--market`` string: a comma list or ``all``; None: points): each
         retrain block trains one model set per market, then the markets are predicted, graded and
-        reported; with several, the metrics are per (market, system)."""
+        reported; with several, the metrics are per (market, system). ``market_at``: ``close`` (the
+        default) or ``open``, when each batch reads the market (docs/market.md)."""
         from nbaprops.evaluate.backtest import run_backtest
         from nbaprops.evaluate.metrics import summarize
         from nbaprops.evaluate.report import write_report
         from nbaprops.markets import get_market
+        from nbaprops.predict.market import MARKET_AT
 
         lo, hi = _range(date_from, date_to)
         if retrain_every_days < 1:
             raise InputError(f"retrain every {retrain_every_days} days: use a whole number of days >= 1")
         if executor not in EXECUTORS:
             raise InputError(f"executor {executor!r}: use one of {', '.join(EXECUTORS)}")
+        if market_at not in MARKET_AT:
+            raise InputError(f"market_at {market_at!r}: use one of {', '.join(MARKET_AT)}", field="market_at")
         res = run_backtest(self.con, self.settings, lo, hi, retrain_every_days=retrain_every_days, workers=workers,
-                           executor=executor, progress=progress,
+                           executor=executor, progress=progress, market_at=market_at,
                            markets=tuple(get_market(k) for k in (_market_keys(markets) or ["points"])))
         graded = res.pop("graded")
         blocks = list(res.get("blocks", []))

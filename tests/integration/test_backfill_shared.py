@@ -57,6 +57,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "player_daily_cache": ("cache_date", "player_id"),
     "composite_factors": ("game_date", "player_id"),
     "player_availability": ("game_date", "player_id"),
+    "line_movement": ("game_date", "player_id"),
     "feature_values": ("game_date", "player_id"),
     "feature_store": ("game_date", "player_id", "feature_version"),
     "market_feature_values": ("game_date", "player_id", "market"),
@@ -113,7 +114,7 @@ def test_derived_row_counts(con: duckdb.DuckDBPyConnection, backfill_report: dic
     assert n["player_game_summary"] == BOXSCORE_ROWS
     ctx = n["upcoming_player_game_context"]
     for t in ("player_scoring_profile", "player_daily_cache", "composite_factors", "player_availability",
-              "feature_values"):
+              "line_movement", "feature_values"):
         assert n[t] == ctx, t
     assert n["feature_store"] == len(FEATURE_VERSIONS) * ctx
     assert n["market_feature_values"] == (len(MARKETS) - 1) * ctx   # every market but points

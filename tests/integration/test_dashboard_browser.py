@@ -490,7 +490,8 @@ def test_board_shows_the_warehouse_and_filters(tab: Tab, served: Served, shots: 
     cards = _board_cards(page)
     assert sorted(c["player"] for c in cards) == sorted(int(p) for p in quoted["player_id"]) and cards
     preds = served.query("""SELECT player_id, CAST(line AS DOUBLE) AS line, p_over FROM player_prop_predictions
-                            WHERE game_date = ? AND system_id = 'catboost' AND line IS NOT NULL""", [D1])
+                            WHERE game_date = ? AND system_id = 'catboost' AND line IS NOT NULL
+                              AND market = 'player_points'""", [D1])
     by_player = {int(r.player_id): r for r in preds.itertuples()}
     checked = 0
     for c in cards:
@@ -626,3 +627,58 @@ def test_slate_and_performance_market_selector(tab: Tab, served: Served, shots: 
             grade_dates(cur, D1, D1)
         finally:
             cur.close()
+
+def _decimal(american: float) -> float:
+    return 1 + (american / 100 if american > 0 else 100 / -american)
+
+
+def test_slate_shows_every_book_and_highlights_the_best_price(tab: Tab, served: Served, shots: Path) -> None:
+    """On the real 2024-04-10 slate (Odds API, ~8 books per player): each player's market lists exactly the
+    books quoting him in the warehouse (their newest pre-tip quote), and the highlighted over / under price
+    is the highest decimal price among the books not rejected that quote the prediction's line."""
+    pg = tab.page
+    pg.goto(f"{served.base_url}/slate?date={D1}&system=catboost")
+    markets = pg.locator("details.market")
+    assert markets.count() > 20
+    newest = served.query("""SELECT player_id, sportsbook, arg_max(line, quoted_at) AS line,
+                                    arg_max(over_price, quoted_at) AS over_price
+                             FROM line_quotes WHERE game_date = ? GROUP BY ALL""", [D1])
+    lines = served.query("""SELECT player_id, CAST(line AS DOUBLE) AS line FROM player_prop_predictions
+                            WHERE game_date = ? AND system_id = 'catboost' AND line IS NOT NULL
+                              AND market = 'player_points'""", [D1])
+    line_of = dict(zip(lines["player_id"].astype(int), lines["line"], strict=True))
+    checked = 0
+    for i in range(markets.count()):
+        m = markets.nth(i)
+        pid = int(m.get_attribute("data-player-id") or 0)
+        m.locator("summary").click()
+        books = m.locator("table.books tbody tr").evaluate_all("""rows => rows.map(tr => ({
+            book: tr.dataset.book, rejected: tr.classList.contains('rejected'),
+            line: parseFloat(tr.children[1].dataset.value), over: parseFloat(tr.children[2].dataset.value),
+            under: parseFloat(tr.children[3].dataset.value), best_over: tr.children[2].dataset.best === 'over',
+            best_under: tr.children[3].dataset.best === 'under',
+            bg: getComputedStyle(tr.children[2]).backgroundColor}))""")
+        mine = newest[newest["player_id"] == pid]
+        assert sorted(b["book"] for b in books) == sorted(mine["sportsbook"]), pid
+        if pid not in line_of:
+            assert not any(b["best_over"] or b["best_under"] for b in books)
+            continue
+        at_line = [b for b in books if not b["rejected"] and b["line"] == line_of[pid]]
+        for side in ("over", "under"):
+            best = [b for b in books if b[f"best_{side}"]]
+            if not at_line:
+                assert best == []
+                continue
+            assert len(best) == 1, (pid, side, books)
+            assert not best[0]["rejected"] and best[0]["line"] == line_of[pid]
+            assert _decimal(best[0][side]) == max(_decimal(b[side]) for b in at_line)
+        highlighted = [b for b in books if b["best_over"]]
+        if highlighted:
+            plain = [b for b in books if not b["best_over"]]
+            # the highlight is visible: a background of its own, unlike the other cells of the column
+            assert highlighted[0]["bg"] not in ("rgba(0, 0, 0, 0)", "transparent")
+            assert all(b["bg"] != highlighted[0]["bg"] for b in plain)
+            checked += 1
+    assert checked > 20
+    markets.nth(0).scroll_into_view_if_needed()
+    pg.screenshot(path=str(shots / "slate_markets.png"), full_page=False)

@@ -47,6 +47,7 @@ KEYS: dict[str, list[str]] = {
     "player_daily_cache": ["cache_date", "player_id"],
     "composite_factors": ["game_date", "player_id"],
     "player_availability": ["game_id", "player_id"],
+    "line_movement": ["game_id", "player_id"],
     "feature_values": ["game_id", "player_id"],
     "market_feature_values": ["game_id", "player_id", "market"],
 }

@@ -18,6 +18,7 @@ from nbaprops.features.definitions import (
     FEATURES_V1,
     FEATURES_V2,
     FEATURES_V3,
+    FEATURES_V4,
 )
 from nbaprops.features.reader import load_rows, wide_features_sql
 from nbaprops.features.store import build_feature_store, load_features
@@ -38,7 +39,7 @@ def _value(day: dt.date, player: int, i: int) -> float | None:
     """A distinct value per (date, player, feature position); every 7th position is missing."""
     if (i + player) % 7 == 0:
         return None
-    if FEATURES_V3[i] in DECIMAL_FEATURES:
+    if FEATURES_V4[i] in DECIMAL_FEATURES:
         return ((day.day + player + i) % 19) / 2
     return day.day * 10_000 + player * 100 + i + 0.25
 
@@ -72,6 +73,13 @@ def con() -> Iterator[duckdb.DuckDBPyConnection]:
                 avail[name] = value
                 avail[f"{name}__src"] = "missing" if value is None else "phase4"
             _insert(c, "player_availability", avail)
+            # the v4 additions come from line_movement
+            move: dict[str, Any] = {"game_date": day, "game_id": game_id, "player_id": player}
+            for i, name in enumerate(FEATURES_V4[len(FEATURES_V3):], start=len(FEATURES_V3)):
+                value = _value(day, player, i)
+                move[name] = value
+                move[f"{name}__src"] = "missing" if value is None else "vegas"
+            _insert(c, "line_movement", move)
             if player != NO_CONTEXT:
                 _insert(c, "upcoming_player_game_context", {
                     "game_id": game_id, "game_date": day, "player_id": player, "current_points_line": 20.5 + player,
@@ -85,7 +93,7 @@ def con() -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def _expected(day: dt.date, player: int, names: tuple[str, ...]) -> list[float]:
-    return [np.nan if (v := _value(day, player, FEATURES_V3.index(n))) is None else v for n in names]
+    return [np.nan if (v := _value(day, player, FEATURES_V4.index(n))) is None else v for n in names]
 
 
 @pytest.mark.parametrize("version", sorted(FEATURE_VERSIONS))
@@ -96,7 +104,7 @@ def test_load_rows_puts_each_array_position_in_its_named_column(con: duckdb.Duck
     # the player without a line-context row is left out by the line join
     assert sorted(set(rows["player_id"])) == [11, 12]
     assert len(rows) == 4
-    assert [c for c in rows.columns if c in FEATURES_V3] == list(names)
+    assert [c for c in rows.columns if c in FEATURES_V4] == list(names)
     for r in rows.itertuples(index=False):
         got = [getattr(r, n) for n in names]
         np.testing.assert_array_equal(got, _expected(r.game_date.date(), r.player_id, names))

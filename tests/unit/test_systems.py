@@ -16,6 +16,8 @@ from nbaprops.features.definitions import (
     FEATURES_V1,
     FEATURES_V2,
     FEATURES_V3,
+    FEATURES_V4,
+    LINE_MOVEMENT_FEATURES,
     MARKET_FEATURES,
 )
 from nbaprops.models.systems import (
@@ -442,9 +444,11 @@ def test_spread_is_learned_and_grows_with_mean() -> None:
 
 # ------------------------------------------------------------------------- model-only variants
 def test_market_inputs_name_every_line_or_price_feature_a_system_reads(fitted: dict[str, PointsSystem]) -> None:
-    assert {"vegas_points_line", "vegas_opening_line", "vegas_line_move", "has_vegas_line"} == MARKET_FEATURES
-    assert set(FEATURES_V2) >= MARKET_FEATURES and not MARKET_FEATURES & set(FEATURES_V1)
-    assert fitted["catboost"].market_inputs() == MARKET_FEATURES
+    line = {"vegas_points_line", "vegas_opening_line", "vegas_line_move", "has_vegas_line"}
+    assert line | set(LINE_MOVEMENT_FEATURES) == MARKET_FEATURES
+    assert set(FEATURES_V2) & MARKET_FEATURES == line and not MARKET_FEATURES & set(FEATURES_V1)
+    assert set(FEATURES_V4) >= MARKET_FEATURES
+    assert fitted["catboost"].market_inputs() == line
     for sid in ("moving_average", "zone_matchup", "similarity", "xgboost"):
         assert fitted[sid].market_inputs() == frozenset(), sid
         assert not set(fitted[sid].required_columns) & MARKET_FEATURES, sid

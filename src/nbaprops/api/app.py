@@ -55,6 +55,7 @@ from nbaprops.api.cache import ResponseCache, ResponseCacheMiddleware
 from nbaprops.api.jobs import JobQueue, JobRunner
 from nbaprops.api.models import (
     BatchResponse,
+    BookQuotesPage,
     ErrorResponse,
     FieldError,
     GameDate,
@@ -64,6 +65,7 @@ from nbaprops.api.models import (
     JobResponse,
     MarketParam,
     ModelInfo,
+    PlayerMarket,
     PredictionRow,
     PredictionsPage,
     ReadyResponse,
@@ -360,6 +362,19 @@ def predictions(
     return PredictionsPage(game_date=date, system=system, recommendation=recommendation, market=market, total=total,
                            limit=limit,
                            offset=offset, next_offset=nxt if nxt < total else None, items=items)
+
+
+@router.get("/predictions/quotes", response_model=BookQuotesPage, tags=["predictions"], responses=_ERRORS)
+def prediction_quotes(
+    date: Annotated[GameDate, Query(description="game date, YYYY-MM-DD")],
+    state: StateDep,
+    player_id: Annotated[int | None, Query(ge=1, le=10**12, description="only this player")] = None,
+) -> BookQuotesPage:
+    """Every book's newest pre-tip points line and prices for each quoted player of a date, the best over
+    and under price at the prediction's line (``best_over`` / ``best_under`` on the book), quotes the
+    line gates rejected (with the reason, never best), and the consensus with its move since the open."""
+    players = state.project.book_quotes(date, player_ids=[player_id] if player_id is not None else None)
+    return BookQuotesPage(game_date=date, players=[PlayerMarket(**p) for p in players])
 
 
 # ------------------------------------------------------------------------------------------ errors

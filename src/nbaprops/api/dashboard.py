@@ -360,7 +360,8 @@ def slate_page(query: Annotated[SlateQuery, Query()], project: ProjectDep) -> HT
             nxt = "asc" if key in ("player", "team", "opponent", "system", "book", "recommendation", "model") else "desc"
         return _url("/slate", **base, sort=key, order=nxt)
 
-    return _page("slate.html", page="slate", title=f"Slate {game_date}", data=data, dates=dates,
+    markets = {m["player_id"]: m for m in project.book_quotes(game_date)} if data.rows else {}
+    return _page("slate.html", page="slate", title=f"Slate {game_date}", data=data, dates=dates, markets=markets,
                  game_date=game_date, system_choice=system_choice.value, systems=[s.value for s in SlateSystem],
                  recommendations=[r.value for r in Recommendation], sorts=list(SLATE_SORTS), sort=sort, order=order,
                  sort_url=sort_url, market_choice=market_choice,

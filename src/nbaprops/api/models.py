@@ -22,6 +22,8 @@ from nbaprops.markets import MARKETS, get_market
 
 __all__ = [
     "BatchResponse",
+    "BookQuote",
+    "BookQuotesPage",
     "ErrorResponse",
     "FieldError",
     "GameDate",
@@ -29,6 +31,7 @@ __all__ = [
     "MarketParam",
     "ModelInfo",
     "PredictionRow",
+    "PlayerMarket",
     "PredictionsPage",
     "ReadyResponse",
     "Recommendation",
@@ -284,6 +287,52 @@ class PredictionsPage(BaseModel):
     offset: int
     next_offset: int | None = Field(description="offset of the next page, None on the last page")
     items: list[PredictionRow]
+
+
+class BookQuote(BaseModel):
+    """One book's newest pre-tip points quote of a player (docs/market.md)."""
+
+    sportsbook: str
+    source: str
+    line: float | None = None
+    over_price: float | None = Field(default=None, description="American odds")
+    under_price: float | None = Field(default=None, description="American odds")
+    fair_p_over: float | None = Field(default=None, description="de-vigged P(over) of this book")
+    quoted_at: dt.datetime | None = Field(default=None, description="None for a source's closing row")
+    gate_reason: str | None = Field(default=None, description="why the line gates rejected it (never shopped)")
+    best_over: bool = Field(description="the best over price at the shopped line")
+    best_under: bool = Field(description="the best under price at the shopped line")
+
+
+class PlayerMarket(BaseModel):
+    """Every book's quote of one player, the best prices and the consensus with its move since the open."""
+
+    player_id: int
+    game_id: str | None = None
+    shopped_line: float | None = Field(default=None, description="the prediction's line, where prices are shopped")
+    best_over_price: float | None = None
+    best_over_book: str | None = None
+    best_under_price: float | None = None
+    best_under_book: str | None = None
+    consensus_line: float | None = Field(default=None, description="median line of the passing books now")
+    consensus_p_over: float | None = Field(default=None, description="pooled fair P(over) at the consensus line")
+    line_spread: float | None = None
+    books_quoting: int
+    consensus_at: dt.datetime | None = None
+    open_consensus_line: float | None = Field(default=None, description="the same, in the first snapshot")
+    open_consensus_p_over: float | None = None
+    open_at: dt.datetime | None = None
+    consensus_line_move: float | None = Field(default=None, description="consensus line now - at the open")
+    consensus_p_over_move: float | None = Field(
+        default=None, description="pooled fair P(over) at the consensus line now: now - at the open")
+    books: list[BookQuote]
+
+
+class BookQuotesPage(BaseModel):
+    """Every quoted player of a date with every book's line and prices."""
+
+    game_date: dt.date
+    players: list[PlayerMarket]
 
 
 def row_dict(columns: list[str], values: tuple[Any, ...]) -> dict[str, Any]:

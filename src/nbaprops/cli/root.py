@@ -338,11 +338,18 @@ def predict(
                                                   help="broker for --queue redis")] = None,
     market: Annotated[str | None, typer.Option("--market", help="prop market(s): a name, a comma list or all "
                                                "(default: points and every market with a served model set)")] = None,
+    market_at: Annotated[str, typer.Option("--market-at",
+                                           help="when the market is read: close (every quote so far, the default) "
+                                                "or open (each player-game's first snapshot)")] = "close",
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Predict every expected player of a date (or a range) with every system, in every market with a
     model set; replaces the date's rows of those markets, never appends."""
+    from nbaprops.predict.market import MARKET_AT
+
     _market_option(market)  # an unknown market fails here, before any batch
+    if market_at not in MARKET_AT:
+        raise typer.BadParameter(f"--market-at must be one of {', '.join(MARKET_AT)}, got {market_at!r}")
     if date and (date_from or date_to):
         raise typer.BadParameter("give --date or --from/--to, not both")
     if not date and not (date_from and date_to):
@@ -357,7 +364,7 @@ def predict(
             # one queue per batch (the batch closes it); "auto" keeps the inline / process-pool default
             results.append(p.predict(d, min_minutes=min_minutes, force=force, workers=workers,
                                      allow_fallback=allow_fallback, queue=queue_backend, redis_url=redis_url,
-                                     market=market).as_dict())
+                                     market=market, market_at=market_at).as_dict())
         prog.update(task, completed=len(dates))
     if as_json:
         emit(results if len(results) != 1 else results[0])
@@ -444,10 +451,17 @@ def backtest(
     market: Annotated[str | None, typer.Option("--market", help="markets to walk forward (one model set per market "
                                                "and block): names or keys, a comma list, or 'all'; default points")
                       ] = None,
+    market_at: Annotated[str, typer.Option("--market-at",
+                                           help="when each batch reads the market: close (the default) or open "
+                                                "(each player-game's first snapshot)")] = "close",
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Walk-forward: for each block train only on earlier games, predict the block, grade, roll forward."""
     from nbaprops.evaluate.metrics import betting_metrics, market_by, points_metrics, probability_metrics
+    from nbaprops.predict.market import MARKET_AT
+
+    if market_at not in MARKET_AT:
+        raise typer.BadParameter(f"--market-at must be one of {', '.join(MARKET_AT)}, got {market_at!r}")
 
     text = retrain_every.strip().lower().rstrip("d")
     if not text.isdigit() or int(text) < 1:
@@ -463,7 +477,7 @@ def backtest(
     with progress_bar() as prog:
         bt = p.backtest(lo, hi, retrain_every_days=int(text), report_dir=report, command=cmd, workers=workers,
                         executor=executor, progress=_bar(prog, prog.add_task("backtest", total=1)),
-                        markets=markets)
+                        markets=markets, market_at=market_at)
     graded = bt.graded
     res: dict[str, Any] = dict(bt.info)
     if bt.report is not None:

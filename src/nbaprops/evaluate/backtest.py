@@ -47,7 +47,8 @@ def _fit_block(data: TrainingData | list[TrainingData], model_dir: str, thread_c
 
 def run_backtest(con: duckdb.DuckDBPyConnection, settings: Settings, lo: dt.date, hi: dt.date, *,
                  retrain_every_days: int = 7, progress: Progress = no_progress, workers: int = 1,
-                 executor: str | Executor = "serial", markets: tuple[Market, ...] = (POINTS,)) -> dict[str, Any]:
+                 executor: str | Executor = "serial", markets: tuple[Market, ...] = (POINTS,),
+                 market_at: str = "close") -> dict[str, Any]:
     """Walk forward over [lo, hi]; returns the graded frame's summary inputs and the blocks.
 
     ``markets``: each block trains one model set per market (on games before the block) and predicts
@@ -60,7 +61,8 @@ def run_backtest(con: duckdb.DuckDBPyConnection, settings: Settings, lo: dt.date
     object store), a task fits and saves the model set under the shared model directory, and the driver
     predicts the block's dates with it as soon as it is saved (serial: ``workers`` local prediction
     processes; Ray: the slate's units as Ray tasks), then grades once. The rows stored are the same
-    whatever the executor.
+    whatever the executor. ``market_at`` (``close`` or ``open``) is passed to every batch: when the
+    market is read (docs/market.md).
     """
     t0 = time.perf_counter()
     dates = [r[0] for r in con.execute("""SELECT DISTINCT game_date FROM feature_store
@@ -111,7 +113,7 @@ def run_backtest(con: duckdb.DuckDBPyConnection, settings: Settings, lo: dt.date
             for d in plan[k]:
                 progress(f"predict {d}", done_dates, len(dates))
                 start_batch(con, settings, d, force=True, workers=predict_workers, model_dir=bt_dir,
-                            model_set=sets.get(POINTS.key), model_sets=sets, markets=markets,
+                            model_set=sets.get(POINTS.key), model_sets=sets, markets=markets, market_at=market_at,
                             queue=None if ex.name == "serial" else ExecutorQueue(ex))
                 blocks[k]["dates"].append(str(d))
                 done_dates += 1
@@ -125,7 +127,7 @@ def run_backtest(con: duckdb.DuckDBPyConnection, settings: Settings, lo: dt.date
     check_no_leakage(graded, bt_dir)
     return {"graded": graded, "blocks": blocks, "dates": len(dates), "graded_rows": graded_rows,
             "seconds": round(time.perf_counter() - t0, 1), "model_dir": str(bt_dir), "executor": ex.name,
-            "executor_workers": ex.workers}
+            "executor_workers": ex.workers, "market_at": market_at}
 
 
 def check_no_leakage(graded: pd.DataFrame, model_dir: Path) -> None:

@@ -24,7 +24,11 @@ from nbaprops.errors import PhaseGateError
 from nbaprops.evaluate.grading import grade_predictions
 from nbaprops.markets import POINTS, Market, get_market
 from nbaprops.predict.market import closing_market
+from nbaprops.pretip import pre_tip_sql
 from nbaprops.warehouse.connection import transaction
+
+#: pre-tip quotes of prop_line_snapshots (no alias): nbaprops.pretip
+PRE_TIP = pre_tip_sql("")
 
 __all__ = ["GRADE_COLUMNS", "grade_dates", "line_outcomes", "load_graded"]
 
@@ -79,7 +83,7 @@ def grade_dates(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date, *, req
             FROM prop_line_snapshots
             WHERE player_id IS NOT NULL
               AND game_date IN (SELECT unnest(?::DATE[]))
-              AND (quote_basis = 'closing' OR minutes_before_tipoff >= 0)
+              AND {PRE_TIP}
             GROUP BY ALL
         )
         SELECT p.game_id, p.game_date, p.player_id, p.system_id, coalesce(p.market, 'player_points') AS market,
@@ -161,7 +165,7 @@ def load_graded(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date, *,
                    arg_max(over_price, coalesce(quoted_at, TIMESTAMPTZ '1970-01-01')) AS closing_over_price,
                    arg_max(under_price, coalesce(quoted_at, TIMESTAMPTZ '1970-01-01')) AS closing_under_price
             FROM prop_line_snapshots
-            WHERE (quote_basis = 'closing' OR minutes_before_tipoff >= 0)
+            WHERE {PRE_TIP}
               AND game_date BETWEEN ? AND ?
             GROUP BY ALL) c ON c.game_date = g.game_date AND c.player_id = g.player_id AND c.sportsbook = p.sportsbook
                            AND c.market = coalesce(g.market, 'player_points')

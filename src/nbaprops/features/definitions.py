@@ -15,7 +15,9 @@ __all__ = [
     "FEATURES_V1",
     "FEATURES_V2",
     "FEATURES_V3",
+    "FEATURES_V4",
     "AVAILABILITY_FEATURES",
+    "LINE_MOVEMENT_FEATURES",
     "FEATURE_VERSION",
     "FEATURE_VERSIONS",
     "MARKET_FEATURES",
@@ -88,6 +90,19 @@ AVAILABILITY_FEATURES: tuple[str, ...] = (
 
 FEATURES_V3: tuple[str, ...] = FEATURES_V2 + AVAILABILITY_FEATURES
 
+#: How the market moved and how much the books disagree (issue 11 part 6), from the pre-tip points
+#: quotes made by the prediction time (``line_movement``; docs/features.md, "Market movement"). NULL
+#: when the player-game has no such quote. Every one is in :data:`MARKET_FEATURES`.
+LINE_MOVEMENT_FEATURES: tuple[str, ...] = (
+    "mkt_consensus_line_move",    # 50 median of the books' newest lines - median of their opening lines
+    "mkt_p_over_move",            # 51 mean move of the books' de-vigged P(over) since their open, same line only
+    "mkt_line_spread",            # 52 max - min of the books' newest lines
+    "mkt_books_quoting",          # 53 books with a pre-tip quote
+    "mkt_hours_to_tip",           # 54 hours from the newest timed quote to tip-off
+)
+
+FEATURES_V4: tuple[str, ...] = FEATURES_V3 + LINE_MOVEMENT_FEATURES
+
 #: The feature version the served models are trained on and predict from. The only place the
 #: served version is spelled out: every other module imports this name.
 SERVED_FEATURE_VERSION = "v2_33features"
@@ -98,6 +113,7 @@ FEATURE_VERSIONS: dict[str, tuple[str, ...]] = {
     "v1_baseline_25": FEATURES_V1,
     "v2_33features": FEATURES_V2,
     "v3_availability": FEATURES_V3,
+    "v4_market_movement": FEATURES_V4,
 }
 
 # Features whose absence is legitimate (a player without a line, no history vs an opponent,
@@ -107,6 +123,8 @@ OPTIONAL_FEATURES: frozenset[str] = frozenset({
     "avg_points_vs_opponent", "injury_risk",
     # no absence of 3+ games this season: nothing to count from
     "games_since_return", "minutes_since_return",
+    # no pre-tip quote (most players), or no opening quote at the same line
+    *LINE_MOVEMENT_FEATURES,
 })
 
 #: Every feature derived from a sportsbook line or price. A system's *model-only* forecast is built
@@ -115,6 +133,7 @@ OPTIONAL_FEATURES: frozenset[str] = frozenset({
 #: added here.
 MARKET_FEATURES: frozenset[str] = frozenset({
     "vegas_points_line", "vegas_opening_line", "vegas_line_move", "has_vegas_line",
+    *LINE_MOVEMENT_FEATURES,
 })
 
 # Weight of each feature source in the 0-100 quality score.

@@ -11,6 +11,7 @@ from nbaprops.features.definitions import (
     AVAILABILITY_FEATURES,
     CONTEXT_COLUMNS,
     FEATURE_VERSIONS,
+    LINE_MOVEMENT_FEATURES,
     SERVED_FEATURE_VERSION,
 )
 from nbaprops.features.quality import quality_sql
@@ -21,12 +22,15 @@ __all__ = ["build_feature_store", "load_features"]
 
 
 def _source_rows() -> str:
-    """``feature_values`` with the availability features of ``player_availability`` beside it (one row
-    per context row in both; a row the availability build has not reached reads as missing)."""
-    cols = ", ".join(f"a.{n}, coalesce(a.{n}__src, 'missing') AS {n}__src" for n in AVAILABILITY_FEATURES)
+    """``feature_values`` with the availability features of ``player_availability`` and the
+    line-movement features of ``line_movement`` beside it (one row per context row in each; a row a
+    build has not reached reads as missing)."""
+    cols = ", ".join([*(f"a.{n}, coalesce(a.{n}__src, 'missing') AS {n}__src" for n in AVAILABILITY_FEATURES),
+                      *(f"m.{n}, coalesce(m.{n}__src, 'missing') AS {n}__src" for n in LINE_MOVEMENT_FEATURES)])
     return f"""(SELECT fv.*, {cols}
                 FROM feature_values fv
                 LEFT JOIN player_availability a ON a.game_date = fv.game_date AND a.player_id = fv.player_id
+                LEFT JOIN line_movement m ON m.game_date = fv.game_date AND m.player_id = fv.player_id
                 WHERE fv.game_date BETWEEN ? AND ?)"""
 
 

@@ -47,6 +47,7 @@ from nbaprops.ingest.lines import load_odds_api_lines, resolve_snapshot_players
 from nbaprops.ingest.live import odds_window
 from nbaprops.ingest.sources.base import RawPayload, land_payload
 from nbaprops.ingest.sources.odds_api import flatten_event_odds, parse_events
+from nbaprops.pretip import is_pre_tip
 from nbaprops.progress import Progress, no_progress
 from nbaprops.warehouse.connection import transaction
 
@@ -180,7 +181,7 @@ def event_slots(event_id: str, tipoff_at: dt.datetime, game_date: dt.date, plan:
     for off in plan.offsets:
         at = tip - off
         kinds[at] = f"T-{int(off.total_seconds() // 60)}"
-    return [Slot(event_id, at, kind, tip) for at, kind in sorted(kinds.items()) if at < tip]
+    return [Slot(event_id, at, kind, tip) for at, kind in sorted(kinds.items()) if is_pre_tip(at, tip)]
 
 
 def due_pulls(events: Mapping[str, dt.datetime], now: dt.datetime, game_date: dt.date, plan: WatchPlan,
@@ -190,7 +191,7 @@ def due_pulls(events: Mapping[str, dt.datetime], now: dt.datetime, game_date: dt
     now = _utc(now)
     out = []
     for eid, tip in events.items():
-        if now >= _utc(tip):
+        if not is_pre_tip(now, _utc(tip)):
             continue
         slots = tuple(s for s in event_slots(eid, tip, game_date, plan) if s.at <= now and (eid, s.at) not in served)
         if slots:

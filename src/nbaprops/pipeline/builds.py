@@ -48,7 +48,7 @@ ANALYTICS = Build(
                             and r["upcoming_context"] > 0))
 PRECOMPUTE = Build(
     "precompute", ("team_defense", "player_scoring_profile", "player_daily_cache", "composite_factors",
-                   "player_availability", "feature_values"), needs="upcoming_player_game_context",
+                   "player_availability", "line_movement", "feature_values"), needs="upcoming_player_game_context",
     complete=lambda r: bool(r["player_daily_cache"] == r["upcoming_context"] and r["team_defense"] == 2 * r["games"]))
 #: The stat-specific features of every market other than points (issue 12): one row per context row
 #: and market (``stat_markets`` = the registry's markets other than points).

@@ -30,6 +30,7 @@ import duckdb
 
 from nbaprops.markets import MARKETS as REGISTRY
 from nbaprops.markets import Market
+from nbaprops.pretip import pre_tip_sql
 from nbaprops.queries.tables import records
 
 __all__ = ["MARKETS", "PRE_TIP", "STAT_COLUMNS", "LineRecord", "Market", "Streak", "best_prices", "book_lines", "line_record",
@@ -42,7 +43,8 @@ MARKETS: dict[str, Market] = {m.key: m for m in REGISTRY}
 #: ``stat_<market>`` column per market in :func:`player_games` rows.
 STAT_COLUMNS = {k: f"stat_{k}" for k in MARKETS}
 #: SQL condition (alias ``s``) of a quote made before tip-off (or a source's closing line).
-PRE_TIP = "((s.quote_basis = 'quoted_at' AND s.minutes_before_tipoff >= 0) OR s.quote_basis = 'closing')"
+#: The one definition is :mod:`nbaprops.pretip`.
+PRE_TIP = pre_tip_sql("s")
 
 
 def market_order(market: str) -> tuple[int, str]:

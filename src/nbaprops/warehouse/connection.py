@@ -30,6 +30,7 @@ DERIVED_TABLES: dict[str, tuple[str, str]] = {
     "player_daily_cache": ("phases/player_daily_cache.sql", "cache_date"),
     "composite_factors": ("phases/composite_factors.sql", "game_date"),
     "player_availability": ("phases/player_availability.sql", "game_date"),
+    "line_movement": ("phases/line_movement.sql", "game_date"),
     "feature_values": ("phases/feature_values.sql", "game_date"),
     "market_feature_values": ("phases/market_feature_values.sql", "game_date"),
 }

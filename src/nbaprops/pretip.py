@@ -11,7 +11,7 @@ A quote is pre-tip when
 
 The SQL spellings: :func:`pre_tip_sql` (the Python-built queries); the same rule is written out in the
 ``line_quotes`` view (``sql/schema/010_line_history.sql``) and the phases
-``upcoming_player_game_context.sql`` and ``line_movement.sql`` (plain SQL files, transpiled for
+``upcoming_player_game_context.sql``, ``market_feature_values.sql`` and ``line_movement.sql`` (plain SQL files, transpiled for
 Spark), and ``tests/unit/test_pretip.py`` holds every spelling equal on quotes at, before and after
 tip-off. The watcher (``ingest.watch``) schedules pulls with :func:`is_pre_tip`.
 """

@@ -105,11 +105,14 @@ quotes AS (
            coalesce(bp.priority, 999) AS book_rank
     FROM prop_line_snapshots AS q
     LEFT JOIN book_priority AS bp ON bp.sportsbook = q.sportsbook
+    LEFT JOIN games AS g ON g.game_id = q.game_id
     WHERE q.market IN (SELECT market FROM m) AND q.player_id IS NOT NULL
       AND q.game_date BETWEEN $date_from AND $date_to
       AND q.line > 0
-      -- pre-tip only: a timed quote before tip-off, or a source's final pre-tip (closing) line
-      AND ((q.quote_basis = 'quoted_at' AND q.minutes_before_tipoff >= 0 AND q.quoted_at <= $as_of)
+      -- pre-tip only (nbaprops.pretip, as upcoming_player_game_context.sql): a timed quote strictly
+      -- before tip-off (the quote's own, else the schedule's), or a source's final pre-tip (closing) line
+      AND ((q.quote_basis = 'quoted_at' AND q.quoted_at IS NOT NULL
+            AND q.quoted_at < coalesce(q.tipoff_at, g.tipoff_at) AND q.quoted_at <= $as_of)
            OR q.quote_basis = 'closing')
 ),
 chosen AS (

@@ -26,14 +26,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _warehouse import open_or_build
 
 from nbaprops.config import load_settings
 from nbaprops.features.definitions import FEATURES_V2, FEATURES_V3
 from nbaprops.features.reader import load_rows
 from nbaprops.models.systems.catboost_system import CatBoostSystem
-from nbaprops.pipeline.backfill import BackfillReport, buildable_range, load_files
-from nbaprops.pipeline.builds import run_phases
-from nbaprops.warehouse import connect
 
 LINE_FEATURES = ("vegas_points_line", "vegas_opening_line", "vegas_line_move", "has_vegas_line")
 SHARED_WINDOWS = ((dt.date(2024, 3, 1), dt.date(2024, 4, 30)), (dt.date(2024, 10, 1), dt.date(2024, 12, 31)))
@@ -68,13 +66,7 @@ def main() -> None:
     tmp = tempfile.TemporaryDirectory()
     db = args.db or Path(tmp.name) / "bench.duckdb"
     settings = load_settings(db=db)
-    fresh = not db.exists()
-    con = connect(db, threads=settings.threads)
-    if fresh:
-        load_files(con, args.data, BackfillReport())
-        span = buildable_range(con)
-        assert span is not None
-        run_phases(con, settings, span[0], span[1])
+    con = open_or_build(db, args.data, settings)
     lo, hi = dt.date.fromisoformat(args.lo), dt.date.fromisoformat(args.hi)
     t0 = time.perf_counter()
     rows = load_rows(con, dt.date(1900, 1, 1), hi, played_only=True, version="v3_availability")

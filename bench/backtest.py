@@ -22,12 +22,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _warehouse import open_or_build
+
 from nbaprops.config import load_settings
 from nbaprops.evaluate.backtest import run_backtest
 from nbaprops.executors import make_executor
-from nbaprops.pipeline.backfill import BackfillReport, buildable_range, load_files
-from nbaprops.pipeline.builds import run_phases
-from nbaprops.warehouse import connect
 
 
 def _ints(text: str) -> list[int]:
@@ -49,14 +48,7 @@ def main() -> None:
     tmp = tempfile.TemporaryDirectory()
     db = args.db or Path(tmp.name) / "bench.duckdb"
     settings = load_settings(db=db).model_copy(update={"threads": args.threads})
-    fresh = not db.exists()
-    con = connect(db)
-    if fresh:
-        report = BackfillReport()
-        load_files(con, args.data, report)
-        span = buildable_range(con)
-        assert span is not None
-        run_phases(con, settings, span[0], span[1])
+    con = open_or_build(db, args.data, settings)
     lo, hi = dt.date.fromisoformat(args.lo), dt.date.fromisoformat(args.hi)
     runs: list[tuple[str, int]] = []
     executors = args.executor.split(",")

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _warehouse import open_or_build
 
 from nbaprops.config import load_settings
 from nbaprops.features.definitions import FEATURES_V3, MARKET_FEATURES
@@ -41,9 +42,6 @@ from nbaprops.models.minutes import LOW_MINUTES
 from nbaprops.models.systems.catboost_system import CatBoostSystem
 from nbaprops.models.systems.minutes_ppm import MinutesPpmSystem
 from nbaprops.models.training import calibration_threshold
-from nbaprops.pipeline.backfill import BackfillReport, buildable_range, load_files
-from nbaprops.pipeline.builds import run_phases
-from nbaprops.warehouse import connect
 
 SHARED_WINDOWS = ((dt.date(2024, 3, 1), dt.date(2024, 4, 30)), (dt.date(2024, 10, 1), dt.date(2024, 12, 31)))
 MODELS = ("cb_v3", "mppm_v2", "mppm_v3")
@@ -82,13 +80,7 @@ def main() -> None:
     tmp = tempfile.TemporaryDirectory()
     db = args.db or Path(tmp.name) / "bench.duckdb"
     settings = load_settings(db=db)
-    fresh = not db.exists()
-    con = connect(db, threads=settings.threads)
-    if fresh:
-        load_files(con, args.data, BackfillReport())
-        span = buildable_range(con)
-        assert span is not None
-        run_phases(con, settings, span[0], span[1])
+    con = open_or_build(db, args.data, settings)
     lo, hi = dt.date.fromisoformat(args.lo), dt.date.fromisoformat(args.hi)
     t0 = time.perf_counter()
     all3 = _rows(con, hi, "v3_availability", played=False)

@@ -319,17 +319,7 @@ class PointsDistribution:
         Returns:
             Probabilities in [0, 1]; NaN where the line or the prediction is missing.
         """
-        ln = np.broadcast_to(np.asarray(line, dtype=np.float64), self.mean.shape)
-        finite = np.isfinite(ln)
-        safe = np.where(finite, ln, 0.0)
-        floor = np.floor(safe)
-        p_gt = self.sf(floor)
-        push = np.where(safe == floor, self.pmf(floor), 0.0)
-        denom = 1.0 - push
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out = np.where(denom > 0, p_gt / denom, np.nan)
-        out = np.clip(out, 0.0, 1.0)
-        return np.where(finite & self.valid, out, np.nan)
+        return p_over_no_push(self, line)
 
 
 def count_distribution(mean: npt.ArrayLike, variance: npt.ArrayLike | None = None) -> PointsDistribution:
@@ -350,6 +340,24 @@ def count_distribution(mean: npt.ArrayLike, variance: npt.ArrayLike | None = Non
     var = np.broadcast_to(np.asarray(variance, dtype=np.float64), mu.shape)
     with np.errstate(invalid="ignore"):
         return PointsDistribution(mu, np.sqrt(np.clip(var, 0.0, None)), "negbin")
+
+
+def p_over_no_push(dist: Any, line: npt.ArrayLike) -> FloatArray:
+    """P(X > line | no push) of a distribution over whole points with ``mean``, ``valid``, ``sf`` and
+    ``pmf`` (:class:`PointsDistribution`, ``DiscretePointsDistribution``): P(X >= floor(line) + 1) for
+    a half-point line; divided by 1 - P(X == line) for a whole line, whose push refunds the stake.
+    NaN where the line or the prediction is missing."""
+    ln = np.broadcast_to(np.asarray(line, dtype=np.float64), dist.mean.shape)
+    finite = np.isfinite(ln)
+    safe = np.where(finite, ln, 0.0)
+    floor = np.floor(safe)
+    p_gt = dist.sf(floor)
+    push = np.where(safe == floor, dist.pmf(floor), 0.0)
+    denom = 1.0 - push
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(denom > 0, p_gt / denom, np.nan)
+    out = np.clip(out, 0.0, 1.0)
+    return np.where(finite & dist.valid, out, np.nan)
 
 
 # ------------------------------------------------------------------------------------ spread

@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from nbaprops.models.systems.base import BoolArray, FloatArray
+from nbaprops.models.systems.base import BoolArray, FloatArray, p_over_no_push
 
 __all__ = ["MAX_POINTS", "DiscretePointsDistribution"]
 
@@ -97,14 +97,4 @@ class DiscretePointsDistribution:
     def p_over(self, line: npt.ArrayLike) -> FloatArray:
         """P(X > line | no push), the probability that matters for an over bet (see
         :meth:`PointsDistribution.p_over`); NaN where the line or the prediction is missing."""
-        ln = np.broadcast_to(np.asarray(line, dtype=np.float64), self.mean.shape)
-        finite = np.isfinite(ln)
-        safe = np.where(finite, ln, 0.0)
-        floor = np.floor(safe)
-        p_gt = self.sf(floor)
-        push = np.where(safe == floor, self.pmf(floor), 0.0)
-        denom = 1.0 - push
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out = np.where(denom > 0, p_gt / denom, np.nan)
-        out = np.clip(out, 0.0, 1.0)
-        return np.where(finite & self.valid, out, np.nan)
+        return p_over_no_push(self, line)

@@ -652,12 +652,12 @@ def test_slate_shows_every_book_and_highlights_the_best_price(tab: Tab, served: 
         m = markets.nth(i)
         pid = int(m.get_attribute("data-player-id") or 0)
         m.locator("summary").click()
-        books = m.locator("table.books tbody tr").evaluate_all("""rows => rows.map(tr => ({
-            book: tr.dataset.book, rejected: tr.classList.contains('rejected'),
-            line: parseFloat(tr.children[1].dataset.value), over: parseFloat(tr.children[2].dataset.value),
-            under: parseFloat(tr.children[3].dataset.value), best_over: tr.children[2].dataset.best === 'over',
-            best_under: tr.children[3].dataset.best === 'under',
-            bg: getComputedStyle(tr.children[2]).backgroundColor}))""")
+        books = m.locator(".books .book[data-book]").evaluate_all("""rows => rows.map(r => ({
+            book: r.dataset.book, rejected: r.classList.contains('rejected'),
+            line: parseFloat(r.children[1].dataset.value), over: parseFloat(r.children[2].dataset.value),
+            under: parseFloat(r.children[3].dataset.value), best_over: r.children[2].dataset.best === 'over',
+            best_under: r.children[3].dataset.best === 'under',
+            bg: getComputedStyle(r.children[2]).backgroundColor}))""")
         mine = newest[newest["player_id"] == pid]
         assert sorted(b["book"] for b in books) == sorted(mine["sportsbook"]), pid
         if pid not in line_of:
@@ -680,5 +680,7 @@ def test_slate_shows_every_book_and_highlights_the_best_price(tab: Tab, served: 
             assert all(b["bg"] != highlighted[0]["bg"] for b in plain)
             checked += 1
     assert checked > 20
+    # the market column adds no rows to the slate table
+    assert pg.locator("#slate-table tbody tr").count() == len(_slate_rows(served, D1, "catboost"))
     markets.nth(0).scroll_into_view_if_needed()
     pg.screenshot(path=str(shots / "slate_markets.png"), full_page=False)

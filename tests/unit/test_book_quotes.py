@@ -122,4 +122,5 @@ def test_the_api_and_the_slate_page_show_every_book(tmp_path: Path) -> None:
         page = client.get("/slate", params={"date": str(D), "system": "catboost"})
         assert page.status_code == 200, page.text
         html = page.text
-        assert 'data-best="over"' in html and 'data-best="under"' in html and 'class="rejected"' in html
+        assert 'data-best="over"' in html and 'data-best="under"' in html and 'class="book rejected"' in html
+        assert html.count("<tr data-player-id=") == 1                  # the book list adds no table rows

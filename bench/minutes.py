@@ -38,8 +38,8 @@ from _warehouse import open_or_build
 from nbaprops.config import load_settings
 from nbaprops.features.definitions import FEATURES_V3, MARKET_FEATURES
 from nbaprops.features.reader import load_rows
-from nbaprops.models.minutes import LOW_MINUTES
 from nbaprops.models.systems.catboost_system import CatBoostSystem
+from nbaprops.models.systems.minutes_model import LOW_MINUTES
 from nbaprops.models.systems.minutes_ppm import MinutesPpmSystem
 from nbaprops.models.training import calibration_threshold
 

@@ -15,7 +15,6 @@ import pytest
 
 from nbaprops.errors import MissingColumnsError, ModelError
 from nbaprops.features.definitions import MARKET_FEATURES
-from nbaprops.models.minutes import LOW_MINUTES, MINUTES_INPUTS, MinutesModel, minutes_inputs
 from nbaprops.models.systems import (
     SYSTEMS,
     DiscretePointsDistribution,
@@ -24,6 +23,7 @@ from nbaprops.models.systems import (
     make_system,
 )
 from nbaprops.models.systems.base import chronological_split
+from nbaprops.models.systems.minutes_model import LOW_MINUTES, MINUTES_INPUTS, MinutesModel, minutes_inputs
 from nbaprops.models.systems.minutes_ppm import MinutesPpmSystem, ppm_inputs
 
 PPM = 0.5

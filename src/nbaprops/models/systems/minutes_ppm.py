@@ -2,7 +2,7 @@
 
 ``points = minutes x ppm``, where
 
-* minutes follow the :class:`~nbaprops.models.minutes.MinutesModel` mixture (a small-role mass below
+* minutes follow the :class:`~nbaprops.models.systems.minutes_model.MinutesModel` mixture (a small-role mass below
   10 minutes and a truncated normal for a real role), from point-in-time role, rest and availability
   features;
 * ``ppm`` starts from the player's points per minute over his last 10 games (``ppm_avg_last_10``)
@@ -42,9 +42,7 @@ import xgboost as xgb
 from scipy.optimize import nnls
 from scipy.special import ndtr
 
-# A module import (not ``from ... import``): ``nbaprops.models.minutes`` itself imports this package's
-# base module, so a ``from`` import would fail when the minutes module is the first one imported.
-import nbaprops.models.minutes as minutes_model
+import nbaprops.models.systems.minutes_model as minutes_model
 from nbaprops.errors import InputError, MissingColumnsError, ModelError
 from nbaprops.features.definitions import CONTEXT_COLUMNS, FEATURE_VERSIONS, FEATURES_V2
 from nbaprops.models.boosters import booster_from_text, booster_to_text, predict_booster, train_booster

@@ -23,7 +23,7 @@ import nbaprops.predict.coordinator as coordinator
 from nbaprops.api import create_app
 from nbaprops.api.app import ApiState
 from nbaprops.config import Settings
-from nbaprops.models.training import train_models
+from nbaprops.models.training import SYSTEM_IDS, train_models
 from nbaprops.predict.worker import UnitResult, WorkUnit
 from nbaprops.warehouse import connect
 
@@ -78,7 +78,7 @@ def test_start_batch_over_http_with_real_models(client: TestClient, held_units: 
     ready = client.get("/ready")
     assert ready.status_code == 200, ready.text
     systems = {m["system_id"] for m in ready.json()["models"]}
-    assert systems == {"moving_average", "zone_matchup", "similarity", "xgboost", "catboost", "ensemble"}
+    assert systems == set(SYSTEM_IDS)   # the seven systems of a model set
 
     t0 = time.perf_counter()
     r = client.post("/start", json={"game_date": str(DAY)}, headers={"X-API-Key": KEY})

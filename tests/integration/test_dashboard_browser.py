@@ -35,7 +35,7 @@ from nbaprops.api import create_app
 from nbaprops.api.dashboard import fmt_num, fmt_pct, fmt_signed
 from nbaprops.config import Settings
 from nbaprops.evaluate.grade import grade_dates
-from nbaprops.models.training import train_models
+from nbaprops.models.training import SYSTEM_IDS, train_models
 from nbaprops.predict.coordinator import start_batch
 from nbaprops.warehouse import connect
 
@@ -340,8 +340,7 @@ def test_performance_page_charts_and_numbers(tab: Tab, served: Served, shots: Pa
     assert page.locator("#chart-hit-rate").inner_text().count("break-even 52.38%") == 1
     expected = _expected_by_system(served)
     shown = {r["attrs"]["system"]: r for r in _cells(page, "#perf-by-system tbody tr")}
-    assert set(shown) == set(expected) == {"moving_average", "zone_matchup", "similarity", "xgboost", "catboost",
-                                           "ensemble"}
+    assert set(shown) == set(expected) == set(SYSTEM_IDS)
     for system, e in expected.items():
         row = shown[system]
         assert row["bets"][0] == str(e["bets"])
@@ -349,7 +348,7 @@ def test_performance_page_charts_and_numbers(tab: Tab, served: Served, shots: Pa
         assert row["roi"][0] == fmt_pct(e["roi"])
         assert row["mae"][0] == fmt_num(e["mae"], 2) and row["line-mae"][0] == fmt_num(e["line_mae"], 2)
     dates = {(r["attrs"]["date"], r["attrs"]["system"]) for r in _cells(page, "#perf-by-date tbody tr")}
-    assert {d for d, _ in dates} == {str(D1), str(D2)} and len(dates) == 12
+    assert {d for d, _ in dates} == {str(D1), str(D2)} and len(dates) == 2 * len(SYSTEM_IDS)
     assert page.locator("#perf-calibration tbody tr").count() > 0
     page.screenshot(path=str(shots / "performance.png"), full_page=True)
 

@@ -580,14 +580,21 @@ class Project:
         return self.launcher().launch(to_date(game_date), min_minutes=min_minutes, force=force)
 
     def predictions(self, date_from: DateLike, date_to: DateLike | None = None, *, system: str | None = None,
-                    recommendation: str | None = None) -> pd.DataFrame:
+                    recommendation: str | None = None,
+                    markets: Sequence[str] | str | None = None) -> pd.DataFrame:
         """Stored predictions of a date (or range): every column of ``player_prop_predictions`` plus
-        ``player_name``, ``team_abbr``, ``opponent_abbr``."""
+        ``player_name``, ``team_abbr``, ``opponent_abbr``; ``markets`` as in :meth:`grade` (None: every
+        market).
+
+        Raises:
+            InputError: an unknown market.
+        """
         from nbaprops.queries.tables import predictions
 
         lo, hi = _range(date_from, date_to)
+        keys = _market_keys(markets)
         with self.reader() as cur:
-            return predictions(cur, lo, hi, system=system, recommendation=recommendation)
+            return predictions(cur, lo, hi, system=system, recommendation=recommendation, markets=keys)
 
     def predictions_page(self, game_date: DateLike, columns: Sequence[str], *, system: str | None = None,
                          recommendation: str | None = None, limit: int = 500, offset: int = 0,

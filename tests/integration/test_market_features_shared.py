@@ -26,7 +26,12 @@ import pytest
 
 from nbaprops.config import Settings, load_settings
 from nbaprops.features.definitions import FEATURES_V2
-from nbaprops.features.market_rows import STAT_FEATURES, load_market_rows, load_market_slate
+from nbaprops.features.market_rows import (
+    POINTS_ONLY_FEATURES,
+    STAT_FEATURES,
+    load_market_rows,
+    load_market_slate,
+)
 from nbaprops.features.reader import load_rows
 from nbaprops.markets import MARKETS, POINTS, Market, get_market
 from nbaprops.pipeline.builds import run_phases
@@ -310,6 +315,18 @@ def test_rebounds_rows_have_the_points_layout_the_rebounds_line_and_outcome(
           AND (r.opening_line IS NULL) = (v.vegas_opening_line IS NULL)""", [REB.key, DAY]).df()
     q = reb.set_index("player_id")["feature_quality_score"].reindex(src["player_id"]).to_numpy()
     assert len(src) > 50 and np.allclose(q, src["quality_score"].to_numpy())
+
+
+def test_line_movement_features_are_points_only(con: duckdb.DuckDBPyConnection) -> None:
+    # the books' line movement (v4) is computed on the points market: another market's rows hold
+    # NULL with source 'missing', never the points player's values
+    lo, hi = dt.date(2024, 4, 1), DAY
+    points = load_market_rows(con, POINTS, lo, hi, version="v4_market_movement")
+    reb = load_market_rows(con, REB, lo, hi, version="v4_market_movement")
+    moved = sorted(POINTS_ONLY_FEATURES)
+    assert len(reb) == len(points) > 100
+    assert points[moved].notna().sum().min() > 20
+    assert reb[moved].isna().all().all()
 
 
 def test_rebounds_slate_is_the_expected_players_with_a_rebounds_line(con: duckdb.DuckDBPyConnection) -> None:

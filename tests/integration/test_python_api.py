@@ -40,7 +40,7 @@ def ran(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
     assert len(blocks) >= 6
     keep = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("NBAPROPS_")}
     cwd = Path.cwd()
-    ns: dict[str, Any] = {}
+    ns: dict[str, Any] = {"_work": work}
     try:
         os.chdir(work)
         for block in blocks:
@@ -89,6 +89,20 @@ def test_example_values_are_the_warehouse_rows(ran: dict[str, Any]) -> None:
     assert set(with_line["line_snapshot_id"]) <= set(lines["snapshot_id"])
     assert len(ran["bets"]) == int(grades["is_bet"].sum())
     assert set(grades["result"]) <= {"WIN", "LOSS", "PUSH", "VOID", "NO_BET"}
+
+
+def test_predictions_filter_by_market(ran: dict[str, Any]) -> None:
+    from nbaprops import Project
+    from nbaprops.errors import InputError
+
+    with Project(ran["_work"] / "nba.duckdb") as p:
+        every = p.predictions("2024-04-10")
+        assert set(every["market"]) == {"player_points"} and len(every) > 900
+        pd.testing.assert_frame_equal(p.predictions("2024-04-10", markets="points"), every)
+        pd.testing.assert_frame_equal(p.predictions("2024-04-10", markets=["player_points", "pra"]), every)
+        assert p.predictions("2024-04-10", markets="rebounds").empty
+        with pytest.raises(InputError, match="nope"):
+            p.predictions("2024-04-10", markets="nope")
 
 
 def test_backtest_result_carries_metrics_and_graded_rows(ran: dict[str, Any]) -> None:

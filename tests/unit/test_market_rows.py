@@ -15,6 +15,7 @@ import pytest
 from nbaprops.errors import NbapropsError
 from nbaprops.features.definitions import CONTEXT_COLUMNS, FEATURE_VERSIONS, FEATURES_V2, MARKET_FEATURES
 from nbaprops.features.market_rows import (
+    POINTS_ONLY_FEATURES,
     ROW_META,
     STAT_CONTEXT,
     STAT_FEATURES,
@@ -41,8 +42,10 @@ def _columns(con: duckdb.DuckDBPyConnection, sql: str) -> list[str]:
 def test_stat_features_name_points_columns_and_real_market_columns(con: duckdb.DuckDBPyConnection) -> None:
     assert set(STAT_FEATURES) <= set(FEATURES_V2) | set(CONTEXT_COLUMNS)
     assert {"opp_points_allowed_avg"} == STAT_CONTEXT
-    # every line-derived feature is stat-specific (a market's line replaces the points line)
-    assert set(STAT_FEATURES) >= MARKET_FEATURES
+    # every line-derived feature is stat-specific (a market's line replaces the points line) or
+    # computed for points only (NULL in another market's rows, checked below)
+    assert set(STAT_FEATURES) | POINTS_ONLY_FEATURES >= MARKET_FEATURES
+    assert not set(STAT_FEATURES) & POINTS_ONLY_FEATURES
     table = set(_columns(con, "SELECT * FROM market_feature_values"))
     computed = {"line_move"}
     for name, col in STAT_FEATURES.items():

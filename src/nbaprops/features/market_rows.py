@@ -34,7 +34,7 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from nbaprops.errors import NbapropsError
-from nbaprops.features.definitions import CONTEXT_COLUMNS, SERVED_FEATURE_VERSION
+from nbaprops.features.definitions import CONTEXT_COLUMNS, LINE_MOVEMENT_FEATURES, SERVED_FEATURE_VERSION
 from nbaprops.features.quality import quality_sql
 from nbaprops.features.reader import SLATE_META, feature_names, load_history, load_rows, wide_features_sql
 from nbaprops.markets import POINTS, Market, get_market
@@ -43,6 +43,7 @@ __all__ = [
     "HISTORY_DAYS",
     "HISTORY_GAMES",
     "LINE_COLUMNS",
+    "POINTS_ONLY_FEATURES",
     "ROW_META",
     "STAT_CONTEXT",
     "STAT_FEATURES",
@@ -75,6 +76,10 @@ STAT_FEATURES: dict[str, str] = {
     "ppm_avg_last_10": "stat_per_minute_last_10",       # stat per minute, last 10 games
     "opp_points_allowed_avg": "opp_stat_allowed_avg",   # context: the stat the opponent allowed per game, last 15
 }
+
+#: Line-derived features computed for the points market only (the books' line movement, from
+#: ``line_movement``): NULL with source ``missing`` in another market's rows, never the points values.
+POINTS_ONLY_FEATURES: frozenset[str] = frozenset(LINE_MOVEMENT_FEATURES)
 
 #: The context columns among :data:`STAT_FEATURES` (the rest are model features).
 STAT_CONTEXT: frozenset[str] = frozenset(STAT_FEATURES) & frozenset(CONTEXT_COLUMNS)
@@ -152,6 +157,8 @@ def market_rows_sql(market: Market, version: str = SERVED_FEATURE_VERSION, *, wh
         if n in STAT_FEATURES:
             key = STAT_FEATURES[n]
             value, src = _STAT_VALUE.get(key, (f"mf.{key}", f"mf.{key}__src"))
+        elif n in POINTS_ONLY_FEATURES:
+            value, src = "NULL", "'missing'"
         else:
             value, src = f"f.features[{i}]", f"f.feature_sources[{i}]"
         inner += [f"CAST({value} AS DOUBLE) AS {n}", f"{src} AS {n}__src"]

@@ -62,10 +62,14 @@ def prediction_dates(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to
 
 
 def predictions(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, *,
-                system: str | None = None, recommendation: str | None = None) -> pd.DataFrame:
+                system: str | None = None, recommendation: str | None = None,
+                markets: Sequence[str] | None = None) -> pd.DataFrame:
     """Stored predictions of [date_from, date_to]: every column of ``player_prop_predictions`` plus the
-    player's ``player_name``, ``team_abbr`` and ``opponent_abbr``; ordered by date, game, player, system."""
-    cond, args = conditions(("p.game_date BETWEEN ? AND ?", [date_from, date_to]),
+    player's ``player_name``, ``team_abbr`` and ``opponent_abbr``; ordered by date, game, player, system;
+    ``markets``: only those markets' rows (stored keys; None: every market)."""
+    keys = None if markets is None else list(markets)
+    cond, args = conditions(("p.game_date BETWEEN ? AND ? AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], p.market))",
+                             [date_from, date_to, keys, keys]),
                             **{"p.system_id": system, "p.recommendation": recommendation})
     return con.execute(f"""
         SELECT p.game_id, p.game_date, p.player_id, pl.full_name AS player_name, f.team_abbr, f.opponent_abbr,

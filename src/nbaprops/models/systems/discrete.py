@@ -51,8 +51,11 @@ class DiscretePointsDistribution:
         with np.errstate(invalid="ignore", divide="ignore"):
             table = table / total
         points = np.arange(MAX_POINTS + 1, dtype=np.float64)
-        mean = table @ points
-        var = np.clip(table @ points**2 - mean**2, 0.0, None)
+        # row-wise sums, not ``table @ points``: a BLAS matrix-vector product may sum a row in a different
+        # order depending on its position in the batch and on the thread count, so the same player's
+        # forecast would differ in the last digits between a serial run and a worker's batch
+        mean = (table * points).sum(axis=1)
+        var = np.clip((table * points**2).sum(axis=1) - mean**2, 0.0, None)
         object.__setattr__(self, "table", table)
         object.__setattr__(self, "mean", np.asarray(mean, dtype=np.float64))
         object.__setattr__(self, "scale", np.asarray(np.sqrt(var), dtype=np.float64))

@@ -105,7 +105,8 @@ class MinutesDistribution:
     @property
     def mean(self) -> FloatArray:
         """Expected minutes."""
-        return np.asarray(self.weights @ MINUTE_GRID, dtype=np.float64)
+        # row-wise (not a BLAS product): the same row gives the same bits in any batch (discrete.py)
+        return np.asarray((self.weights * MINUTE_GRID).sum(axis=1), dtype=np.float64)
 
     def quantile(self, q: float) -> FloatArray:
         """The ``q`` quantile of minutes (linear within a one-minute cell)."""

@@ -122,7 +122,8 @@ class ZoneMatchupSystem(PointsSystem):
         ppa_center, mean, scale, coef, intercept = params
         base = self._base(X)
         z = self._standardise(self._terms(X, base, ppa_center), mean, scale)
-        return np.asarray(base + intercept + z @ coef, dtype=np.float64)
+        # row-wise (not a BLAS product): the same row gives the same bits in any batch (discrete.py)
+        return np.asarray(base + intercept + (z * coef).sum(axis=1), dtype=np.float64)
 
     def fit(self, X: pd.DataFrame, y: pd.Series | npt.ArrayLike) -> Self:
         """Learn the adjustment coefficients and the spread.

@@ -62,7 +62,8 @@ class Market:
         min_tolerance: The line gate's implausibility check: a line farther than
             ``max(min_tolerance, 1.5 * average)`` from the player's average of the stat is rejected.
         placeholder_check: Whether one constant value across a slate is a placeholder pattern. Off
-            for low counts, where most real lines of a slate are the same 0.5 or 1.5.
+            for low counts and assists, where most real lines of a slate (or of one book's part of
+            it) are the same 0.5 or 1.5.
     """
 
     key: str
@@ -115,10 +116,10 @@ class Market:
 
 
 def _m(key: str, name: str, label: str, columns: tuple[str, ...], bp: tuple[int, ...], *, count_like: bool,
-       max_line: float, min_tolerance: float) -> Market:
+       max_line: float, min_tolerance: float, placeholder_check: bool | None = None) -> Market:
     return Market(key=key, name=name, label=label, columns=columns, odds_api_keys=(key,), bettingpros_ids=bp,
                   count_like=count_like, max_line=max_line, min_tolerance=min_tolerance,
-                  placeholder_check=not count_like)
+                  placeholder_check=not count_like if placeholder_check is None else placeholder_check)
 
 
 #: Every market, in display order. The BettingPros ids are the ones ``bench/market_ids.py`` matched
@@ -127,7 +128,12 @@ MARKETS: tuple[Market, ...] = (
     _m("player_points", "points", "Points", ("pts",), (156,), count_like=False, max_line=80.0, min_tolerance=15.0),
     _m("player_rebounds", "rebounds", "Rebounds", ("reb",), (157,), count_like=False, max_line=40.0,
        min_tolerance=8.0),
-    _m("player_assists", "assists", "Assists", ("ast",), (151,), count_like=False, max_line=30.0, min_tolerance=6.0),
+    # assists: no placeholder check either. A lower-priority book is the chosen book of the players the
+    # preferred books do not quote, mostly bench players whose real assists line is 1.5; the check
+    # read that subset as one constant value and dropped real quotes (365 player-games of the shared
+    # windows, no other market affected: docs/markets.md)
+    _m("player_assists", "assists", "Assists", ("ast",), (151,), count_like=False, max_line=30.0, min_tolerance=6.0,
+       placeholder_check=False),
     _m("player_threes", "threes", "Threes made", ("fg3m",), (162,), count_like=True, max_line=15.0,
        min_tolerance=4.0),
     _m("player_points_rebounds_assists", "pra", "Points + rebounds + assists", ("pts", "reb", "ast"), (338,),

@@ -134,7 +134,7 @@ def validate_lines(slate: pd.DataFrame) -> pd.DataFrame:
         of it — at least :data:`PLACEHOLDER_MIN_LINES` lines of which at least :data:`PLACEHOLDER_SHARE`
         share one identical value: the rows with that value are rejected. Real slates have many
         distinct lines, so a real 20.0 (even several) passes. Skipped for markets whose
-        ``placeholder_check`` is off (low counts, where most real lines of a slate are 0.5).
+        ``placeholder_check`` is off (low counts and assists, where most real lines are 0.5 or 1.5).
 
     Args:
         slate: Quotes with the :data:`SLATE_COLUMNS` (``line_source``, ``points_avg_*``,

@@ -1,4 +1,4 @@
-"""Feature rows of any market in the one layout the six systems read (issue 12).
+"""Feature rows of any market in the one layout the seven systems read (issue 12).
 
 The systems were written for points: they read the feature columns by their v2 names
 (``points_avg_last_10``, ``vegas_points_line``, ...), the context column ``opp_points_allowed_avg``,
@@ -201,7 +201,7 @@ def load_market_rows(con: duckdb.DuckDBPyConnection, market: Market, date_from: 
     For :data:`~nbaprops.markets.POINTS` exactly ``load_rows(...)``. For another market the same
     columns in the same order and dtypes (meta, the version's features, the context columns, the
     chosen line, ``actual_points``, ``actual_minutes``): the :data:`STAT_FEATURES` columns keep their
-    points names and hold the market's values, so the six systems read any market's stat through
+    points names and hold the market's values, so the seven systems read any market's stat through
     one layout (they are trained per market); ``has_line``, the line columns and the quality score
     are the market's, ``actual_points`` is the market's settled value (NaN if not played).
 

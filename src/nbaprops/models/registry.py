@@ -12,7 +12,7 @@ Layout::
     <model_dir>/served.<market>.json               the same pointer for another market (player_rebounds, ...)
 
 A model set forecasts one market (its manifest's ``market``; a set without one is a points set):
-the systems of a rebounds set are the same six systems trained on the rebounds rows
+the systems of a rebounds set are the same seven systems trained on the rebounds rows
 (``nbaprops.features.market_rows``). Each market has its own served pointer, so promoting or
 rolling back a rebounds set never touches what serves points.
 

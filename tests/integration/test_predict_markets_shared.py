@@ -33,7 +33,9 @@ pytestmark = pytest.mark.integration
 
 DAY = dt.date(2024, 4, 10)
 SINCE = dt.date(2022, 10, 1)   # two seasons of training rows: enough, and quick
-MARKETS = ("points", "rebounds", "pra")
+# assists: the line gate once dropped its bench players' real 1.5 lines as a placeholder pattern
+# (the rows without a line fail the every-row-has-its-line check below)
+MARKETS = ("points", "rebounds", "pra", "assists")
 
 
 @dataclass

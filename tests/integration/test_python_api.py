@@ -55,7 +55,7 @@ def ran(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
 
 def test_examples_train_predict_and_grade_one_slate(ran: dict[str, Any]) -> None:
     assert ran["manifest"]["trained_until"] == "2024-04-10"
-    assert ran["batch"].rows > 900                     # 164 players x 6 systems on 2024-04-10
+    assert ran["batch"].rows > 900                     # 164 players x 7 systems on 2024-04-10
     assert ran["graded"].graded_rows == ran["batch"].rows
     assert len(ran["graded"].graded) == ran["batch"].rows
 

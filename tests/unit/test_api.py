@@ -378,15 +378,17 @@ def test_two_concurrent_posts_give_one_202_and_one_409(client: TestClient,
         answers.append(client.post("/start", json={"game_date": "2024-04-10"}, headers={"X-API-Key": KEY}))
 
     threads = [threading.Thread(target=post) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    # both answered while the batch was still running: neither request waited for the batch itself
-    status = _state(client).connection().execute(
-        "SELECT status FROM prediction_batches WHERE owner = ?", [OWNER]).fetchall()
-    assert len(answers) == 2 and status == [("running",)]
-    release.set()
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        # both answered while the batch was still running: neither request waited for the batch itself
+        status = _state(client).connection().execute(
+            "SELECT status FROM prediction_batches WHERE owner = ?", [OWNER]).fetchall()
+        assert len(answers) == 2 and status == [("running",)]
+    finally:
+        release.set()
     assert sorted(a.status_code for a in answers) == [202, 409]
     accepted = next(a for a in answers if a.status_code == 202).json()
     refused = next(a for a in answers if a.status_code == 409).json()

@@ -65,7 +65,7 @@ def find_invalid(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt
     empty = pd.DataFrame({c: pd.Series(dtype=object) for c in (*KEY_COLUMNS, "game_date", "reason")})
     if rows.empty:
         return empty
-    # one row per distinct quote: six systems quoting the same line are one line for the
+    # one row per distinct quote: the systems quoting the same line are one line for the
     # placeholder check, while a row that differs (e.g. a lost book) is checked on its own
     quote_id = rows.groupby(list(_QUOTE_COLUMNS), dropna=False, sort=False).ngroup()
     first = ~quote_id.duplicated()

@@ -36,6 +36,12 @@ def conditions(first: tuple[str, list[Any]] | None = None, **equal: Any) -> tupl
     return " AND ".join(where) or "TRUE", params
 
 
+def _in_markets(column: str, markets: Sequence[str] | None) -> tuple[str, list[Any]]:
+    """A condition keeping the rows of ``markets`` (stored keys; None: every market) and its parameters."""
+    keys = None if markets is None else list(markets)
+    return f"(?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], {column}))", [keys, keys]
+
+
 def feature_records(con: duckdb.DuckDBPyConnection, game_date: dt.date, version: str,
                     player_id: int | None = None) -> list[dict[str, Any]]:
     """Feature-store rows of a date with their arrays (names, values, sources) as Python lists.
@@ -67,9 +73,8 @@ def predictions(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.
     """Stored predictions of [date_from, date_to]: every column of ``player_prop_predictions`` plus the
     player's ``player_name``, ``team_abbr`` and ``opponent_abbr``; ordered by date, game, player, system;
     ``markets``: only those markets' rows (stored keys; None: every market)."""
-    keys = None if markets is None else list(markets)
-    cond, args = conditions(("p.game_date BETWEEN ? AND ? AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], p.market))",
-                             [date_from, date_to, keys, keys]),
+    market_sql, market_args = _in_markets("p.market", markets)
+    cond, args = conditions((f"p.game_date BETWEEN ? AND ? AND {market_sql}", [date_from, date_to, *market_args]),
                             **{"p.system_id": system, "p.recommendation": recommendation})
     return con.execute(f"""
         SELECT p.game_id, p.game_date, p.player_id, pl.full_name AS player_name, f.team_abbr, f.opponent_abbr,
@@ -87,8 +92,8 @@ def predictions_page(con: duckdb.DuckDBPyConnection, game_date: dt.date, columns
                      offset: int = 0, markets: Sequence[str] | None = None) -> tuple[int, list[dict[str, Any]]]:
     """(total rows, one page of rows with ``columns``) of a date's predictions, stable order;
     ``markets``: only those markets' rows (stored keys; None: every market)."""
-    first = ("game_date = ? AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], market))",
-             [game_date, None if markets is None else list(markets), None if markets is None else list(markets)])
+    market_sql, market_args = _in_markets("market", markets)
+    first = (f"game_date = ? AND {market_sql}", [game_date, *market_args])
     cond, params = conditions(first, system_id=system, recommendation=recommendation)
     count_row = con.execute(f"SELECT count(*) FROM player_prop_predictions WHERE {cond}", params).fetchone()
     total = int(count_row[0]) if count_row else 0
